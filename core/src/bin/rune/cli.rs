@@ -1,0 +1,214 @@
+//! The command line, flag for flag as runc's man pages describe it.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "rune",
+    about = "rune: an OCI container runtime that runs enclave runtimes",
+    disable_version_flag = true
+)]
+pub struct Cli {
+    /// Root directory for container state (should be on tmpfs)
+    #[arg(long, global = true, default_value = "/run/rune")]
+    pub root: PathBuf,
+    /// Log destination (default: stderr)
+    #[arg(long, global = true)]
+    pub log: Option<PathBuf>,
+    /// Log format: text or json
+    #[arg(long = "log-format", global = true, default_value = "text", value_parser = ["text", "json"])]
+    pub log_format: String,
+    /// Enable debug logging
+    #[arg(long, global = true)]
+    pub debug: bool,
+    /// Use systemd to manage cgroups
+    #[arg(long = "systemd-cgroup", global = true)]
+    pub systemd_cgroup: bool,
+    /// Rootless mode: true, false or auto (accepted for runc compatibility)
+    #[arg(long, value_name = "true|false|auto")]
+    pub rootless: Option<String>,
+    /// Path to criu (accepted for runc compatibility; checkpointing is not supported)
+    #[arg(long, global = true, hide = true)]
+    pub criu: Option<String>,
+    /// Print the version
+    #[arg(short = 'v', long = "version")]
+    pub version: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new specification file (config.json)
+    Spec(SpecArgs),
+    /// Create a container
+    Create(CreateArgs),
+    /// Start a created container
+    Start(IdArg),
+    /// Create and start a container
+    Run(RunArgs),
+    /// Output the state of a container
+    State(IdArg),
+    /// Send a signal to the container's init process
+    Kill(KillArgs),
+    /// Delete any resources held by the container
+    Delete(DeleteArgs),
+    /// List containers started by rune with the given --root
+    List(ListArgs),
+    /// Execute a new process inside the container
+    Exec(ExecArgs),
+    /// Display the processes inside a container
+    Ps(PsArgs),
+    /// Show the enabled features of the runtime
+    Features,
+}
+
+#[derive(Args, Debug)]
+pub struct IdArg {
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct SpecArgs {
+    /// Path to the root of the bundle directory
+    #[arg(short = 'b', long)]
+    pub bundle: Option<PathBuf>,
+    /// Generate a configuration for a rootless container
+    #[arg(long)]
+    pub rootless: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CreateArgs {
+    /// Path to the root of the bundle directory
+    #[arg(short = 'b', long)]
+    pub bundle: Option<PathBuf>,
+    /// Path to an AF_UNIX socket that receives the pty master
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// File to write the container init's pid to
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// Do not use pivot_root to jail the process inside the rootfs
+    #[arg(long = "no-pivot")]
+    pub no_pivot: bool,
+    /// Do not create a new session keyring for the container
+    #[arg(long = "no-new-keyring")]
+    pub no_new_keyring: bool,
+    /// Pass N additional file descriptors to the container
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: i32,
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub create: CreateArgs,
+    /// Detach from the container's process
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// Keep the container's state and cgroup after it exits
+    #[arg(long)]
+    pub keep: bool,
+    /// Do not use a subreaper to reap reparented processes
+    #[arg(long = "no-subreaper")]
+    pub no_subreaper: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct KillArgs {
+    /// Send the signal to all processes of the container
+    #[arg(short = 'a', long)]
+    pub all: bool,
+    pub id: String,
+    /// Signal name or number (default SIGTERM)
+    #[arg(default_value = "SIGTERM")]
+    pub signal: String,
+}
+
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// Forcibly delete a running container (SIGKILL first)
+    #[arg(short = 'f', long)]
+    pub force: bool,
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// table or json
+    #[arg(short = 'f', long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    /// Display only container ids
+    #[arg(short = 'q', long)]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PsArgs {
+    /// table or json
+    #[arg(short = 'f', long, default_value = "table", value_parser = ["table", "json"])]
+    pub format: String,
+    pub id: String,
+    /// Options passed to ps(1)
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub ps_args: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// Path to an AF_UNIX socket that receives the pty master
+    #[arg(long = "console-socket")]
+    pub console_socket: Option<PathBuf>,
+    /// Current working directory in the container
+    #[arg(long)]
+    pub cwd: Option<PathBuf>,
+    /// Set an environment variable (NAME=VALUE)
+    #[arg(short = 'e', long = "env")]
+    pub env: Vec<String>,
+    /// Allocate a pseudo-TTY
+    #[arg(short = 't', long)]
+    pub tty: bool,
+    /// UID[:GID] to run as
+    #[arg(short = 'u', long)]
+    pub user: Option<String>,
+    /// Additional gids
+    #[arg(short = 'g', long = "additional-gids")]
+    pub additional_gids: Vec<u32>,
+    /// process.json with the process to run
+    #[arg(short = 'p', long)]
+    pub process: Option<PathBuf>,
+    /// Detach from the process
+    #[arg(short = 'd', long)]
+    pub detach: bool,
+    /// File to write the process's pid to
+    #[arg(long = "pid-file")]
+    pub pid_file: Option<PathBuf>,
+    /// SELinux process label
+    #[arg(long = "process-label")]
+    pub process_label: Option<String>,
+    /// AppArmor profile
+    #[arg(long)]
+    pub apparmor: Option<String>,
+    /// Set no_new_privs for the process
+    #[arg(long = "no-new-privs")]
+    pub no_new_privs: bool,
+    /// Add a capability to the bounding set (and the others)
+    #[arg(short = 'c', long = "cap")]
+    pub cap: Vec<String>,
+    /// Pass N additional file descriptors
+    #[arg(long = "preserve-fds", default_value_t = 0)]
+    pub preserve_fds: i32,
+    /// Allow exec in a paused container
+    #[arg(long = "ignore-paused")]
+    pub ignore_paused: bool,
+    /// Run the process in a sub-cgroup
+    #[arg(long)]
+    pub cgroup: Vec<String>,
+    pub id: String,
+    /// The command and its arguments
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+    pub command: Vec<String>,
+}

@@ -1,0 +1,21 @@
+use crate::cli::CreateArgs;
+use crate::{CmdResult, Ctx};
+use rune_core::{Container, CreateOptions};
+
+pub fn options(a: &CreateArgs) -> CreateOptions {
+    CreateOptions {
+        bundle: a.bundle.clone().unwrap_or_else(|| ".".into()),
+        pid_file: a.pid_file.clone(),
+        console_socket: a.console_socket.clone(),
+        no_pivot: a.no_pivot,
+        no_new_keyring: a.no_new_keyring,
+        preserve_fds: a.preserve_fds,
+        init_binary: None,
+        keep_console: false,
+    }
+}
+
+pub fn run(ctx: &Ctx, a: CreateArgs) -> CmdResult {
+    Container::create(&ctx.store, &a.id, &options(&a))?;
+    Ok(0)
+}

@@ -1,0 +1,42 @@
+//! One file per subcommand; each is a few lines over rune-core.
+
+mod create;
+mod delete;
+mod exec;
+mod features;
+mod kill;
+mod list;
+mod ps;
+mod run;
+mod spec;
+mod start;
+mod state;
+
+use crate::cli::Command;
+use crate::{CmdResult, Ctx};
+
+pub fn dispatch(ctx: &Ctx, cmd: Command) -> CmdResult {
+    if ctx.systemd_cgroup && !systemd_running() {
+        return Err(rune_core::err!(
+            InvalidArgument,
+            "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver"
+        ));
+    }
+    match cmd {
+        Command::Spec(a) => spec::run(a),
+        Command::Create(a) => create::run(ctx, a),
+        Command::Start(a) => start::run(ctx, &a.id),
+        Command::Run(a) => run::run(ctx, a),
+        Command::State(a) => state::run(ctx, &a.id),
+        Command::Kill(a) => kill::run(ctx, a),
+        Command::Delete(a) => delete::run(ctx, a),
+        Command::List(a) => list::run(ctx, a),
+        Command::Exec(a) => exec::run(ctx, a),
+        Command::Ps(a) => ps::run(ctx, a),
+        Command::Features => features::run(),
+    }
+}
+
+fn systemd_running() -> bool {
+    std::path::Path::new("/run/systemd/system").is_dir()
+}

@@ -1,0 +1,32 @@
+use super::create::options;
+use crate::cli::RunArgs;
+use crate::supervise;
+use crate::{CmdResult, Ctx};
+use rune_core::Container;
+
+pub fn run(ctx: &Ctx, a: RunArgs) -> CmdResult {
+    let mut opts = options(&a.create);
+    opts.keep_console = !a.detach && a.create.console_socket.is_none();
+    let set = (!a.detach).then(supervise::block_signals);
+    if !a.detach && !a.no_subreaper {
+        // SAFETY: prctl with integer arguments.
+        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+    }
+    let created = Container::create(&ctx.store, &a.create.id, &opts)?;
+    let mut c = created.container;
+    if let Err(e) = c.start() {
+        let _ = Container::delete(&ctx.store, c.id(), true);
+        return Err(e);
+    }
+    let set = match set {
+        Some(s) => s,
+        None => return Ok(0),
+    };
+    let status = supervise::supervise(c.state().init_pid, set, created.console);
+    if !a.keep {
+        if let Err(e) = Container::delete(&ctx.store, c.id(), true) {
+            ctx.log.error(e.message());
+        }
+    }
+    Ok(status.code())
+}

@@ -1,0 +1,65 @@
+//! `rune`: a thin CLI over rune-core, flag-compatible with runc.
+
+mod cli;
+mod commands;
+mod log;
+mod supervise;
+
+use clap::Parser;
+use rune_core::store::Store;
+
+/// What a command hands back: the exit code to use.
+pub type CmdResult = rune_core::Result<i32>;
+
+pub struct Ctx {
+    pub store: Store,
+    pub log: log::Logger,
+    pub systemd_cgroup: bool,
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    // The hidden init entry point, before any parsing: it must start fast.
+    if args.len() == 3 && args[1] == "init" && std::env::var_os("RUNE_INIT").is_some() {
+        std::process::exit(rune_core::process::init::main(&args[2]));
+    }
+    let cli = Cli::parse();
+    if cli.version {
+        println!(
+            "rune version {}\nspec: {}",
+            rune_core::VERSION,
+            rune_core::OCI_VERSION
+        );
+        return;
+    }
+    let log = log::Logger::new(cli.log.clone(), &cli.log_format, cli.debug);
+    let command = match cli.command {
+        Some(c) => c,
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            std::process::exit(0);
+        }
+    };
+    let ctx = Ctx {
+        store: Store::new(&cli.root),
+        log,
+        systemd_cgroup: cli.systemd_cgroup,
+    };
+    // exec reports its own errors with runc's 255.
+    let fail_code = if matches!(command, cli::Command::Exec(_)) {
+        255
+    } else {
+        1
+    };
+    let code = match commands::dispatch(&ctx, command) {
+        Ok(code) => code,
+        Err(e) => {
+            ctx.log.error(e.message());
+            fail_code
+        }
+    };
+    std::process::exit(code);
+}
+
+use cli::Cli;

@@ -1,0 +1,203 @@
+//! The container's cgroup, through cgroups-rs: created before the init runs user code, limits
+//! applied (memory, cpu, cpuset, pids), removed on delete. Works on cgroup v1, v2 and the hybrid
+//! layout (v1 controllers plus cgroup2 at /sys/fs/cgroup/unified): cgroups-rs uses the v1
+//! hierarchies there, so a controller living only in the unified tree (hugetlb here) is simply
+//! not one of the container's v1 controllers.
+
+use crate::err;
+use crate::error::{Error, Result};
+use cgroups_rs::cgroup::Cgroup;
+use cgroups_rs::cpu::CpuController;
+use cgroups_rs::cpuset::CpuSetController;
+use cgroups_rs::freezer::{FreezerController, FreezerState};
+use cgroups_rs::memory::MemController;
+use cgroups_rs::pid::PidController;
+use cgroups_rs::{CgroupPid, MaxValue};
+use oci_spec::runtime::{LinuxResources, Spec};
+
+/// The cgroup path of a container, relative to each hierarchy's root: `cgroupsPath` when
+/// absolute; otherwise joined onto rune's own cgroup (`<own>/<cgroupsPath or id>`), as runc does.
+pub fn path_for(spec: &Spec, id: &str) -> String {
+    let given = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned())
+        .filter(|p| !p.is_empty());
+    match given {
+        Some(p) if p.starts_with('/') => p.trim_start_matches('/').to_string(),
+        Some(p) => join_own(&p),
+        None => join_own(id),
+    }
+}
+
+fn join_own(rel: &str) -> String {
+    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let base = own
+        .lines()
+        .find_map(|l| {
+            let mut it = l.splitn(3, ':');
+            let _ = it.next();
+            let ctrls = it.next()?;
+            let path = it.next()?;
+            (ctrls.split(',').any(|c| c == "memory") || ctrls.is_empty()).then(|| path.to_string())
+        })
+        .unwrap_or_default();
+    let base = base.trim_matches('/');
+    if base.is_empty() {
+        rel.trim_start_matches('/').to_string()
+    } else {
+        format!("{}/{}", base, rel.trim_start_matches('/'))
+    }
+}
+
+fn cg_err(what: &str, e: cgroups_rs::error::Error) -> Error {
+    let errno = std::error::Error::source(&e)
+        .and_then(|s| s.downcast_ref::<std::io::Error>())
+        .and_then(|io| io.raw_os_error());
+    let msg = format!("{}: {}", what, e);
+    Error::new(crate::ErrorKind::Os, msg).with_errno(errno)
+}
+
+/// A container's cgroup.
+pub struct Manager {
+    cg: Cgroup,
+    path: String,
+}
+
+impl Manager {
+    /// Creates the cgroup in every hierarchy.
+    pub fn create(path: &str) -> Result<Manager> {
+        let cg = Cgroup::new(cgroups_rs::hierarchies::auto(), path)
+            .map_err(|e| cg_err(&format!("create cgroup {}", path), e))?;
+        Ok(Manager {
+            cg,
+            path: path.to_string(),
+        })
+    }
+
+    /// A handle on an existing cgroup.
+    pub fn load(path: &str) -> Manager {
+        Manager {
+            cg: Cgroup::load(cgroups_rs::hierarchies::auto(), path),
+            path: path.to_string(),
+        }
+    }
+
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    pub fn add(&self, pid: i32) -> Result<()> {
+        self.cg
+            .add_task_by_tgid(CgroupPid::from(pid as u64))
+            .map_err(|e| cg_err(&format!("add process {} to cgroup {}", pid, self.path), e))
+    }
+
+    /// Applies the limits rune supports so far; each failure names the limit.
+    pub fn apply(&self, res: &LinuxResources) -> Result<()> {
+        if let Some(m) = res.memory() {
+            let mc: Option<&MemController> = self.cg.controller_of();
+            if let Some(mc) = mc {
+                if let Some(v) = m.limit() {
+                    mc.set_limit(v)
+                        .map_err(|e| cg_err(&format!("set memory limit {}", v), e))?;
+                }
+                if let Some(v) = m.reservation() {
+                    mc.set_soft_limit(v)
+                        .map_err(|e| cg_err(&format!("set memory reservation {}", v), e))?;
+                }
+                if let Some(v) = m.swap() {
+                    mc.set_memswap_limit(v)
+                        .map_err(|e| cg_err(&format!("set memory+swap limit {}", v), e))?;
+                }
+                if let Some(v) = m.swappiness() {
+                    mc.set_swappiness(v)
+                        .map_err(|e| cg_err(&format!("set swappiness {}", v), e))?;
+                }
+            } else if m.limit().is_some() {
+                return Err(err!(
+                    InvalidSpec,
+                    "memory limit set but the memory cgroup controller is not available"
+                ));
+            }
+        }
+        if let Some(c) = res.cpu() {
+            let cc: Option<&CpuController> = self.cg.controller_of();
+            if let Some(cc) = cc {
+                if let Some(v) = c.shares() {
+                    cc.set_shares(v)
+                        .map_err(|e| cg_err(&format!("set cpu shares {}", v), e))?;
+                }
+                if c.quota().is_some() || c.period().is_some() {
+                    cc.set_cfs_quota_and_period(c.quota(), c.period())
+                        .map_err(|e| cg_err("set cpu quota and period", e))?;
+                }
+                if let Some(v) = c.realtime_period() {
+                    cc.set_rt_period_us(v)
+                        .map_err(|e| cg_err("set cpu realtime period", e))?;
+                }
+                if let Some(v) = c.realtime_runtime() {
+                    cc.set_rt_runtime(v)
+                        .map_err(|e| cg_err("set cpu realtime runtime", e))?;
+                }
+            }
+            let cs: Option<&CpuSetController> = self.cg.controller_of();
+            if let Some(cs) = cs {
+                if let Some(v) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
+                    cs.set_cpus(v)
+                        .map_err(|e| cg_err(&format!("set cpuset cpus {}", v), e))?;
+                }
+                if let Some(v) = c.mems().as_deref().filter(|s| !s.is_empty()) {
+                    cs.set_mems(v)
+                        .map_err(|e| cg_err(&format!("set cpuset mems {}", v), e))?;
+                }
+            }
+        }
+        if let Some(p) = res.pids() {
+            let pc: Option<&PidController> = self.cg.controller_of();
+            if let Some(pc) = pc {
+                let v = if p.limit() > 0 {
+                    MaxValue::Value(p.limit())
+                } else {
+                    MaxValue::Max
+                };
+                pc.set_pid_max(v)
+                    .map_err(|e| cg_err(&format!("set pids limit {}", p.limit()), e))?;
+            } else {
+                return Err(err!(
+                    InvalidSpec,
+                    "pids limit set but the pids cgroup controller is not available"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The processes in the cgroup.
+    pub fn pids(&self) -> Vec<i32> {
+        self.cg.procs().into_iter().map(|p| p.pid as i32).collect()
+    }
+
+    pub fn is_frozen(&self) -> bool {
+        let fc: Option<&FreezerController> = self.cg.controller_of();
+        fc.and_then(|f| f.state().ok())
+            .is_some_and(|s| matches!(s, FreezerState::Frozen | FreezerState::Freezing))
+    }
+
+    /// Removes the cgroup from every hierarchy, retrying briefly while processes leave it.
+    pub fn remove(&self) -> Result<()> {
+        let mut last = None;
+        for _ in 0..200 {
+            match self.cg.delete() {
+                Ok(()) => return Ok(()),
+                Err(e) => last = Some(e),
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        match last {
+            Some(e) => Err(cg_err(&format!("remove cgroup {}", self.path), e)),
+            None => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,313 @@
+//! `create`: the host side. Spawns `rune init`, answers its requests (user namespace maps,
+//! hooks, console), and records the container once the init is ready and waiting for `start`.
+
+use super::{oci_state_value, Container, Status};
+use crate::cgroups::{self, Manager};
+use crate::err;
+use crate::error::{Context, Error, Result};
+use crate::hooks::{self, Point};
+use crate::namespaces;
+use crate::process::channel::{self, Channel};
+use crate::process::message::{InitConfig, Mode, Msg, Stage};
+use crate::process::{spawn, wait_exit};
+use crate::spec::{self, Bundle};
+use crate::store::{self, LockedDir, State, Store, EXEC_FIFO};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+
+/// How to create a container: runc's `create` flags.
+#[derive(Debug, Clone, Default)]
+pub struct CreateOptions {
+    pub bundle: PathBuf,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    pub preserve_fds: i32,
+    /// The rune binary to run as `rune init` (default: this executable).
+    pub init_binary: Option<PathBuf>,
+    /// Keep the pty master for the caller (foreground `run -t`) instead of needing a socket.
+    pub keep_console: bool,
+}
+
+/// A created container, and the pty master when the caller asked to keep it.
+pub struct Created {
+    pub container: Container,
+    pub console: Option<OwnedFd>,
+}
+
+/// What to undo when creation fails part-way.
+struct Undo {
+    pids: Vec<i32>,
+    cgroup: Option<Manager>,
+}
+
+impl Undo {
+    fn run(self, dir: LockedDir) {
+        for pid in &self.pids {
+            // SAFETY: signalling and reaping our own children.
+            unsafe { libc::kill(*pid, libc::SIGKILL) };
+        }
+        for pid in &self.pids {
+            let _ = wait_exit(*pid);
+        }
+        if let Some(cg) = self.cgroup {
+            let _ = cg.remove();
+        }
+        let _ = dir.remove();
+    }
+}
+
+impl Container {
+    pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<Created> {
+        store::validate_id(id)?;
+        let bundle = spec::load_bundle(&opts.bundle)?;
+        check_console(&bundle, opts)?;
+        let dir = store.create(id)?;
+        let mut undo = Undo {
+            pids: Vec::new(),
+            cgroup: None,
+        };
+        match create_in(id, opts, &bundle, &dir, &mut undo) {
+            Ok((state, console)) => {
+                drop(dir);
+                Ok(Created {
+                    container: Container {
+                        store: store.clone(),
+                        state,
+                    },
+                    console,
+                })
+            }
+            Err(e) => {
+                undo.run(dir);
+                Err(e)
+            }
+        }
+    }
+}
+
+fn check_console(b: &Bundle, opts: &CreateOptions) -> Result<()> {
+    let terminal = b
+        .spec
+        .process()
+        .as_ref()
+        .and_then(|p| p.terminal())
+        .unwrap_or(false);
+    if terminal && opts.console_socket.is_none() && !opts.keep_console {
+        return Err(err!(
+            InvalidArgument,
+            "cannot allocate tty if rune will detach without setting console socket"
+        ));
+    }
+    if !terminal && opts.console_socket.is_some() {
+        return Err(err!(
+            InvalidArgument,
+            "cannot use console socket if rune will not detach or allocate tty"
+        ));
+    }
+    if let Some(s) = &opts.console_socket {
+        crate::tty::check_socket(s)?;
+    }
+    Ok(())
+}
+
+/// LISTEN_FDS from socket activation, when meant for this process: (count, env to add).
+pub(crate) fn listen_fds() -> (i32, Vec<String>) {
+    let n: i32 = std::env::var("LISTEN_FDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let pid_ok = std::env::var("LISTEN_PID")
+        .ok()
+        .and_then(|v| v.parse::<u32>().ok())
+        == Some(std::process::id());
+    if n > 0 && pid_ok {
+        (n, vec![format!("LISTEN_FDS={}", n), "LISTEN_PID=1".into()])
+    } else {
+        (0, Vec::new())
+    }
+}
+
+pub(crate) fn init_binary(given: &Option<PathBuf>) -> Result<PathBuf> {
+    match given {
+        Some(p) => Ok(p.clone()),
+        None => std::env::current_exe().context("find the rune binary"),
+    }
+}
+
+/// The init end of a channel, numbered above the fds passed to the container.
+pub(crate) fn init_end(fd: Channel, floor: i32) -> Result<OwnedFd> {
+    let raw = nix::fcntl::fcntl(&fd.fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(floor.max(3)))
+        .context("dup init channel")?;
+    // SAFETY: a new descriptor owned by us.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+fn create_in(
+    id: &str,
+    opts: &CreateOptions,
+    bundle: &Bundle,
+    dir: &LockedDir,
+    undo: &mut Undo,
+) -> Result<(State, Option<OwnedFd>)> {
+    let spec = &bundle.spec;
+    let fifo_path = dir.path().join(EXEC_FIFO);
+    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
+        .with_context(|| format!("mkfifo {}", fifo_path.display()))?;
+    let fifo = nix::fcntl::open(
+        &fifo_path,
+        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .with_context(|| format!("open {}", fifo_path.display()))?;
+
+    let cg_path = cgroups::path_for(spec, id);
+    undo.cgroup = Some(Manager::load(&cg_path));
+    let cg = Manager::create(&cg_path)?;
+
+    let (listen_n, extra_env) = listen_fds();
+    let preserve = opts.preserve_fds + listen_n;
+    let plan = namespaces::plan(spec);
+    let (host, init) = channel::pair()?;
+    let init = init_end(init, 3 + preserve)?;
+    let exe = init_binary(&opts.init_binary)?;
+    let sp = spawn::Plan::new(&exe, init.as_raw_fd(), plan.clone_flags)?;
+    let mut child = sp.spawn(init.as_raw_fd())?;
+    drop(init);
+    undo.pids.push(child.pid);
+    if plan.clone_flags & libc::CLONE_NEWUSER != 0 {
+        namespaces::write_id_maps(child.pid, spec)?;
+    }
+    child.release()?;
+    cg.add(child.pid)?;
+    if let Some(res) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        cg.apply(res)?;
+    }
+
+    let mut cfg = InitConfig {
+        mode: Mode::Create,
+        stage: plan.stage,
+        id: id.to_string(),
+        spec: spec.clone(),
+        process: None,
+        rootfs: bundle.rootfs.clone(),
+        bundle: bundle.path.clone(),
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        preserve_fds: preserve,
+        extra_env,
+        join: plan.join.clone(),
+        unshare_flags: plan.unshare_flags,
+        has_fifo: true,
+    };
+    host.send_with_fds(&Msg::Config(Box::new(cfg.clone())), &[fifo.as_raw_fd()])?;
+
+    let mut state = State {
+        id: id.to_string(),
+        init_pid: child.pid,
+        init_start_time: 0,
+        bundle: bundle.path.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: store::rfc3339_now(),
+        owner: owner_name(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup_path: Some(cg_path),
+        config: spec.clone(),
+    };
+    let mut console = None;
+    loop {
+        let (msg, mut fds) = match host.recv()? {
+            Some(m) => m,
+            None => return Err(died(&child, state.init_pid)),
+        };
+        match msg {
+            Msg::MapRequest { pid } => {
+                namespaces::write_id_maps(pid, spec)?;
+                host.send(&Msg::MapsDone)?;
+            }
+            Msg::Pid { pid } => {
+                undo.pids.push(pid);
+                let _ = wait_exit(child.pid);
+                undo.pids.retain(|p| *p != child.pid);
+                state.init_pid = pid;
+                cfg.stage = Stage::Setup;
+                host.send_with_fds(&Msg::Config(Box::new(cfg.clone())), &[fifo.as_raw_fd()])?;
+            }
+            Msg::Hooks => {
+                let json = oci_state_value(&state, Status::Creating, state.init_pid).to_string();
+                hooks::run(Point::Prestart, &Point::Prestart.of(spec), &json)?;
+                hooks::run(Point::CreateRuntime, &Point::CreateRuntime.of(spec), &json)?;
+                let json = oci_state_value(&state, Status::Created, state.init_pid).to_string();
+                host.send(&Msg::HooksDone { state: json })?;
+            }
+            Msg::Console => {
+                let master = fds
+                    .pop()
+                    .ok_or_else(|| err!(Internal, "console message without a pty"))?;
+                match &opts.console_socket {
+                    Some(sock) => crate::tty::send_to_socket(sock, master.as_raw_fd())?,
+                    None => console = Some(master),
+                }
+            }
+            Msg::Ready => break,
+            Msg::Error(e) => return Err(e.into_error()),
+            other => {
+                return Err(err!(
+                    Internal,
+                    "unexpected message from rune init: {:?}",
+                    other
+                ))
+            }
+        }
+    }
+    drop(fifo);
+    state.init_start_time = crate::procfs::stat(state.init_pid)
+        .map(|s| s.start_time)
+        .ok_or_else(|| err!(Internal, "container init {} vanished", state.init_pid))?;
+    dir.write_state(&state)?;
+    if let Some(p) = &opts.pid_file {
+        write_pid_file(p, state.init_pid)?;
+    }
+    Ok((state, console))
+}
+
+/// Why the init closed the channel without a word.
+pub(crate) fn died(child: &spawn::Child, pid: i32) -> Error {
+    if let Some(e) = child.pre_exec_error() {
+        return e;
+    }
+    match wait_exit(pid) {
+        Ok(st) => err!(Internal, "container init exited unexpectedly ({:?})", st),
+        Err(e) => e.context("container init exited unexpectedly"),
+    }
+}
+
+/// Writes the pid file atomically, as runc does.
+pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().context("cwd")?.join(path)
+    };
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("pid")
+    ));
+    std::fs::write(&tmp, pid.to_string())
+        .with_context(|| format!("write pid file {}", tmp.display()))?;
+    std::fs::rename(&tmp, &path).with_context(|| format!("write pid file {}", path.display()))
+}
+
+fn owner_name() -> String {
+    // SAFETY: geteuid cannot fail.
+    let uid = unsafe { libc::geteuid() };
+    let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
+    passwd
+        .lines()
+        .find_map(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            (f.len() > 2 && f[2] == uid.to_string()).then(|| f[0].to_string())
+        })
+        .unwrap_or_else(|| uid.to_string())
+}

@@ -1,0 +1,79 @@
+//! `delete`: removes a stopped (or, forced, a running) container: its processes, cgroup and
+//! state, then runs the poststop hooks.
+
+use super::{oci_state_value, Container, Status};
+use crate::cgroups::Manager;
+use crate::err;
+use crate::error::Result;
+use crate::hooks::{self, Point};
+use crate::process::wait_gone;
+use crate::store::{not_found, Store};
+use std::time::Duration;
+
+impl Container {
+    /// Deletes container `id`. A created container is killed first (as runc does); a running
+    /// or paused one only with `force`.
+    pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
+        let dir = match store.lock(id) {
+            Ok(d) => d,
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => return Err(not_found(id)),
+            Err(e) => return Err(e),
+        };
+        let state = match dir.read_state() {
+            Ok(s) => s,
+            // A directory without state is the remains of a failed create.
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => return dir.remove(),
+            Err(e) => return Err(e),
+        };
+        let c = Container {
+            store: store.clone(),
+            state,
+        };
+        let status = c.status();
+        match status {
+            Status::Stopped | Status::Created => {}
+            _ if force => {}
+            _ => {
+                return Err(err!(
+                    InvalidState,
+                    "cannot delete container {} that is not stopped: {}",
+                    id,
+                    status.as_str()
+                ))
+            }
+        }
+        let cg = c.state.cgroup_path.as_deref().map(Manager::load);
+        if status != Status::Stopped {
+            // SAFETY: the init was checked alive with its start time.
+            unsafe { libc::kill(c.state.init_pid, libc::SIGKILL) };
+        }
+        if let Some(cg) = &cg {
+            kill_all(cg);
+        }
+        wait_gone(
+            c.state.init_pid,
+            c.state.init_start_time,
+            Duration::from_secs(10),
+        );
+        if let Some(cg) = &cg {
+            kill_all(cg);
+            cg.remove()?;
+        }
+        let json = oci_state_value(&c.state, Status::Stopped, 0).to_string();
+        let poststop = hooks::run(Point::Poststop, &Point::Poststop.of(&c.state.config), &json);
+        dir.remove()?;
+        if let Err(e) = poststop {
+            eprintln!("rune: warning: {}", e);
+        }
+        Ok(())
+    }
+}
+
+/// SIGKILLs what is left in the cgroup (processes of a container without its own pid
+/// namespace, or stragglers); a frozen cgroup is thawed so they can die.
+fn kill_all(cg: &Manager) {
+    for pid in cg.pids() {
+        // SAFETY: kill with a pid and signal number.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+    }
+}

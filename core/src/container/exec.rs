@@ -1,0 +1,165 @@
+//! `exec`: runs another process in a container's namespaces and cgroup.
+
+use super::create::{died, init_binary, init_end, listen_fds, write_pid_file};
+use super::Container;
+use crate::cgroups::Manager;
+use crate::err;
+use crate::error::Result;
+use crate::namespaces;
+use crate::process::channel;
+use crate::process::message::{InitConfig, Mode, Msg, NsType, Stage};
+use crate::process::{spawn, wait_exit};
+use oci_spec::runtime::Process;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct ExecOptions {
+    pub process: Process,
+    pub pid_file: Option<PathBuf>,
+    pub console_socket: Option<PathBuf>,
+    pub preserve_fds: i32,
+    pub init_binary: Option<PathBuf>,
+    /// Keep the pty master for the caller (foreground `exec -t`).
+    pub keep_console: bool,
+}
+
+/// A started process: its pid (a child of the caller) and the pty master if kept.
+pub struct Execed {
+    pub pid: i32,
+    pub console: Option<OwnedFd>,
+}
+
+impl Container {
+    pub fn exec(&self, opts: &ExecOptions) -> Result<Execed> {
+        let status = self.status();
+        if !status.can_exec() {
+            return Err(err!(
+                InvalidState,
+                "cannot exec in a {} container",
+                status.as_str()
+            ));
+        }
+        let terminal = opts.process.terminal().unwrap_or(false);
+        if terminal && opts.console_socket.is_none() && !opts.keep_console {
+            return Err(err!(
+                InvalidArgument,
+                "cannot allocate tty if rune will detach without setting console socket"
+            ));
+        }
+        if !terminal && opts.console_socket.is_some() {
+            return Err(err!(
+                InvalidArgument,
+                "cannot use console socket if rune will not detach or allocate tty"
+            ));
+        }
+        if let Some(s) = &opts.console_socket {
+            crate::tty::check_socket(s)?;
+        }
+        let spec = &self.state.config;
+        let pid = self.state.init_pid;
+        let mut join: Vec<(NsType, PathBuf)> = namespaces::listed(spec)
+            .into_iter()
+            .map(|(t, _)| {
+                (
+                    t,
+                    PathBuf::from(format!("/proc/{}/ns/{}", pid, t.proc_name())),
+                )
+            })
+            .collect();
+        join.sort_by_key(|(t, _)| NsType::JOIN_ORDER.iter().position(|o| o == t));
+        let has_mount = join.iter().any(|(t, _)| *t == NsType::Mount);
+        let (listen_n, extra_env) = listen_fds();
+        let preserve = opts.preserve_fds + listen_n;
+        let (host, init) = channel::pair()?;
+        let init = init_end(init, 3 + preserve)?;
+        let exe = init_binary(&opts.init_binary)?;
+        let flags = if has_mount { libc::CLONE_NEWNS } else { 0 };
+        let sp = spawn::Plan::new(&exe, init.as_raw_fd(), flags)?;
+        let mut child = sp.spawn(init.as_raw_fd())?;
+        drop(init);
+        let kill = |pids: &[i32]| {
+            for p in pids {
+                // SAFETY: signalling and reaping our own children.
+                unsafe { libc::kill(*p, libc::SIGKILL) };
+                let _ = wait_exit(*p);
+            }
+        };
+        let result = (|| -> Result<Execed> {
+            child.release()?;
+            if let Some(path) = &self.state.cgroup_path {
+                Manager::load(path).add(child.pid)?;
+            }
+            let mut cfg = InitConfig {
+                mode: Mode::Exec,
+                stage: Stage::Namespaces,
+                id: self.id().to_string(),
+                spec: spec.clone(),
+                process: Some(opts.process.clone()),
+                rootfs: self.state.rootfs.clone(),
+                bundle: self.state.bundle.clone(),
+                no_pivot: false,
+                no_new_keyring: true,
+                preserve_fds: preserve,
+                extra_env,
+                join,
+                unshare_flags: 0,
+                has_fifo: false,
+            };
+            host.send(&Msg::Config(Box::new(cfg.clone())))?;
+            let mut final_pid = None;
+            let mut console = None;
+            loop {
+                let (msg, mut fds) = match host.recv()? {
+                    Some(m) => m,
+                    None if final_pid.is_some() => break,
+                    None => return Err(died(&child, child.pid)),
+                };
+                match msg {
+                    Msg::Pid { pid } => {
+                        let _ = wait_exit(child.pid);
+                        final_pid = Some(pid);
+                        cfg.stage = Stage::Setup;
+                        host.send(&Msg::Config(Box::new(cfg.clone())))?;
+                    }
+                    Msg::Console => {
+                        let master = fds
+                            .pop()
+                            .ok_or_else(|| err!(Internal, "console message without a pty"))?;
+                        match &opts.console_socket {
+                            Some(sock) => crate::tty::send_to_socket(sock, master.as_raw_fd())?,
+                            None => console = Some(master),
+                        }
+                    }
+                    Msg::Error(e) => {
+                        if let Some(p) = final_pid {
+                            let _ = wait_exit(p);
+                        }
+                        return Err(e.into_error());
+                    }
+                    other => {
+                        return Err(err!(
+                            Internal,
+                            "unexpected message from rune init: {:?}",
+                            other
+                        ))
+                    }
+                }
+            }
+            let pid = final_pid.ok_or_else(|| err!(Internal, "exec: no process started"))?;
+            if let Some(p) = &opts.pid_file {
+                if let Err(e) = write_pid_file(p, pid) {
+                    kill(&[pid]);
+                    return Err(e);
+                }
+            }
+            Ok(Execed { pid, console })
+        })();
+        if result.is_err() {
+            if crate::procfs::stat(child.pid).is_some() {
+                kill(&[child.pid]);
+            }
+        }
+        result
+    }
+}

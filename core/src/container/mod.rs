@@ -1,0 +1,94 @@
+//! The `Container` handle and its lifecycle, one file per verb.
+
+mod create;
+mod delete;
+mod exec;
+mod kill;
+mod start;
+mod status;
+
+pub use create::{CreateOptions, Created};
+pub use exec::{ExecOptions, Execed};
+pub use kill::parse_signal;
+pub use status::Status;
+
+use crate::error::Result;
+use crate::store::{State, Store};
+use serde_json::{json, Value};
+
+/// A container known to the store.
+#[derive(Debug, Clone)]
+pub struct Container {
+    store: Store,
+    state: State,
+}
+
+impl Container {
+    /// Loads a container's state (no lock: state.json is replaced atomically).
+    pub fn load(store: &Store, id: &str) -> Result<Container> {
+        Ok(Container {
+            store: store.clone(),
+            state: store.read(id)?,
+        })
+    }
+
+    pub fn id(&self) -> &str {
+        &self.state.id
+    }
+
+    pub fn state(&self) -> &State {
+        &self.state
+    }
+
+    /// The init's pid while it is alive, else 0.
+    pub fn pid(&self) -> i32 {
+        match self.status() {
+            Status::Stopped => 0,
+            _ => self.state.init_pid,
+        }
+    }
+
+    pub fn status(&self) -> Status {
+        status::derive(&self.store, &self.state)
+    }
+
+    /// The state document of state-schema.json, with runc's extra fields.
+    pub fn oci_state(&self) -> Value {
+        let status = self.status();
+        oci_state_value(
+            &self.state,
+            status,
+            if status == Status::Stopped {
+                0
+            } else {
+                self.state.init_pid
+            },
+        )
+    }
+
+    /// All containers of a store, skipping directories without a readable state.
+    pub fn list(store: &Store) -> Result<Vec<Container>> {
+        Ok(store
+            .ids()?
+            .into_iter()
+            .filter_map(|id| Container::load(store, &id).ok())
+            .collect())
+    }
+}
+
+pub(crate) fn oci_state_value(s: &State, status: Status, pid: i32) -> Value {
+    let mut v = json!({
+        "ociVersion": crate::OCI_VERSION,
+        "id": s.id,
+        "pid": pid,
+        "status": status.as_str(),
+        "bundle": s.bundle,
+        "rootfs": s.rootfs,
+        "created": s.created,
+        "owner": s.owner,
+    });
+    if !s.annotations.is_empty() {
+        v["annotations"] = json!(s.annotations);
+    }
+    v
+}

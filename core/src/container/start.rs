@@ -1,0 +1,51 @@
+//! `start`: releases a created container's init by writing to its exec fifo.
+
+use super::{oci_state_value, Container, Status};
+use crate::err;
+use crate::error::{Context, Error, Result};
+use crate::hooks::{self, Point};
+use crate::store::EXEC_FIFO;
+
+impl Container {
+    pub fn start(&mut self) -> Result<()> {
+        let dir = self.store.lock(self.id())?;
+        self.state = dir.read_state()?;
+        let status = self.status();
+        if !status.can_start() {
+            return Err(err!(
+                InvalidState,
+                "cannot start a container that is {}",
+                status.as_str()
+            ));
+        }
+        let fifo = dir.path().join(EXEC_FIFO);
+        let f = nix::fcntl::open(
+            &fifo,
+            nix::fcntl::OFlag::O_WRONLY
+                | nix::fcntl::OFlag::O_NONBLOCK
+                | nix::fcntl::OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        );
+        let f = match f {
+            Ok(f) => f,
+            Err(nix::errno::Errno::ENXIO) => {
+                return Err(err!(
+                    InvalidState,
+                    "container {} is not running: its init is gone",
+                    self.id()
+                ))
+            }
+            Err(e) => return Err(Error::os(format!("open {}", fifo.display()), e as i32)),
+        };
+        nix::unistd::write(&f, b"0").context("write to exec.fifo")?;
+        std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
+        drop(dir);
+        let spec = &self.state.config;
+        let json = oci_state_value(&self.state, Status::Running, self.state.init_pid).to_string();
+        // poststart failures are warnings, not errors (runtime.md).
+        if let Err(e) = hooks::run(Point::Poststart, &Point::Poststart.of(spec), &json) {
+            eprintln!("rune: warning: {}", e);
+        }
+        Ok(())
+    }
+}

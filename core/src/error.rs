@@ -1,0 +1,151 @@
+//! One error type for the whole crate: a kind (stable, mapped to C result codes by capi), a
+//! message that names the cause, and the errno when an OS call failed.
+
+use std::fmt;
+
+/// The category of an error. New kinds may be added; existing ones never change meaning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The container (or a file it needs) does not exist.
+    NotFound,
+    /// A container with this id exists already.
+    AlreadyExists,
+    /// The operation is not valid in the container's current status.
+    InvalidState,
+    /// config.json or process.json is malformed or violates the spec.
+    InvalidSpec,
+    /// A bad argument: container id, signal name, option value.
+    InvalidArgument,
+    /// The operation was refused by the OS or by policy.
+    PermissionDenied,
+    /// A system call failed; `errno` says which error.
+    Os,
+    /// The enclave runtime (PAL) failed.
+    Enclave,
+    /// A bug or an unexpected state inside rune.
+    Internal,
+}
+
+/// An error with its kind, the full message chain and the errno when one is known.
+#[derive(Debug, Clone)]
+pub struct Error {
+    kind: ErrorKind,
+    msg: String,
+    errno: Option<i32>,
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    pub fn new(kind: ErrorKind, msg: impl Into<String>) -> Self {
+        Error {
+            kind,
+            msg: msg.into(),
+            errno: None,
+        }
+    }
+
+    /// An OS error: `what` names the call and its object, `errno` the failure.
+    pub fn os(what: impl Into<String>, errno: i32) -> Self {
+        let kind = match errno {
+            libc::ENOENT => ErrorKind::NotFound,
+            libc::EPERM | libc::EACCES => ErrorKind::PermissionDenied,
+            _ => ErrorKind::Os,
+        };
+        let desc = std::io::Error::from_raw_os_error(errno);
+        let desc = desc.to_string();
+        let desc = desc.split(" (os error").next().unwrap_or("").to_string();
+        Error {
+            kind,
+            msg: format!("{}: {}", what.into(), desc),
+            errno: Some(errno),
+        }
+    }
+
+    /// Wraps a std::io::Error with what was being done.
+    pub fn io(what: impl Into<String>, err: std::io::Error) -> Self {
+        match err.raw_os_error() {
+            Some(errno) => Error::os(what, errno),
+            None => Error::new(ErrorKind::Os, format!("{}: {}", what.into(), err)),
+        }
+    }
+
+    pub fn with_errno(mut self, errno: Option<i32>) -> Self {
+        self.errno = errno;
+        self
+    }
+
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    pub fn errno(&self) -> Option<i32> {
+        self.errno
+    }
+
+    pub fn message(&self) -> &str {
+        &self.msg
+    }
+
+    /// Prefixes the message with what the caller was doing.
+    pub fn context(mut self, what: impl fmt::Display) -> Self {
+        self.msg = format!("{}: {}", what, self.msg);
+        self
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.msg)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl From<nix::Error> for Error {
+    fn from(e: nix::Error) -> Self {
+        Error::os("system call", e as i32)
+    }
+}
+
+/// Adds context to results, like `anyhow::Context` but keeping the kind.
+pub trait Context<T> {
+    fn context(self, what: impl fmt::Display) -> Result<T>;
+    fn with_context<D: fmt::Display>(self, f: impl FnOnce() -> D) -> Result<T>;
+}
+
+impl<T> Context<T> for Result<T> {
+    fn context(self, what: impl fmt::Display) -> Result<T> {
+        self.map_err(|e| e.context(what))
+    }
+    fn with_context<D: fmt::Display>(self, f: impl FnOnce() -> D) -> Result<T> {
+        self.map_err(|e| e.context(f()))
+    }
+}
+
+impl<T> Context<T> for std::result::Result<T, nix::Error> {
+    fn context(self, what: impl fmt::Display) -> Result<T> {
+        self.map_err(|e| Error::os(what.to_string(), e as i32))
+    }
+    fn with_context<D: fmt::Display>(self, f: impl FnOnce() -> D) -> Result<T> {
+        self.map_err(|e| Error::os(f().to_string(), e as i32))
+    }
+}
+
+impl<T> Context<T> for std::io::Result<T> {
+    fn context(self, what: impl fmt::Display) -> Result<T> {
+        self.map_err(|e| Error::io(what.to_string(), e))
+    }
+    fn with_context<D: fmt::Display>(self, f: impl FnOnce() -> D) -> Result<T> {
+        self.map_err(|e| Error::io(f().to_string(), e))
+    }
+}
+
+/// Shorthand for an error of a kind with a formatted message.
+#[macro_export]
+macro_rules! err {
+    ($kind:ident, $($arg:tt)*) => {
+        $crate::error::Error::new($crate::error::ErrorKind::$kind, format!($($arg)*))
+    };
+}

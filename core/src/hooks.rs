@@ -1,0 +1,125 @@
+//! OCI hooks: run with the container state on stdin, within their timeout.
+
+use crate::err;
+use crate::error::{Error, Result};
+use oci_spec::runtime::Hook;
+use std::io::Write;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The lifecycle points of config.md.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Point {
+    Prestart,
+    CreateRuntime,
+    CreateContainer,
+    StartContainer,
+    Poststart,
+    Poststop,
+}
+
+impl Point {
+    pub fn name(self) -> &'static str {
+        match self {
+            Point::Prestart => "prestart",
+            Point::CreateRuntime => "createRuntime",
+            Point::CreateContainer => "createContainer",
+            Point::StartContainer => "startContainer",
+            Point::Poststart => "poststart",
+            Point::Poststop => "poststop",
+        }
+    }
+
+    pub fn of(self, spec: &oci_spec::runtime::Spec) -> Vec<Hook> {
+        let h = match spec.hooks() {
+            Some(h) => h,
+            None => return Vec::new(),
+        };
+        #[allow(deprecated)]
+        let list = match self {
+            Point::Prestart => h.prestart(),
+            Point::CreateRuntime => h.create_runtime(),
+            Point::CreateContainer => h.create_container(),
+            Point::StartContainer => h.start_container(),
+            Point::Poststart => h.poststart(),
+            Point::Poststop => h.poststop(),
+        };
+        list.clone().unwrap_or_default()
+    }
+}
+
+/// Runs the hooks of one point in order; the first failure stops them and is returned.
+pub fn run(point: Point, hooks: &[Hook], state_json: &str) -> Result<()> {
+    for (i, h) in hooks.iter().enumerate() {
+        run_one(h, state_json).map_err(|e| {
+            e.context(format!(
+                "{} hook #{} ({})",
+                point.name(),
+                i,
+                h.path().display()
+            ))
+        })?;
+    }
+    Ok(())
+}
+
+fn run_one(h: &Hook, state_json: &str) -> Result<()> {
+    let args = h.args().clone().unwrap_or_default();
+    let mut cmd = Command::new(h.path());
+    if let Some(a0) = args.first() {
+        use std::os::unix::process::CommandExt;
+        cmd.arg0(a0);
+    }
+    cmd.args(args.iter().skip(1));
+    cmd.env_clear();
+    for kv in h.env().iter().flatten() {
+        if let Some((k, v)) = kv.split_once('=') {
+            cmd.env(k, v);
+        }
+    }
+    cmd.stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().map_err(|e| Error::io("start", e))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        // A hook may exit without reading its stdin: ignore EPIPE.
+        let _ = stdin.write_all(state_json.as_bytes());
+    }
+    let deadline = h
+        .timeout()
+        .map(|t| Instant::now() + Duration::from_secs(t.max(1) as u64));
+    loop {
+        match child.try_wait().map_err(|e| Error::io("wait", e))? {
+            Some(status) => {
+                if status.success() {
+                    return Ok(());
+                }
+                let mut stderr = String::new();
+                if let Some(mut s) = child.stderr.take() {
+                    use std::io::Read;
+                    let _ = s.read_to_string(&mut stderr);
+                }
+                let stderr = stderr.trim();
+                return Err(err!(
+                    Internal,
+                    "failed with {}{}{}",
+                    status,
+                    if stderr.is_empty() { "" } else { ": " },
+                    stderr
+                ));
+            }
+            None => {
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(err!(
+                        Internal,
+                        "timed out after {}s",
+                        h.timeout().unwrap_or(0)
+                    ));
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+//! Which namespaces a container gets, who creates them (the host's clone or the init), and the
+//! init's part: joining by path and unsharing.
+
+use crate::err;
+use crate::error::{Context, Error, Result};
+use crate::process::message::{NsType, Stage};
+use oci_spec::runtime::Spec;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+
+/// The namespace plan for a new container.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    /// CLONE_NEW* flags for the host's clone.
+    pub clone_flags: i32,
+    /// Flags the init unshares itself.
+    pub unshare_flags: i32,
+    /// Namespaces the init joins by path.
+    pub join: Vec<(NsType, PathBuf)>,
+    /// The stage the first init process runs.
+    pub stage: Stage,
+}
+
+/// Every namespace listed in the config: new ones (no path) and joined ones.
+pub fn listed(spec: &Spec) -> Vec<(NsType, Option<PathBuf>)> {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .map(|v| {
+            v.iter()
+                .map(|n| (NsType::from_spec(n.typ()), n.path().clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Decides the plan. The host's clone creates the namespaces when it can (the fast path: one
+/// process, no extra fork). The init does it when a user or pid namespace is joined by path, a
+/// time namespace is wanted, or a new user namespace must be made after joining others.
+pub fn plan(spec: &Spec) -> Plan {
+    let ns = listed(spec);
+    let mut new = 0;
+    let mut join = Vec::new();
+    for (t, p) in &ns {
+        match p {
+            Some(p) => join.push((*t, p.clone())),
+            None => new |= t.flag(),
+        }
+    }
+    join.sort_by_key(|(t, _)| NsType::JOIN_ORDER.iter().position(|o| o == t));
+    let joins = |t: NsType| join.iter().any(|(j, _)| *j == t);
+    let has_mount = ns.iter().any(|(t, _)| *t == NsType::Mount);
+    let slow = joins(NsType::User)
+        || joins(NsType::Pid)
+        || new & libc::CLONE_NEWTIME != 0
+        || (new & libc::CLONE_NEWUSER != 0 && !join.is_empty());
+    if slow {
+        Plan {
+            clone_flags: if has_mount { libc::CLONE_NEWNS } else { 0 },
+            unshare_flags: new,
+            join,
+            stage: Stage::Namespaces,
+        }
+    } else {
+        let at_clone = new & !libc::CLONE_NEWCGROUP;
+        Plan {
+            clone_flags: at_clone | if has_mount { libc::CLONE_NEWNS } else { 0 },
+            unshare_flags: new & libc::CLONE_NEWCGROUP,
+            join,
+            stage: Stage::Full,
+        }
+    }
+}
+
+/// Joins one namespace by path.
+pub fn join(t: NsType, path: &std::path::Path) -> Result<()> {
+    let f = std::fs::File::open(path)
+        .with_context(|| format!("open {} namespace {}", t.proc_name(), path.display()))?;
+    // SAFETY: setns on a valid fd with the matching namespace type.
+    if unsafe { libc::setns(f.as_raw_fd(), t.flag()) } != 0 {
+        return Err(Error::io(
+            format!("join {} namespace {}", t.proc_name(), path.display()),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
+pub fn unshare(flags: i32) -> Result<()> {
+    if flags == 0 {
+        return Ok(());
+    }
+    // SAFETY: unshare takes flags only.
+    if unsafe { libc::unshare(flags) } != 0 {
+        return Err(Error::io(
+            format!("unshare namespaces {}", flag_names(flags)),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(())
+}
+
+pub fn flag_names(flags: i32) -> String {
+    let all = [
+        NsType::User,
+        NsType::Pid,
+        NsType::Mount,
+        NsType::Network,
+        NsType::Ipc,
+        NsType::Uts,
+        NsType::Cgroup,
+        NsType::Time,
+    ];
+    all.iter()
+        .filter(|t| flags & t.flag() != 0)
+        .map(|t| t.proc_name())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Writes the uid and gid maps of a process in a new user namespace (run by the host).
+pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| err!(InvalidSpec, "config.json: linux is missing"))?;
+    let fmt = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        maps.iter()
+            .flatten()
+            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+            .collect::<String>()
+    };
+    let uid = fmt(linux.uid_mappings());
+    let gid = fmt(linux.gid_mappings());
+    std::fs::write(format!("/proc/{}/uid_map", pid), uid.as_bytes())
+        .with_context(|| format!("write uid_map {:?}", uid.trim()))?;
+    std::fs::write(format!("/proc/{}/gid_map", pid), gid.as_bytes())
+        .with_context(|| format!("write gid_map {:?}", gid.trim()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec_with(ns: &str) -> Spec {
+        let text = format!(
+            r#"{{"ociVersion":"1.2.0","process":{{"args":["sh"],"cwd":"/","user":{{"uid":0,"gid":0}}}},
+               "root":{{"path":"rootfs"}},"linux":{{"namespaces":{ns}}}}}"#
+        );
+        serde_json::from_str(&text).unwrap()
+    }
+
+    #[test]
+    fn common_case_creates_everything_at_clone() {
+        let p = plan(&spec_with(
+            r#"[{"type":"pid"},{"type":"mount"},{"type":"network"},{"type":"cgroup"}]"#,
+        ));
+        assert_eq!(p.stage, Stage::Full);
+        assert_eq!(
+            p.clone_flags,
+            libc::CLONE_NEWPID | libc::CLONE_NEWNS | libc::CLONE_NEWNET
+        );
+        assert_eq!(p.unshare_flags, libc::CLONE_NEWCGROUP);
+    }
+
+    #[test]
+    fn joined_pid_namespace_needs_the_init_to_fork() {
+        let p = plan(&spec_with(
+            r#"[{"type":"pid","path":"/proc/1/ns/pid"},{"type":"mount"},{"type":"user","path":"/proc/1/ns/user"}]"#,
+        ));
+        assert_eq!(p.stage, Stage::Namespaces);
+        assert_eq!(p.clone_flags, libc::CLONE_NEWNS);
+        assert_eq!(p.join[0].0, NsType::User);
+        assert_eq!(p.join[1].0, NsType::Pid);
+    }
+}

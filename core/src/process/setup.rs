@@ -1,0 +1,290 @@
+//! The init's steps inside the new namespaces, each a named function, in the order of
+//! runtime.md: mounts, hooks, pivot_root, the process's identity, then wait for `start`.
+
+use super::channel::Channel;
+use super::message::{InitConfig, Msg};
+use crate::err;
+use crate::error::{Context, Error, Result};
+use crate::hooks::{self, Point};
+use crate::security::{capabilities, rlimits, user};
+use crate::{rootfs, sys, tty};
+use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::path::{Path, PathBuf};
+
+/// The program to execute, ready for execve.
+struct Program {
+    path: CString,
+    argv: Vec<CString>,
+    envp: Vec<CString>,
+}
+
+/// Create mode: set the container up, report Ready, wait for `start`, run the entrypoint.
+pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
+    let spec = &cfg.spec;
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| err!(InvalidSpec, "process is missing"))?;
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
+    let floor = 3 + cfg.preserve_fds;
+    let fifo = match (cfg.has_fifo, fds.into_iter().next()) {
+        (true, Some(fd)) => Some(above(fd, floor)?),
+        _ => None,
+    };
+    let has_mntns = has_ns(spec, LinuxNamespaceType::Mount);
+    let in_userns = has_ns(spec, LinuxNamespaceType::User);
+    if has_mntns {
+        rootfs::prepare_root(spec, &cfg.rootfs)?;
+        rootfs::mount_all(spec, &cfg.rootfs, &cfg.bundle)?;
+        rootfs::setup_dev(spec, &cfg.rootfs, in_userns)?;
+    }
+    let state = hooks_round_trip(spec, ch)?;
+    hooks::run(
+        Point::CreateContainer,
+        &Point::CreateContainer.of(spec),
+        &state,
+    )?;
+    if has_mntns {
+        rootfs::enter(&cfg.rootfs, cfg.no_pivot)?;
+    } else {
+        nix::unistd::chroot(&cfg.rootfs).context("chroot into the rootfs")?;
+        nix::unistd::chdir("/").context("chdir /")?;
+    }
+    set_names(spec)?;
+    if process.terminal().unwrap_or(false) {
+        console(process, ch)?;
+    }
+    rootfs::finish(spec)?;
+    if !cfg.no_new_keyring {
+        join_session_keyring(&cfg.id);
+    }
+    let program = prepare_process(process, cfg)?;
+    close_extra_fds(floor);
+    sys::prctl(libc::PR_SET_PDEATHSIG, 0, "clear the parent-death signal")?;
+    ch.send(&Msg::Ready)?;
+    if let Some(fifo) = fifo {
+        wait_for_start(fifo.as_raw_fd())?;
+    }
+    hooks::run(
+        Point::StartContainer,
+        &Point::StartContainer.of(spec),
+        &state,
+    )?;
+    execute(&program)
+}
+
+/// Exec mode (stage B, namespaces already joined): run one more process in the container.
+pub fn exec(cfg: &InitConfig, ch: &Channel) -> Result<()> {
+    let process = cfg
+        .process
+        .as_ref()
+        .ok_or_else(|| err!(InvalidSpec, "exec: no process given"))?;
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
+    if process.terminal().unwrap_or(false) {
+        console(process, ch)?;
+    }
+    let program = prepare_process(process, cfg)?;
+    close_extra_fds(3 + cfg.preserve_fds);
+    // The channel is close-on-exec: the host sees EOF once execve succeeded.
+    execute(&program)
+}
+
+fn has_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
+    spec.linux()
+        .as_ref()
+        .and_then(|l| l.namespaces().as_ref())
+        .is_some_and(|v| v.iter().any(|n| n.typ() == t))
+}
+
+/// Moves an fd at or above `floor`, so it cannot sit in the range passed to the container.
+fn above(fd: OwnedFd, floor: i32) -> Result<OwnedFd> {
+    if fd.as_raw_fd() >= floor {
+        return Ok(fd);
+    }
+    let new =
+        nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(floor)).context("dup fd")?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor we own.
+    Ok(unsafe { std::os::fd::FromRawFd::from_raw_fd(new) })
+}
+
+/// Asks the host to run the prestart and createRuntime hooks; returns the state JSON the
+/// container's own hooks get.
+fn hooks_round_trip(spec: &Spec, ch: &Channel) -> Result<String> {
+    let needed = [
+        Point::Prestart,
+        Point::CreateRuntime,
+        Point::CreateContainer,
+        Point::StartContainer,
+    ]
+    .iter()
+    .any(|p| !p.of(spec).is_empty());
+    if !needed {
+        return Ok(String::new());
+    }
+    ch.send(&Msg::Hooks)?;
+    match ch.recv()? {
+        Some((Msg::HooksDone { state }, _)) => Ok(state),
+        Some((Msg::Error(e), _)) => Err(e.into_error()),
+        other => Err(err!(
+            Internal,
+            "expected HooksDone, got {:?}",
+            other.map(|m| m.0)
+        )),
+    }
+}
+
+fn set_names(spec: &Spec) -> Result<()> {
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        nix::unistd::sethostname(h).with_context(|| format!("set hostname {:?}", h))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
+        // SAFETY: a valid buffer and length.
+        if unsafe { libc::setdomainname(d.as_ptr() as *const libc::c_char, d.len()) } != 0 {
+            return Err(Error::io(
+                format!("set domainname {:?}", d),
+                std::io::Error::last_os_error(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn console(process: &Process, ch: &Channel) -> Result<()> {
+    let size = process
+        .console_size()
+        .as_ref()
+        .map(|b| (b.height() as u16, b.width() as u16));
+    let master = tty::open_pty(size)?;
+    ch.send_with_fds(&Msg::Console, &[master.as_raw_fd()])
+}
+
+fn join_session_keyring(id: &str) {
+    let name = CString::new(format!("_ses.{}", id)).unwrap_or_default();
+    // SAFETY: keyctl(KEYCTL_JOIN_SESSION_KEYRING, name); failures (ENOSYS, EPERM) are ignored
+    // as runc does, the container then shares the caller's keyring.
+    unsafe { libc::syscall(libc::SYS_keyctl, 1, name.as_ptr()) };
+}
+
+/// rlimits, OOM score, capabilities, user, no_new_privs, umask, cwd; then resolves the
+/// executable, so a missing one fails `create` and not `start`.
+fn prepare_process(process: &Process, cfg: &InitConfig) -> Result<Program> {
+    if let Some(rl) = process.rlimits() {
+        rlimits::apply(rl)?;
+    }
+    if let Some(adj) = process.oom_score_adj() {
+        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
+            .with_context(|| format!("set oom_score_adj {}", adj))?;
+    }
+    let empty = Default::default();
+    let caps = process.capabilities().as_ref().unwrap_or(&empty);
+    capabilities::apply_bounding(caps)?;
+    sys::prctl(libc::PR_SET_KEEPCAPS, 1, "keep capabilities")?;
+    user::switch(process.user())?;
+    sys::prctl(libc::PR_SET_KEEPCAPS, 0, "clear keep-capabilities")?;
+    capabilities::apply_sets(caps)?;
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
+    if process.no_new_privileges().unwrap_or(false) {
+        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "set no_new_privs")?;
+    }
+    let umask = process.user().umask().unwrap_or(0o022);
+    // SAFETY: umask cannot fail.
+    unsafe { libc::umask(umask as libc::mode_t) };
+    let cwd = process.cwd();
+    nix::unistd::chdir(cwd).with_context(|| format!("chdir to cwd {}", cwd.display()))?;
+    let mut env: Vec<String> = process.env().clone().unwrap_or_default();
+    env.extend(cfg.extra_env.iter().cloned());
+    if !env.iter().any(|e| e.starts_with("HOME=")) {
+        env.push(format!("HOME={}", user::home_of(process.user().uid())));
+    }
+    let args = process.args().clone().unwrap_or_default();
+    let path = lookup(&args[0], &env)?;
+    let c = |s: &str| CString::new(s).map_err(|_| err!(InvalidSpec, "{:?} contains NUL", s));
+    Ok(Program {
+        path: sys::cstr(&path)?,
+        argv: args.iter().map(|a| c(a)).collect::<Result<_>>()?,
+        envp: env.iter().map(|e| c(e)).collect::<Result<_>>()?,
+    })
+}
+
+/// Finds the executable as execvp would, with the container's PATH.
+fn lookup(name: &str, env: &[String]) -> Result<PathBuf> {
+    let executable = |p: &Path| -> std::result::Result<(), Error> {
+        let c = sys::cstr(p)?;
+        let meta = std::fs::metadata(p)
+            .map_err(|e| Error::io(format!("exec: {:?}: stat {}", name, p.display()), e))?;
+        // SAFETY: valid path.
+        if meta.is_dir() || unsafe { libc::access(c.as_ptr(), libc::X_OK) } != 0 {
+            return Err(Error::os(format!("exec: {:?}", name), libc::EACCES));
+        }
+        Ok(())
+    };
+    if name.contains('/') {
+        executable(Path::new(name))?;
+        return Ok(PathBuf::from(name));
+    }
+    let path = env
+        .iter()
+        .find_map(|e| e.strip_prefix("PATH="))
+        .unwrap_or("");
+    for dir in path.split(':').filter(|d| !d.is_empty()) {
+        let p = Path::new(dir).join(name);
+        if executable(&p).is_ok() {
+            return Ok(p);
+        }
+    }
+    Err(err!(
+        NotFound,
+        "exec: {:?}: executable file not found in $PATH",
+        name
+    ))
+}
+
+/// Marks every fd from `floor` up close-on-exec: only stdio and the preserved fds reach the
+/// container process, never a descriptor of a host file or directory (CVE-2024-21626).
+fn close_extra_fds(floor: i32) {
+    // SAFETY: close_range(floor, ~0, CLOSE_RANGE_CLOEXEC) only sets flags.
+    unsafe { libc::syscall(libc::SYS_close_range, floor as u32, u32::MAX, 4u32) };
+}
+
+/// Blocks until `start` writes to the exec fifo.
+fn wait_for_start(fifo: RawFd) -> Result<()> {
+    let mut b = [0u8; 1];
+    loop {
+        // SAFETY: read into a one-byte buffer.
+        let n = unsafe { libc::read(fifo, b.as_mut_ptr() as *mut libc::c_void, 1) };
+        if n == 1 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if n < 0 && e.raw_os_error() == Some(libc::EINTR) {
+            continue;
+        }
+        return Err(Error::io("wait for start on exec.fifo", e));
+    }
+}
+
+fn execute(p: &Program) -> Result<()> {
+    let argv: Vec<*const libc::c_char> = p
+        .argv
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    let envp: Vec<*const libc::c_char> = p
+        .envp
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect();
+    // SAFETY: restore SIGPIPE for the payload; execve with NULL-terminated arrays.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        libc::execve(p.path.as_ptr(), argv.as_ptr(), envp.as_ptr());
+    }
+    Err(Error::io(
+        format!("exec {}", p.path.to_string_lossy()),
+        std::io::Error::last_os_error(),
+    ))
+}

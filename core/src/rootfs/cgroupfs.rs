@@ -1,0 +1,166 @@
+//! The `cgroup` mount inside a container: the container's own cgroups, never the host's tree.
+//! In a cgroup namespace each hierarchy is mounted afresh (its root is the container's cgroup);
+//! without one, the container's cgroup directories are bind-mounted.
+
+use super::options::MountOptions;
+use crate::error::Result;
+use crate::sys;
+use std::path::{Path, PathBuf};
+
+struct Hierarchy {
+    /// Name under /sys/fs/cgroup (cpu, memory, systemd, unified, ...).
+    name: String,
+    fstype: String,
+    /// Superblock options naming the controllers (e.g. "cpu" or "name=systemd").
+    options: String,
+    /// Where it is mounted now (before pivot_root: the host's view).
+    mount_point: PathBuf,
+    /// The process's cgroup path in it.
+    path: String,
+}
+
+/// `reopen` opens the destination again: after the tmpfs is mounted, the old fd still names
+/// the directory underneath it.
+pub fn mount(
+    target: &Path,
+    opts: &MountOptions,
+    reopen: &dyn Fn() -> Result<std::os::fd::OwnedFd>,
+) -> Result<()> {
+    let in_cgroupns = own_cgroupns();
+    let hier = hierarchies();
+    let flags = opts.flags
+        & (libc::MS_RDONLY
+            | libc::MS_NOSUID
+            | libc::MS_NODEV
+            | libc::MS_NOEXEC
+            | libc::MS_RELATIME);
+    let unified_only = hier.len() == 1 && hier[0].fstype == "cgroup2" && hier[0].name.is_empty();
+    if unified_only {
+        return mount_one(&hier[0], target, flags, in_cgroupns);
+    }
+    sys::mount(
+        Some(Path::new("tmpfs")),
+        target,
+        Some("tmpfs"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+        Some("mode=755"),
+        &|| "mount tmpfs for cgroups".into(),
+    )?;
+    let top = reopen()?;
+    let target = &sys::fd_path(std::os::fd::AsRawFd::as_raw_fd(&top));
+    for h in &hier {
+        let dir = target.join(&h.name);
+        super::mounts::mkdir_all(&dir)?;
+        mount_one(h, &dir, flags, in_cgroupns)?;
+    }
+    if flags & libc::MS_RDONLY != 0 {
+        sys::mount(
+            None,
+            target,
+            None,
+            libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+            Some("mode=755"),
+            &|| "remount cgroup tmpfs read-only".into(),
+        )?;
+    }
+    Ok(())
+}
+
+fn mount_one(h: &Hierarchy, dir: &Path, flags: libc::c_ulong, in_cgroupns: bool) -> Result<()> {
+    if in_cgroupns {
+        let data = if h.fstype == "cgroup" {
+            Some(h.options.as_str())
+        } else {
+            None
+        };
+        sys::mount(
+            Some(Path::new("cgroup")),
+            dir,
+            Some(&h.fstype),
+            flags,
+            data,
+            &|| format!("mount cgroup hierarchy {}", h.options),
+        )
+    } else {
+        let src = h.mount_point.join(h.path.trim_start_matches('/'));
+        sys::mount(
+            Some(&src),
+            dir,
+            None,
+            libc::MS_BIND | libc::MS_REC,
+            None,
+            &|| format!("bind cgroup {}", src.display()),
+        )?;
+        let f = libc::MS_BIND | libc::MS_REMOUNT | flags;
+        sys::mount(None, dir, None, f, None, &|| {
+            format!("remount cgroup {}", src.display())
+        })
+    }
+}
+
+fn own_cgroupns() -> bool {
+    let mine = std::fs::read_link("/proc/self/ns/cgroup").ok();
+    let init = std::fs::read_link("/proc/1/ns/cgroup").ok();
+    // In a new pid namespace /proc is still the host's here, so pid 1 is the host's init.
+    mine.is_some() && mine != init
+}
+
+fn hierarchies() -> Vec<Hierarchy> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
+    let path_of = |key: &str| -> String {
+        cgroups
+            .lines()
+            .filter_map(|l| {
+                let mut it = l.splitn(3, ':');
+                let _ = it.next();
+                let ctrls = it.next()?;
+                let path = it.next()?;
+                Some((ctrls.to_string(), path.to_string()))
+            })
+            .find(|(c, _)| c.split(',').any(|x| x == key) || (key.is_empty() && c.is_empty()))
+            .map(|(_, p)| p)
+            .unwrap_or_else(|| "/".into())
+    };
+    let mut out = Vec::new();
+    for line in info.lines() {
+        let (pre, post) = match line.split_once(" - ") {
+            Some(x) => x,
+            None => continue,
+        };
+        let mut post = post.split(' ');
+        let fstype = post.next().unwrap_or("");
+        if fstype != "cgroup" && fstype != "cgroup2" {
+            continue;
+        }
+        let _src = post.next();
+        let super_opts = post.next().unwrap_or("");
+        let mount_point = PathBuf::from(pre.split(' ').nth(4).unwrap_or(""));
+        let name = match mount_point.strip_prefix("/sys/fs/cgroup") {
+            Ok(p) => p.to_string_lossy().into_owned(),
+            Err(_) => continue,
+        };
+        let ctrls: Vec<&str> = super_opts
+            .split(',')
+            .filter(|o| {
+                !matches!(*o, "rw" | "ro")
+                    && !o.starts_with("nsdelegate")
+                    && !o.starts_with("memory_")
+            })
+            .collect();
+        let options = ctrls.join(",");
+        let key = if fstype == "cgroup2" {
+            String::new()
+        } else {
+            ctrls.first().map(|s| s.to_string()).unwrap_or_default()
+        };
+        out.push(Hierarchy {
+            path: path_of(&key),
+            name,
+            fstype: fstype.to_string(),
+            options,
+            mount_point,
+        });
+    }
+    out
+}

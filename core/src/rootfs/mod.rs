@@ -1,0 +1,28 @@
+//! The container's root filesystem: mounts, devices, pivot_root, masked and read-only paths.
+
+mod cgroupfs;
+mod devices;
+mod mounts;
+pub mod options;
+mod paths;
+mod pivot;
+
+pub use devices::setup_dev;
+pub use mounts::{mount_all, prepare_root};
+pub use paths::{finish, resolve_in_root};
+pub use pivot::enter;
+
+/// The mount(2) flags of a propagation option (also used for `rootfsPropagation`).
+pub fn propagation_flag(s: &str) -> Option<libc::c_ulong> {
+    Some(match s {
+        "private" => libc::MS_PRIVATE,
+        "rprivate" => libc::MS_PRIVATE | libc::MS_REC,
+        "shared" => libc::MS_SHARED,
+        "rshared" => libc::MS_SHARED | libc::MS_REC,
+        "slave" => libc::MS_SLAVE,
+        "rslave" => libc::MS_SLAVE | libc::MS_REC,
+        "unbindable" => libc::MS_UNBINDABLE,
+        "runbindable" => libc::MS_UNBINDABLE | libc::MS_REC,
+        _ => return None,
+    })
+}

@@ -1,0 +1,162 @@
+//! Preparing the root mount and performing config.json's mounts, in order, inside the root.
+
+use super::options::{self, MountOptions};
+use super::paths::resolve_in_root;
+use crate::error::{Context, Result};
+use crate::sys;
+use oci_spec::runtime::{Mount, Spec};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+/// Makes the mount namespace private to the container and the rootfs a mount point of its own.
+pub fn prepare_root(spec: &Spec, rootfs: &Path) -> Result<()> {
+    let prop = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .and_then(super::propagation_flag)
+        .unwrap_or(libc::MS_SLAVE | libc::MS_REC);
+    sys::mount(None, Path::new("/"), None, prop, None, &|| {
+        "set the propagation of /".into()
+    })?;
+    if prop & libc::MS_SHARED != 0 {
+        // pivot_root refuses a shared parent mount: make the rootfs' parent mount private.
+        if let Some(parent) = mount_point_of(rootfs.parent().unwrap_or(Path::new("/"))) {
+            sys::mount(None, &parent, None, libc::MS_PRIVATE, None, &|| {
+                format!("make {} private", parent.display())
+            })?;
+        }
+    }
+    sys::mount(
+        Some(rootfs),
+        rootfs,
+        None,
+        libc::MS_BIND | libc::MS_REC,
+        None,
+        &|| format!("bind the rootfs {}", rootfs.display()),
+    )
+}
+
+/// The mount point holding `path`, from /proc/self/mountinfo.
+fn mount_point_of(path: &Path) -> Option<PathBuf> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines()
+        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
+        .filter(|mp| path.starts_with(mp))
+        .max_by_key(|mp| mp.as_os_str().len())
+}
+
+/// Performs every mount of the config inside `rootfs`.
+pub fn mount_all(spec: &Spec, rootfs: &Path, bundle: &Path) -> Result<()> {
+    let root =
+        std::fs::File::open(rootfs).with_context(|| format!("open rootfs {}", rootfs.display()))?;
+    for m in spec.mounts().iter().flatten() {
+        mount_one(m, rootfs, root.as_raw_fd(), bundle)
+            .with_context(|| format!("mount {}", m.destination().display()))?;
+    }
+    Ok(())
+}
+
+fn mount_one(m: &Mount, rootfs: &Path, root_fd: i32, bundle: &Path) -> Result<()> {
+    let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+    let typ = m.typ().as_deref().unwrap_or("");
+    let bind = opts.is_bind() || typ == "bind";
+    let source = m.source().as_ref().map(|s| {
+        if bind && s.is_relative() {
+            bundle.join(s)
+        } else {
+            s.clone()
+        }
+    });
+    let dest = resolve_in_root(rootfs, m.destination())?;
+    let source_is_file = bind
+        && source
+            .as_ref()
+            .and_then(|s| std::fs::metadata(s).ok())
+            .is_some_and(|md| !md.is_dir());
+    create_mount_point(&dest, source_is_file)?;
+    let target_fd = sys::open_in_root(root_fd, m.destination(), 0)?;
+    let target = sys::fd_path(target_fd.as_raw_fd());
+    if bind {
+        let src = source.ok_or_else(|| crate::err!(InvalidSpec, "bind mount without a source"))?;
+        bind_mount(&src, &target, &opts)?;
+    } else if typ == "cgroup" || typ == "cgroup2" {
+        super::cgroupfs::mount(&target, &opts, &|| {
+            sys::open_in_root(root_fd, m.destination(), 0)
+        })?;
+    } else {
+        let flags = opts.flags & !(libc::MS_REMOUNT);
+        let data = opts.data_string();
+        let r = sys::mount(
+            source.as_deref(),
+            &target,
+            Some(typ),
+            flags,
+            Some(&data),
+            &|| format!("mount {} ({})", m.destination().display(), typ),
+        );
+        match r {
+            // sysfs cannot be mounted without a new network namespace in a user namespace:
+            // bind the host's instead, as runc does.
+            Err(e) if typ == "sysfs" && e.errno() == Some(libc::EPERM) => {
+                let o = MountOptions {
+                    flags: libc::MS_BIND | libc::MS_REC | flags,
+                    ..opts.clone()
+                };
+                bind_mount(Path::new("/sys"), &target, &o)?;
+            }
+            r => r?,
+        }
+    }
+    for p in &opts.propagation {
+        sys::mount(None, &target, None, *p, None, &|| {
+            format!("set propagation of {}", m.destination().display())
+        })?;
+    }
+    Ok(())
+}
+
+fn bind_mount(src: &Path, target: &Path, opts: &MountOptions) -> Result<()> {
+    let rec = opts.flags & libc::MS_REC;
+    sys::mount(Some(src), target, None, libc::MS_BIND | rec, None, &|| {
+        format!("bind {}", src.display())
+    })?;
+    let wanted = opts.flags & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
+    if wanted != 0 || opts.clear != 0 {
+        // Keep the flags of the source the options do not clear: some may be locked.
+        let have = sys::mount_flags(target)?;
+        let flags = libc::MS_BIND | libc::MS_REMOUNT | ((have & !opts.clear) | wanted);
+        sys::mount(None, target, None, flags, None, &|| {
+            format!("remount bind of {}", src.display())
+        })?;
+    }
+    Ok(())
+}
+
+fn create_mount_point(dest: &Path, file: bool) -> Result<()> {
+    if file {
+        if let Some(parent) = dest.parent() {
+            mkdir_all(parent)?;
+        }
+        if std::fs::symlink_metadata(dest).is_err() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(dest)
+                .with_context(|| format!("create mount point {}", dest.display()))?;
+        }
+        Ok(())
+    } else {
+        mkdir_all(dest)
+    }
+}
+
+pub(super) fn mkdir_all(p: &Path) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(p)
+        .with_context(|| format!("create directory {}", p.display()))
+}

@@ -1,0 +1,162 @@
+//! mount(8)-style options of config.json mounts, turned into mount(2) flags and data.
+
+use libc::c_ulong;
+
+/// What a mount's options ask for.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MountOptions {
+    /// Flags to set.
+    pub flags: c_ulong,
+    /// Flags the options clear (for remounts of binds).
+    pub clear: c_ulong,
+    /// Propagation changes, applied one by one after the mount.
+    pub propagation: Vec<c_ulong>,
+    /// Everything else, passed as the data string (e.g. `mode=755,size=65536k`).
+    pub data: Vec<String>,
+}
+
+impl MountOptions {
+    pub fn is_bind(&self) -> bool {
+        self.flags & libc::MS_BIND != 0
+    }
+
+    pub fn data_string(&self) -> String {
+        self.data.join(",")
+    }
+}
+
+/// Parses the options of one mount.
+pub fn parse(options: &[String]) -> MountOptions {
+    let mut o = MountOptions::default();
+    for opt in options {
+        if let Some(p) = super::propagation_flag(opt) {
+            o.propagation.push(p);
+            continue;
+        }
+        match flag(opt) {
+            Some((true, f)) => o.flags |= f,
+            Some((false, f)) => {
+                o.flags &= !f;
+                o.clear |= f;
+            }
+            // Known to runc and crun, with no mount(2) meaning here.
+            None if matches!(opt.as_str(), "tmpcopyup" | "defaults" | "idmap" | "ridmap") => {}
+            None => o.data.push(opt.clone()),
+        }
+    }
+    o
+}
+
+/// (set?, flag) for a flag option.
+fn flag(opt: &str) -> Option<(bool, c_ulong)> {
+    Some(match opt {
+        "async" => (false, libc::MS_SYNCHRONOUS),
+        "atime" => (false, libc::MS_NOATIME),
+        "bind" => (true, libc::MS_BIND),
+        "dev" => (false, libc::MS_NODEV),
+        "diratime" => (false, libc::MS_NODIRATIME),
+        "dirsync" => (true, libc::MS_DIRSYNC),
+        "exec" => (false, libc::MS_NOEXEC),
+        "iversion" => (true, libc::MS_I_VERSION),
+        "lazytime" => (true, libc::MS_LAZYTIME),
+        "loud" => (false, libc::MS_SILENT),
+        "mand" => (true, libc::MS_MANDLOCK),
+        "noatime" => (true, libc::MS_NOATIME),
+        "nodev" => (true, libc::MS_NODEV),
+        "nodiratime" => (true, libc::MS_NODIRATIME),
+        "noexec" => (true, libc::MS_NOEXEC),
+        "noiversion" => (false, libc::MS_I_VERSION),
+        "nolazytime" => (false, libc::MS_LAZYTIME),
+        "nomand" => (false, libc::MS_MANDLOCK),
+        "norelatime" => (false, libc::MS_RELATIME),
+        "nostrictatime" => (false, libc::MS_STRICTATIME),
+        "nosuid" => (true, libc::MS_NOSUID),
+        "nosymfollow" => (true, 256), // MS_NOSYMFOLLOW
+        "rbind" => (true, libc::MS_BIND | libc::MS_REC),
+        "relatime" => (true, libc::MS_RELATIME),
+        "remount" => (true, libc::MS_REMOUNT),
+        "ro" => (true, libc::MS_RDONLY),
+        "rw" => (false, libc::MS_RDONLY),
+        "silent" => (true, libc::MS_SILENT),
+        "strictatime" => (true, libc::MS_STRICTATIME),
+        "suid" => (false, libc::MS_NOSUID),
+        "sync" => (true, libc::MS_SYNCHRONOUS),
+        _ => return None,
+    })
+}
+
+/// The mount options rune understands, for `rune features`.
+pub const KNOWN: &[&str] = &[
+    "async",
+    "atime",
+    "bind",
+    "defaults",
+    "dev",
+    "diratime",
+    "dirsync",
+    "exec",
+    "iversion",
+    "lazytime",
+    "loud",
+    "mand",
+    "noatime",
+    "nodev",
+    "nodiratime",
+    "noexec",
+    "noiversion",
+    "nolazytime",
+    "nomand",
+    "norelatime",
+    "nostrictatime",
+    "nosuid",
+    "nosymfollow",
+    "private",
+    "rbind",
+    "relatime",
+    "remount",
+    "ro",
+    "rprivate",
+    "rshared",
+    "rslave",
+    "runbindable",
+    "rw",
+    "shared",
+    "silent",
+    "slave",
+    "strictatime",
+    "suid",
+    "sync",
+    "tmpcopyup",
+    "unbindable",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(s: &[&str]) -> Vec<String> {
+        s.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn splits_flags_propagation_and_data() {
+        let o = parse(&opts(&[
+            "nosuid",
+            "strictatime",
+            "mode=755",
+            "size=65536k",
+            "rslave",
+        ]));
+        assert_eq!(o.flags, libc::MS_NOSUID | libc::MS_STRICTATIME);
+        assert_eq!(o.propagation, vec![libc::MS_SLAVE | libc::MS_REC]);
+        assert_eq!(o.data_string(), "mode=755,size=65536k");
+    }
+
+    #[test]
+    fn later_options_win() {
+        let o = parse(&opts(&["rbind", "ro", "rw"]));
+        assert!(o.is_bind());
+        assert_eq!(o.flags & libc::MS_RDONLY, 0);
+        assert_eq!(o.clear, libc::MS_RDONLY);
+    }
+}

@@ -1,0 +1,207 @@
+//! Linux capabilities by name, and applying the five sets of config.json.
+
+use crate::err;
+use crate::error::{Error, Result};
+use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
+
+/// Every capability name the kernel headers know, indexed by number.
+pub const NAMES: [&str; 41] = [
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_DAC_READ_SEARCH",
+    "CAP_FOWNER",
+    "CAP_FSETID",
+    "CAP_KILL",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETPCAP",
+    "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_NET_BROADCAST",
+    "CAP_NET_ADMIN",
+    "CAP_NET_RAW",
+    "CAP_IPC_LOCK",
+    "CAP_IPC_OWNER",
+    "CAP_SYS_MODULE",
+    "CAP_SYS_RAWIO",
+    "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE",
+    "CAP_SYS_PACCT",
+    "CAP_SYS_ADMIN",
+    "CAP_SYS_BOOT",
+    "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE",
+    "CAP_SYS_TIME",
+    "CAP_SYS_TTY_CONFIG",
+    "CAP_MKNOD",
+    "CAP_LEASE",
+    "CAP_AUDIT_WRITE",
+    "CAP_AUDIT_CONTROL",
+    "CAP_SETFCAP",
+    "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN",
+    "CAP_SYSLOG",
+    "CAP_WAKE_ALARM",
+    "CAP_BLOCK_SUSPEND",
+    "CAP_AUDIT_READ",
+    "CAP_PERFMON",
+    "CAP_BPF",
+    "CAP_CHECKPOINT_RESTORE",
+];
+
+/// The number of a capability name (`CAP_X` or `X`, any case).
+pub fn number(name: &str) -> Result<u32> {
+    let up = name.to_ascii_uppercase();
+    let full = if up.starts_with("CAP_") {
+        up
+    } else {
+        format!("CAP_{}", up)
+    };
+    NAMES
+        .iter()
+        .position(|n| *n == full)
+        .map(|i| i as u32)
+        .ok_or_else(|| err!(InvalidArgument, "unknown capability {:?}", name))
+}
+
+fn bits(set: &Option<Capabilities>) -> u64 {
+    set.iter()
+        .flatten()
+        .filter_map(|c| number(&cap_name(c)).ok())
+        .fold(0u64, |acc, n| acc | (1u64 << n))
+}
+
+/// The spec's capability enum as its config.json name.
+pub fn cap_name(c: &Capability) -> String {
+    serde_json::to_value(c)
+        .ok()
+        .and_then(|v| v.as_str().map(String::from))
+        .unwrap_or_default()
+}
+
+fn last_cap() -> u32 {
+    std::fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(40)
+}
+
+/// Drops from the bounding set every capability the config does not list.
+pub fn apply_bounding(caps: &LinuxCapabilities) -> Result<()> {
+    let keep = bits(caps.bounding());
+    for n in 0..=last_cap() {
+        if keep & (1u64 << n) == 0 {
+            // SAFETY: prctl with integer arguments.
+            let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, n as libc::c_ulong, 0, 0, 0) };
+            if r != 0 {
+                let e = std::io::Error::last_os_error();
+                if e.raw_os_error() == Some(libc::EINVAL) {
+                    continue; // not known to this kernel
+                }
+                return Err(Error::io(
+                    format!(
+                        "drop {} from the bounding set",
+                        NAMES.get(n as usize).unwrap_or(&"?")
+                    ),
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// Sets the effective, permitted and inheritable sets, then the ambient set.
+pub fn apply_sets(caps: &LinuxCapabilities) -> Result<()> {
+    let (e, p, i) = (
+        bits(caps.effective()),
+        bits(caps.permitted()),
+        bits(caps.inheritable()),
+    );
+    let hdr = CapHeader {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let data = [
+        CapData {
+            effective: e as u32,
+            permitted: p as u32,
+            inheritable: i as u32,
+        },
+        CapData {
+            effective: (e >> 32) as u32,
+            permitted: (p >> 32) as u32,
+            inheritable: (i >> 32) as u32,
+        },
+    ];
+    // SAFETY: capset with a v3 header and two data words.
+    if unsafe { libc::syscall(libc::SYS_capset, &hdr as *const CapHeader, data.as_ptr()) } != 0 {
+        return Err(Error::io(
+            "set capabilities",
+            std::io::Error::last_os_error(),
+        ));
+    }
+    let ambient = bits(caps.ambient());
+    // SAFETY: prctl with integer arguments.
+    unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+            0,
+            0,
+            0,
+        );
+    }
+    for n in 0..64u32 {
+        if ambient & (1u64 << n) != 0 {
+            // SAFETY: prctl with integer arguments.
+            let r = unsafe {
+                libc::prctl(
+                    libc::PR_CAP_AMBIENT,
+                    libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
+                    n as libc::c_ulong,
+                    0,
+                    0,
+                )
+            };
+            // An ambient capability must also be permitted and inheritable; runc's default
+            // spec lists ambient ones without inheritable, and runc goes on: so does rune.
+            let e = std::io::Error::last_os_error();
+            if r != 0 && e.raw_os_error() != Some(libc::EPERM) {
+                return Err(Error::io(
+                    format!(
+                        "raise ambient capability {}",
+                        NAMES.get(n as usize).unwrap_or(&"?")
+                    ),
+                    e,
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_and_numbers() {
+        assert_eq!(super::number("CAP_KILL").unwrap(), 5);
+        assert_eq!(super::number("net_bind_service").unwrap(), 10);
+        assert_eq!(super::number("CAP_CHECKPOINT_RESTORE").unwrap(), 40);
+        assert!(super::number("CAP_NOPE").is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! The process's identity and privileges: user and groups, capabilities, rlimits,
+//! no_new_privs, umask.
+
+pub mod capabilities;
+pub mod rlimits;
+pub mod user;

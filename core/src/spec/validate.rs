@@ -1,0 +1,154 @@
+//! Cross-field rules of config.md and config-linux.md that serde cannot check.
+
+use crate::err;
+use crate::error::Result;
+use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use std::collections::HashSet;
+
+/// Checks a spec before anything is created for it.
+pub fn validate(spec: &Spec) -> Result<()> {
+    let process = spec
+        .process()
+        .as_ref()
+        .ok_or_else(|| err!(InvalidSpec, "config.json: process is missing"))?;
+    match process.args() {
+        Some(args) if !args.is_empty() && !args[0].is_empty() => {}
+        _ => {
+            return Err(err!(
+                InvalidSpec,
+                "config.json: process.args must not be empty"
+            ))
+        }
+    }
+    if !process.cwd().is_absolute() {
+        return Err(err!(
+            InvalidSpec,
+            "config.json: process.cwd {} is not an absolute path",
+            process.cwd().display()
+        ));
+    }
+    if let Some(env) = process.env() {
+        if let Some(bad) = env.iter().find(|e| !e.contains('=')) {
+            return Err(err!(
+                InvalidSpec,
+                "config.json: process.env entry {:?} has no '='",
+                bad
+            ));
+        }
+    }
+    let linux = spec
+        .linux()
+        .as_ref()
+        .ok_or_else(|| err!(InvalidSpec, "config.json: linux is missing"))?;
+    let mut seen = HashSet::new();
+    let namespaces = linux.namespaces().clone().unwrap_or_default();
+    for ns in &namespaces {
+        if !seen.insert(ns.typ()) {
+            return Err(err!(
+                InvalidSpec,
+                "config.json: namespace {:?} listed twice",
+                ns.typ()
+            ));
+        }
+        if let Some(p) = ns.path() {
+            if !p.is_absolute() {
+                return Err(err!(
+                    InvalidSpec,
+                    "config.json: namespace path {} is not absolute",
+                    p.display()
+                ));
+            }
+        }
+    }
+    let has = |t: LinuxNamespaceType| seen.contains(&t);
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+        return Err(err!(
+            InvalidSpec,
+            "config.json: unable to set hostname without a private UTS namespace"
+        ));
+    }
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts)
+    {
+        return Err(err!(
+            InvalidSpec,
+            "config.json: unable to set domainname without a private UTS namespace"
+        ));
+    }
+    let new_user = namespaces
+        .iter()
+        .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
+    let has_maps = linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())
+        && linux.gid_mappings().as_ref().is_some_and(|m| !m.is_empty());
+    if new_user && !has_maps {
+        return Err(err!(
+            InvalidSpec,
+            "config.json: a new user namespace needs linux.uidMappings and linux.gidMappings"
+        ));
+    }
+    if !has(LinuxNamespaceType::User)
+        && (linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty()))
+    {
+        return Err(err!(
+            InvalidSpec,
+            "config.json: uidMappings given without a user namespace"
+        ));
+    }
+    if let Some(sysctl) = linux.sysctl() {
+        for key in sysctl.keys() {
+            check_sysctl(key, &has)?;
+        }
+    }
+    if let Some(mounts) = spec.mounts() {
+        for m in mounts {
+            if !m.destination().is_absolute() {
+                return Err(err!(
+                    InvalidSpec,
+                    "config.json: mount destination {} is not absolute",
+                    m.destination().display()
+                ));
+            }
+        }
+    }
+    if let Some(p) = linux.rootfs_propagation() {
+        if crate::rootfs::propagation_flag(p).is_none() {
+            return Err(err!(
+                InvalidSpec,
+                "config.json: unknown rootfsPropagation {:?}",
+                p
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// runc's rule: a sysctl may only be set when the container owns the namespace it belongs to.
+fn check_sysctl(key: &str, has: &dyn Fn(LinuxNamespaceType) -> bool) -> Result<()> {
+    let ipc = [
+        "kernel.msgmax",
+        "kernel.msgmnb",
+        "kernel.msgmni",
+        "kernel.sem",
+        "kernel.shmall",
+        "kernel.shmmax",
+        "kernel.shmmni",
+        "kernel.shm_rmid_forced",
+    ];
+    let ok = if ipc.contains(&key) || key.starts_with("fs.mqueue.") {
+        has(LinuxNamespaceType::Ipc)
+    } else if key.starts_with("net.") {
+        has(LinuxNamespaceType::Network)
+    } else if key == "kernel.hostname" || key == "kernel.domainname" {
+        has(LinuxNamespaceType::Uts)
+    } else {
+        false
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(err!(
+            InvalidSpec,
+            "config.json: sysctl {:?} is not in a separate kernel namespace of the container",
+            key
+        ))
+    }
+}

@@ -1,0 +1,144 @@
+//! The state directory: `<root>/<id>/` per container, holding `state.json` (written atomically),
+//! the `exec.fifo` of a created container, and sockets. Every read-modify-write of a container
+//! happens under an exclusive `flock` on its directory, so two rune processes cannot corrupt it;
+//! plain reads need no lock because `state.json` is only ever replaced by `rename`.
+
+mod id;
+mod state;
+mod time;
+
+pub use id::validate_id;
+pub use state::State;
+pub use time::rfc3339_now;
+
+use crate::err;
+use crate::error::{Context, Error, Result};
+use nix::fcntl::{Flock, FlockArg};
+use std::fs::{self, File};
+use std::os::unix::fs::DirBuilderExt;
+use std::path::{Path, PathBuf};
+
+pub const STATE_FILE: &str = "state.json";
+pub const EXEC_FIFO: &str = "exec.fifo";
+
+/// The root holding every container's state directory.
+#[derive(Debug, Clone)]
+pub struct Store {
+    root: PathBuf,
+}
+
+/// A container's state directory, locked exclusively while this value lives.
+#[derive(Debug)]
+pub struct LockedDir {
+    path: PathBuf,
+    _lock: Flock<File>,
+}
+
+impl Store {
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Store { root: root.into() }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn dir_of(&self, id: &str) -> PathBuf {
+        self.root.join(id)
+    }
+
+    /// Creates `<root>/<id>` (the atomic "exists" check) and locks it.
+    pub fn create(&self, id: &str) -> Result<LockedDir> {
+        validate_id(id)?;
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.root)
+            .with_context(|| format!("create state root {}", self.root.display()))?;
+        let path = self.dir_of(id);
+        match fs::DirBuilder::new().mode(0o711).create(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                return Err(err!(
+                    AlreadyExists,
+                    "container with id {:?} already exists",
+                    id
+                ))
+            }
+            Err(e) => return Err(Error::io(format!("create {}", path.display()), e)),
+        }
+        lock(&path)
+    }
+
+    /// Locks an existing container's directory.
+    pub fn lock(&self, id: &str) -> Result<LockedDir> {
+        validate_id(id)?;
+        lock(&self.dir_of(id)).map_err(|e| match e.kind() {
+            crate::ErrorKind::NotFound => not_found(id),
+            _ => e,
+        })
+    }
+
+    /// Reads a container's state without locking (state.json is replaced atomically).
+    pub fn read(&self, id: &str) -> Result<State> {
+        validate_id(id)?;
+        State::read(&self.dir_of(id)).map_err(|e| match e.kind() {
+            crate::ErrorKind::NotFound => not_found(id),
+            _ => e,
+        })
+    }
+
+    /// The ids of all containers under the root, sorted.
+    pub fn ids(&self) -> Result<Vec<String>> {
+        let entries = match fs::read_dir(&self.root) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(Error::io(format!("read {}", self.root.display()), e)),
+        };
+        let mut ids: Vec<String> = entries
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_type().map(|t| t.is_dir()).unwrap_or(false))
+            .filter_map(|e| e.file_name().into_string().ok())
+            .filter(|id| validate_id(id).is_ok())
+            .collect();
+        ids.sort();
+        Ok(ids)
+    }
+}
+
+pub fn not_found(id: &str) -> Error {
+    err!(NotFound, "container {:?} does not exist", id)
+}
+
+fn lock(path: &Path) -> Result<LockedDir> {
+    let f = File::open(path).with_context(|| format!("open {}", path.display()))?;
+    let lock = Flock::lock(f, FlockArg::LockExclusive)
+        .map_err(|(_, e)| Error::os(format!("lock {}", path.display()), e as i32))?;
+    Ok(LockedDir {
+        path: path.to_path_buf(),
+        _lock: lock,
+    })
+}
+
+impl LockedDir {
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn read_state(&self) -> Result<State> {
+        State::read(&self.path)
+    }
+
+    pub fn write_state(&self, state: &State) -> Result<()> {
+        state.write(&self.path)
+    }
+
+    /// Removes the directory and everything in it; the lock goes with it.
+    pub fn remove(self) -> Result<()> {
+        match fs::remove_dir_all(&self.path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(format!("remove {}", self.path.display()), e)),
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `state.json`: what rune keeps about a container between invocations.
+
+use crate::err;
+use crate::error::{Context, Result};
+use oci_spec::runtime::Spec;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use super::STATE_FILE;
+
+/// The persistent record of one container. The status is never stored: it is derived from the
+/// init process (alive, same start time) and the exec fifo each time it is asked for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct State {
+    pub id: String,
+    /// The init's pid in rune's pid namespace; 0 once it is known to be gone.
+    pub init_pid: i32,
+    /// The init's start time (field 22 of /proc/<pid>/stat), against pid reuse.
+    pub init_start_time: u64,
+    pub bundle: PathBuf,
+    pub rootfs: PathBuf,
+    /// RFC 3339 creation time.
+    pub created: String,
+    /// The user who created the container.
+    pub owner: String,
+    #[serde(default)]
+    pub annotations: HashMap<String, String>,
+    /// The cgroup path (relative to each hierarchy's root) the container was put in.
+    #[serde(default)]
+    pub cgroup_path: Option<String>,
+    /// The config the container was created from (hooks, namespaces and exec defaults).
+    pub config: Spec,
+}
+
+impl State {
+    pub fn read(dir: &Path) -> Result<State> {
+        let path = dir.join(STATE_FILE);
+        let data = std::fs::read(&path).with_context(|| format!("read {}", path.display()))?;
+        serde_json::from_slice(&data)
+            .map_err(|e| err!(Internal, "corrupt state file {}: {}", path.display(), e))
+    }
+
+    /// Writes `state.json` through a temporary file and `rename`, so readers never see half of it.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let tmp = dir.join(".state.json.tmp");
+        let data =
+            serde_json::to_vec(self).map_err(|e| err!(Internal, "serialize state: {}", e))?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&tmp)
+            .with_context(|| format!("write {}", tmp.display()))?;
+        f.write_all(&data)
+            .with_context(|| format!("write {}", tmp.display()))?;
+        drop(f);
+        std::fs::rename(&tmp, dir.join(STATE_FILE))
+            .with_context(|| format!("rename {}", tmp.display()))
+    }
+}

@@ -1,0 +1,115 @@
+//! Thin wrappers over the system calls the init uses, each error naming the call and its object.
+
+use crate::error::{Error, Result};
+use std::ffi::CString;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+pub fn cstr(p: &Path) -> Result<CString> {
+    CString::new(p.as_os_str().as_bytes())
+        .map_err(|_| crate::err!(InvalidArgument, "path {:?} contains NUL", p))
+}
+
+fn last(what: String) -> Error {
+    Error::io(what, std::io::Error::last_os_error())
+}
+
+/// mount(2). `what` names the mount for the error message.
+pub fn mount(
+    src: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: libc::c_ulong,
+    data: Option<&str>,
+    what: &dyn Fn() -> String,
+) -> Result<()> {
+    let src = src.map(cstr).transpose()?;
+    let target_c = cstr(target)?;
+    let fstype = fstype.map(|s| CString::new(s).unwrap_or_default());
+    let data = data
+        .filter(|d| !d.is_empty())
+        .map(|s| CString::new(s).unwrap_or_default());
+    // SAFETY: every pointer is a valid NUL-terminated string or null.
+    let r = unsafe {
+        libc::mount(
+            src.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            target_c.as_ptr(),
+            fstype.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            flags,
+            data.as_ref()
+                .map_or(std::ptr::null(), |s| s.as_ptr() as *const libc::c_void),
+        )
+    };
+    if r != 0 {
+        return Err(last(what()));
+    }
+    Ok(())
+}
+
+/// The mount flags (MS_*) of the mount holding `path`, as statfs reports them.
+pub fn mount_flags(path: &Path) -> Result<libc::c_ulong> {
+    let c = cstr(path)?;
+    // SAFETY: zeroed statfs is a valid out-parameter.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    // SAFETY: valid path and out-pointer.
+    if unsafe { libc::statvfs(c.as_ptr(), &mut st) } != 0 {
+        return Err(last(format!("statfs {}", path.display())));
+    }
+    let f = st.f_flag as libc::c_ulong;
+    let mut out = f
+        & (libc::MS_RDONLY
+            | libc::MS_NOSUID
+            | libc::MS_NODEV
+            | libc::MS_NOEXEC
+            | libc::MS_NOATIME
+            | libc::MS_NODIRATIME);
+    if f & 4096 != 0 {
+        out |= libc::MS_RELATIME;
+    }
+    Ok(out)
+}
+
+/// Opens `path` below the directory `root` as if `root` were `/` (symlinks and `..` cannot
+/// leave it), returning an O_PATH descriptor.
+pub fn open_in_root(root: RawFd, path: &Path, flags: i32) -> Result<OwnedFd> {
+    let rel = path.strip_prefix("/").unwrap_or(path);
+    let rel = if rel.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        rel
+    };
+    let c = cstr(rel)?;
+    // SAFETY: open_how is plain data; zero is its default.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = (flags | libc::O_PATH | libc::O_CLOEXEC) as u64;
+    how.resolve = libc::RESOLVE_IN_ROOT | libc::RESOLVE_NO_MAGICLINKS;
+    // SAFETY: openat2 with a valid dirfd, path and open_how of the right size.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root,
+            c.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd < 0 {
+        return Err(last(format!("open {} in the container", path.display())));
+    }
+    // SAFETY: a new descriptor owned by us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// `/proc/self/fd/N`: a path naming exactly the file an fd refers to.
+pub fn fd_path(fd: RawFd) -> std::path::PathBuf {
+    std::path::PathBuf::from(format!("/proc/self/fd/{}", fd))
+}
+
+pub fn prctl(op: i32, arg: libc::c_ulong, what: &str) -> Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(op, arg, 0, 0, 0) } != 0 {
+        return Err(last(what.to_string()));
+    }
+    Ok(())
+}
