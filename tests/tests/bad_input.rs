@@ -1,0 +1,289 @@
+//! Bad input: each fails with a non-zero exit, names the cause on stderr and
+//! leaves nothing behind.
+
+use rune_integration::*;
+
+/// `create` must fail mentioning one of `keywords`, leaving no state, cgroup
+/// or container behind.
+#[track_caller]
+fn create_fails(rune: &Rune, b: &Bundle, keywords: &[&str]) -> Output {
+    let out = rune
+        .cmd([
+            "create",
+            "--bundle",
+            b.path().to_str().unwrap(),
+            "--pid-file",
+            rune.pid_file(&b.id).to_str().unwrap(),
+            b.id.as_str(),
+        ])
+        .run();
+    rune.track(&b.id);
+    out.assert_fail_mentioning(keywords);
+    assert_no_leaks(rune, b, None);
+    assert_nothing_in_root(rune);
+    out
+}
+
+#[track_caller]
+fn assert_nothing_in_root(rune: &Rune) {
+    let out = rune.cmd(["list", "-q"]).run();
+    out.assert_ok();
+    assert_eq!(out.stdout.trim(), "", "containers left behind: {out}");
+}
+
+/// A bundle whose spec has been edited by `edit` and written out.
+fn bundle_with(prefix: &str, edit: impl FnOnce(&mut Bundle)) -> Bundle {
+    let mut b = Bundle::new(prefix);
+    b.args(&["true"]);
+    edit(&mut b);
+    b.write();
+    b
+}
+
+#[test]
+fn malformed_config_json() {
+    let rune = Rune::new();
+    let b = Bundle::new("badjson");
+    b.write_raw("{\"ociVersion\": \"1.0.2\", not json");
+    create_fails(&rune, &b, &["config", "json", "invalid character"]);
+}
+
+#[test]
+fn schema_invalid_args_type() {
+    let rune = Rune::new();
+    let b = bundle_with("badargs", |b| {
+        b.set("/process/args", json!("notalist"));
+    });
+    create_fails(&rune, &b, &["args"]);
+}
+
+#[test]
+fn missing_process_args() {
+    let rune = Rune::new();
+    let b = bundle_with("noargs", |b| {
+        b.unset("/process/args");
+    });
+    create_fails(&rune, &b, &["args"]);
+    let b = bundle_with("emptyargs", |b| {
+        b.args(&[]);
+    });
+    create_fails(&rune, &b, &["args"]);
+}
+
+#[test]
+fn missing_process() {
+    let rune = Rune::new();
+    let b = bundle_with("noprocess", |b| {
+        b.unset("/process");
+    });
+    create_fails(&rune, &b, &["process"]);
+}
+
+#[test]
+fn missing_root() {
+    let rune = Rune::new();
+    let b = bundle_with("noroot", |b| {
+        b.unset("/root");
+    });
+    create_fails(&rune, &b, &["root"]);
+}
+
+#[test]
+fn relative_cwd() {
+    let rune = Rune::new();
+    let b = bundle_with("relcwd", |b| {
+        b.cwd("relative/dir");
+    });
+    create_fails(&rune, &b, &["cwd"]);
+}
+
+#[test]
+fn invalid_container_ids() {
+    let rune = Rune::new();
+    let b = bundle_with("badid", |_| {});
+    // A nested root, so that `..` names a sacrificial directory holding a
+    // canary rather than /tmp.
+    let sandbox = rune.scratch().join("sandbox");
+    let root = sandbox.join("root");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(sandbox.join("canary"), "x").unwrap();
+    let root_arg = root.to_str().unwrap();
+    for id in ["", "a/b", "..", "a b", "../escape", "."] {
+        let out = rune
+            .cmd(["create", "--bundle", b.path().to_str().unwrap(), id])
+            .without_root()
+            .global(["--root", root_arg])
+            .run();
+        out.assert_fail();
+        let err = out.stderr.to_lowercase();
+        assert!(
+            err.contains("container id") || (!id.is_empty() && err.contains(id)),
+            "stderr should name the bad id {id:?}:\n{out}"
+        );
+        let list = rune
+            .cmd(["list", "-q"])
+            .without_root()
+            .global(["--root", root_arg])
+            .run();
+        list.assert_ok();
+        assert_eq!(list.stdout.trim(), "", "{list}");
+    }
+    assert!(
+        sandbox.join("canary").exists(),
+        "the root's parent was damaged"
+    );
+    assert!(!sandbox.join("escape").exists(), "an id escaped the root");
+    assert!(!root.join("a").exists(), "an id with / made a directory");
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn duplicate_id() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("dupid");
+    b.args(&["sleep", "1000"]);
+    let (_, pid) = rune.create_ok(&b);
+    let out = rune
+        .cmd([
+            "create",
+            "--bundle",
+            b.path().to_str().unwrap(),
+            b.id.as_str(),
+        ])
+        .run();
+    out.assert_fail_mentioning(&["exist", &b.id]);
+    // The first container is untouched.
+    let st = rune.state(&b.id);
+    assert_eq!(st["status"], "created");
+    assert_eq!(st["pid"], pid);
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn missing_bundle_dir() {
+    let rune = Rune::new();
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no-such-bundle");
+    let id = unique_id("nobundle");
+    rune.cmd(["create", "--bundle", missing.to_str().unwrap(), id.as_str()])
+        .run()
+        .assert_fail_mentioning(&["no-such-bundle"]);
+    assert_nothing_in_root(&rune);
+}
+
+#[test]
+fn missing_config_json() {
+    let rune = Rune::new();
+    let b = Bundle::new("nocfg");
+    create_fails(&rune, &b, &["config.json"]);
+}
+
+#[test]
+fn missing_rootfs() {
+    let rune = Rune::new();
+    let b = bundle_with("norootfs", |b| {
+        b.set("/root/path", json!("/nonexistent-rootfs-dir"));
+    });
+    create_fails(&rune, &b, &["rootfs", "nonexistent-rootfs-dir"]);
+    let b = bundle_with("norootfsrel", |b| {
+        b.set("/root/path", json!("rootfs"));
+    });
+    create_fails(&rune, &b, &["rootfs"]);
+}
+
+#[test]
+fn nonexistent_executable() {
+    let rune = Rune::new();
+    let b = bundle_with("noexe", |b| {
+        b.args(&["/nonexistent"]);
+    });
+    create_fails(&rune, &b, &["/nonexistent"]);
+    let b = bundle_with("noexepath", |b| {
+        b.args(&["no-such-command-xyz"]);
+    });
+    create_fails(&rune, &b, &["no-such-command-xyz"]);
+    // Also through `run`.
+    let b = bundle_with("noexerun", |b| {
+        b.args(&["/nonexistent"]);
+    });
+    rune.run(&b).assert_fail_mentioning(&["/nonexistent"]);
+    assert_no_leaks(&rune, &b, None);
+    assert_nothing_in_root(&rune);
+}
+
+#[test]
+fn non_executable_file() {
+    let rune = Rune::new();
+    let b = bundle_with("noperm", |b| {
+        b.args(&["/etc/passwd"]);
+    });
+    create_fails(&rune, &b, &["/etc/passwd", "permission denied"]);
+}
+
+#[test]
+fn cwd_is_a_file() {
+    let rune = Rune::new();
+    let b = bundle_with("cwdfile", |b| {
+        b.cwd("/etc/passwd");
+    });
+    create_fails(&rune, &b, &["/etc/passwd", "not a directory"]);
+}
+
+#[test]
+fn bind_mount_source_missing() {
+    let rune = Rune::new();
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("missing-source");
+    let b = bundle_with("nobindsrc", |b| {
+        b.bind(&src, "/mnt/a", &["bind"]);
+    });
+    create_fails(&rune, &b, &["missing-source"]);
+}
+
+#[test]
+fn unknown_namespace_type() {
+    let rune = Rune::new();
+    let b = bundle_with("badns", |b| {
+        b.namespace("bogus", None);
+    });
+    create_fails(&rune, &b, &["bogus"]);
+}
+
+#[test]
+fn unknown_rlimit() {
+    let rune = Rune::new();
+    let b = bundle_with("badrlimit", |b| {
+        b.set(
+            "/process/rlimits",
+            json!([{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]),
+        );
+    });
+    create_fails(&rune, &b, &["RLIMIT_BOGUS"]);
+}
+
+#[test]
+fn unknown_signal() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("badsig");
+    b.args(&["sleep", "1000"]);
+    let (_, pid) = rune.start_container(&b);
+    for sig in ["FOO", "SIGFOO"] {
+        rune.kill(&b.id, Some(sig)).assert_fail_mentioning(&[sig]);
+    }
+    rune.kill(&b.id, Some("99999")).assert_fail();
+    // The container is untouched.
+    assert_eq!(rune.status(&b.id), "running");
+    assert!(pid_alive(pid));
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn unknown_subcommand_and_missing_id() {
+    let rune = Rune::new();
+    rune.cmd(["frobnicate"]).run().assert_fail();
+    for sub in ["start", "state", "kill", "delete"] {
+        rune.cmd([sub]).run().assert_fail();
+    }
+}

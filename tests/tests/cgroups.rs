@@ -1,0 +1,176 @@
+//! cgroups (v1 controllers of the hybrid layout).
+
+use rune_integration::*;
+use std::path::Path;
+
+fn read_trim(p: &Path) -> String {
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("read {p:?}: {e}"))
+        .trim()
+        .to_string()
+}
+
+fn procs(dir: &Path) -> Vec<i32> {
+    read_trim(&dir.join("cgroup.procs"))
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn resources_are_written_to_cgroup_files() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("cgres");
+    b.set(
+        "/linux/resources/memory",
+        json!({"limit": 64 * 1024 * 1024}),
+    )
+    .set(
+        "/linux/resources/cpu",
+        json!({"quota": 50000, "period": 100000, "shares": 512}),
+    )
+    .set("/linux/resources/pids", json!({"limit": 42}))
+    .args(&["sleep", "1000"]);
+    let (_, pid) = rune.create_ok(&b);
+    let path = b.cgroups_path_value().unwrap();
+
+    let mem = cgroup_dir("memory", &path);
+    assert_eq!(read_trim(&mem.join("memory.limit_in_bytes")), "67108864");
+    let cpu = cgroup_dir("cpu", &path);
+    assert_eq!(read_trim(&cpu.join("cpu.cfs_quota_us")), "50000");
+    assert_eq!(read_trim(&cpu.join("cpu.cfs_period_us")), "100000");
+    assert_eq!(read_trim(&cpu.join("cpu.shares")), "512");
+    let pids = cgroup_dir("pids", &path);
+    assert_eq!(read_trim(&pids.join("pids.max")), "42");
+
+    for ctrl in ["memory", "cpu", "pids", "devices", "freezer"] {
+        let dir = cgroup_dir(ctrl, &path);
+        assert!(
+            procs(&dir).contains(&pid),
+            "init {pid} not in {dir:?}/cgroup.procs"
+        );
+    }
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn pids_limit_is_enforced() {
+    // Six background sleeps need seven pids: with pids.max=3 a fork fails
+    // (and busybox sh gives up), with pids.max=20 all of them start. The
+    // sleeps die with pid 1 when the shell exits.
+    let rune = Rune::new();
+    let mut results = Vec::new();
+    for limit in [3, 20] {
+        let mut b = Bundle::new("cgpids");
+        b.set("/linux/resources/pids", json!({"limit": limit}))
+            .sh("for i in 1 2 3 4 5 6; do sleep 100 & done; echo all-forked");
+        let out = rune.run(&b);
+        results.push(out.stdout.contains("all-forked") && out.success());
+        assert_no_leaks(&rune, &b, None);
+    }
+    assert_eq!(
+        results,
+        [false, true],
+        "pids limit 3 / 20 -> all forks succeeded?"
+    );
+}
+
+#[test]
+fn absolute_cgroups_path_is_from_hierarchy_root() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("cgabs");
+    b.args(&["sleep", "1000"]);
+    let (_, pid) = rune.create_ok(&b);
+    let want = b.cgroups_path_value().unwrap();
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    for line in cg.lines() {
+        let mut f = line.splitn(3, ':');
+        let (_, ctrl, path) = (f.next(), f.next().unwrap(), f.next().unwrap());
+        if ["memory", "cpu", "pids", "devices", "freezer", "blkio"].contains(&ctrl) {
+            assert_eq!(path, want, "{ctrl} cgroup of init: {cg}");
+            assert!(cgroup_dir(ctrl, &want).is_dir());
+        }
+    }
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn relative_cgroups_path_is_below_runtime_cgroup() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("cgrel");
+    let rel = format!("rune-test/{}", b.id);
+    b.cgroups_path(Some(&rel)).args(&["sleep", "1000"]);
+    let (_, pid) = rune.create_ok(&b);
+    let cg = std::fs::read_to_string(format!("/proc/{pid}/cgroup")).unwrap();
+    for ctrl in ["memory", "pids", "cpu"] {
+        let line = cg
+            .lines()
+            .find(|l| l.split(':').nth(1) == Some(ctrl))
+            .unwrap_or_else(|| panic!("no {ctrl} in {cg}"));
+        let path = line.splitn(3, ':').nth(2).unwrap();
+        let own = own_cgroup(ctrl);
+        let want = format!("{}/{rel}", own.trim_end_matches('/'));
+        assert_eq!(path, want, "{ctrl}: {cg}");
+        let dir = cgroup_dir(ctrl, &rel);
+        assert!(procs(&dir).contains(&pid), "{dir:?}");
+    }
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn cgroup_removed_after_run_exits() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("cgrun");
+    b.set(
+        "/linux/resources/memory",
+        json!({"limit": 32 * 1024 * 1024}),
+    )
+    .sh("cat /sys/fs/cgroup/memory/memory.limit_in_bytes");
+    let out = rune.run(&b);
+    out.assert_ok();
+    // Inside, the container's own cgroup is mounted at /sys/fs/cgroup/<ctrl>.
+    assert_eq!(out.stdout.trim(), "33554432");
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn cgroup_removed_after_delete_of_stopped_container() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("cgdel");
+    b.args(&["true"]);
+    let (_, pid) = rune.start_container(&b);
+    assert!(rune.wait_status(&b.id, "stopped"));
+    let path = b.cgroups_path_value().unwrap();
+    assert!(
+        cgroup_dir("pids", &path).exists(),
+        "a stopped container keeps its cgroup until delete"
+    );
+    rune.delete(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn memory_limit_is_enforced() {
+    // Writing 100 MB into a tmpfs is charged to the container's memory
+    // cgroup: with a 16 MiB limit (swap included) the writer fails or is
+    // OOM-killed, where without the limit it would succeed.
+    let rune = Rune::new();
+    let mut b = Bundle::new("cgoom");
+    let limit = 16 * 1024 * 1024;
+    b.set(
+        "/linux/resources/memory",
+        json!({"limit": limit, "swap": limit}),
+    )
+    .mount("/mnt/a", "tmpfs", "tmpfs", &["size=256m"])
+    .sh("head -c 100000000 /dev/zero > /mnt/a/big; echo rc=$?");
+    let out = rune.run(&b);
+    // Either the writer failed or the OOM killer took the shell (137).
+    assert!(
+        !(out.success() && out.stdout.trim() == "rc=0"),
+        "the 16 MiB memory limit was not enforced:\n{out}"
+    );
+    assert_no_leaks(&rune, &b, None);
+}

@@ -1,0 +1,343 @@
+//! Root filesystem and mounts.
+
+use rune_integration::*;
+use std::ffi::CString;
+use std::path::Path;
+
+#[track_caller]
+fn run_in(b: &mut Bundle, script: &str) -> String {
+    let rune = Rune::new();
+    b.sh(script);
+    let out = rune.run(b);
+    out.assert_ok();
+    assert_no_leaks(&rune, b, None);
+    out.stdout
+}
+
+/// The mountinfo line whose mount point is `target` (last one wins).
+fn mountinfo_line<'a>(mountinfo: &'a str, target: &str) -> &'a str {
+    mountinfo
+        .lines()
+        .rfind(|l| l.split_whitespace().nth(4) == Some(target))
+        .unwrap_or_else(|| panic!("{target} not mounted:\n{mountinfo}"))
+}
+
+/// Per-mount options (field 6) of a mountinfo line.
+fn mount_opts(line: &str) -> Vec<&str> {
+    line.split_whitespace().nth(5).unwrap().split(',').collect()
+}
+
+/// Super-block options (after the ` - fstype source` part).
+fn super_opts(line: &str) -> Vec<&str> {
+    let post = line.split(" - ").nth(1).unwrap();
+    post.split_whitespace()
+        .nth(2)
+        .unwrap_or("")
+        .split(',')
+        .collect()
+}
+
+#[test]
+fn readonly_root() {
+    let mut b = Bundle::new("roroot");
+    let out = run_in(
+        &mut b,
+        "touch /newfile 2>/dev/null && echo wrote || echo denied; cat /proc/self/mountinfo",
+    );
+    assert!(out.starts_with("denied\n"), "{out}");
+    assert!(
+        mount_opts(mountinfo_line(&out, "/")).contains(&"ro"),
+        "{out}"
+    );
+}
+
+#[test]
+fn relative_root_path_and_writable_root() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("relroot");
+    // A private copy of the rootfs beside config.json, so it may be writable.
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(rootfs())
+        .arg(b.file("rootfs"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    b.set("/root", json!({"path": "rootfs"}))
+        .sh("echo from-container > /written && cat /etc/motd");
+    let out = rune.run(&b);
+    out.assert_ok();
+    assert_eq!(out.stdout, "rune integration rootfs\n");
+    assert_eq!(
+        std::fs::read_to_string(b.file("rootfs/written")).unwrap(),
+        "from-container\n"
+    );
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn tmpfs_with_options() {
+    // The tmpfs at /mnt/a/t has no pre-existing mount point (it is created in
+    // the outer tmpfs), so its mode comes from the mode= option alone.
+    let mut b = Bundle::new("tmpfs");
+    b.mount("/mnt/a", "tmpfs", "tmpfs", &[]).mount(
+        "/mnt/a/t",
+        "tmpfs",
+        "tmpfs",
+        &["nosuid", "size=1m", "mode=1777"],
+    );
+    let out = run_in(
+        &mut b,
+        "stat -c %a /mnt/a/t; echo data > /mnt/a/t/f && cat /mnt/a/t/f; \
+         df -k /mnt/a/t | tail -n 1; cat /proc/self/mountinfo",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1777", "{out}");
+    assert_eq!(lines[1], "data");
+    // size=1m: 1024 1K-blocks in total.
+    assert_eq!(lines[2].split_whitespace().nth(1), Some("1024"), "{out}");
+    let line = mountinfo_line(&out, "/mnt/a/t");
+    assert!(line.contains(" - tmpfs "), "{line}");
+    assert!(super_opts(line).contains(&"size=1024k"), "{line}");
+    assert!(mount_opts(line).contains(&"nosuid"), "{line}");
+}
+
+#[test]
+fn bind_mount_read_and_write_through() {
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("from-host"), "hello host\n").unwrap();
+    let mut b = Bundle::new("bind");
+    b.bind(host.path(), "/mnt/a", &["bind"]);
+    let out = run_in(
+        &mut b,
+        "cat /mnt/a/from-host; echo hello container > /mnt/a/from-container",
+    );
+    assert_eq!(out, "hello host\n");
+    assert_eq!(
+        std::fs::read_to_string(host.path().join("from-container")).unwrap(),
+        "hello container\n"
+    );
+}
+
+#[test]
+fn bind_mount_of_a_file() {
+    let host = tempfile::tempdir().unwrap();
+    let f = host.path().join("motd");
+    std::fs::write(&f, "bound file\n").unwrap();
+    let mut b = Bundle::new("bindfile");
+    b.bind(&f, "/etc/motd", &["bind", "ro"]);
+    assert_eq!(run_in(&mut b, "cat /etc/motd"), "bound file\n");
+}
+
+#[test]
+fn readonly_bind_mount() {
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("f"), "ro data\n").unwrap();
+    let mut b = Bundle::new("robind");
+    b.bind(host.path(), "/mnt/a", &["bind", "ro"]);
+    let out = run_in(
+        &mut b,
+        "cat /mnt/a/f; touch /mnt/a/new 2>/dev/null && echo wrote || echo denied; \
+         cat /proc/self/mountinfo",
+    );
+    assert!(out.starts_with("ro data\ndenied\n"), "{out}");
+    assert!(mount_opts(mountinfo_line(&out, "/mnt/a")).contains(&"ro"));
+    assert!(!host.path().join("new").exists());
+}
+
+/// A tmpfs mounted on the host for the duration of a test.
+struct HostMount(CString);
+
+impl HostMount {
+    fn tmpfs(target: &Path) -> HostMount {
+        let t = CString::new(target.to_str().unwrap()).unwrap();
+        let fs = CString::new("tmpfs").unwrap();
+        // SAFETY: valid C strings; the mount is undone in Drop.
+        let r = unsafe { libc::mount(fs.as_ptr(), t.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
+        assert_eq!(
+            r,
+            0,
+            "mount tmpfs on {target:?}: {}",
+            std::io::Error::last_os_error()
+        );
+        HostMount(t)
+    }
+}
+
+impl Drop for HostMount {
+    fn drop(&mut self) {
+        // SAFETY: detaching the mount we made.
+        unsafe { libc::umount2(self.0.as_ptr(), libc::MNT_DETACH) };
+    }
+}
+
+#[test]
+fn bind_is_not_recursive_but_rbind_is() {
+    let host = tempfile::tempdir().unwrap();
+    let sub = host.path().join("sub");
+    std::fs::create_dir(&sub).unwrap();
+    let _m = HostMount::tmpfs(&sub);
+    std::fs::write(sub.join("inner"), "x").unwrap();
+    let mut b = Bundle::new("rbind");
+    b.bind(host.path(), "/mnt/a", &["bind"])
+        .bind(host.path(), "/mnt/b", &["rbind"]);
+    let out = run_in(&mut b, "ls /mnt/a/sub; echo --; ls /mnt/b/sub");
+    assert_eq!(out, "--\ninner\n");
+}
+
+#[test]
+fn nosuid_nodev_noexec_options() {
+    let mut b = Bundle::new("mntopts");
+    b.mount("/mnt/a", "tmpfs", "tmpfs", &["nosuid", "nodev", "noexec"])
+        .mount("/mnt/b", "tmpfs", "tmpfs", &["exec"]);
+    let out = run_in(
+        &mut b,
+        "cp /bin/busybox /mnt/a/true; cp /bin/busybox /mnt/b/true; \
+         /mnt/a/true 2>/dev/null && echo exec-a || echo noexec-a; \
+         /mnt/b/true && echo exec-b; cat /proc/self/mountinfo",
+    );
+    assert!(out.starts_with("noexec-a\nexec-b\n"), "{out}");
+    let a = mount_opts(mountinfo_line(&out, "/mnt/a"));
+    for o in ["nosuid", "nodev", "noexec"] {
+        assert!(a.contains(&o), "{o} missing in {a:?}");
+    }
+    let bopts = mount_opts(mountinfo_line(&out, "/mnt/b"));
+    assert!(!bopts.contains(&"noexec"), "{bopts:?}");
+}
+
+#[test]
+fn mount_destination_created_inside_tmpfs() {
+    let host = tempfile::tempdir().unwrap();
+    std::fs::write(host.path().join("f"), "nested\n").unwrap();
+    let mut b = Bundle::new("nested");
+    b.mount("/mnt/a", "tmpfs", "tmpfs", &[])
+        .bind(host.path(), "/mnt/a/x/y", &["bind"]);
+    assert_eq!(run_in(&mut b, "cat /mnt/a/x/y/f"), "nested\n");
+}
+
+const DEFAULT_MASKED: &[&str] = &[
+    "/proc/acpi",
+    "/proc/asound",
+    "/proc/kcore",
+    "/proc/keys",
+    "/proc/latency_stats",
+    "/proc/timer_list",
+    "/proc/timer_stats",
+    "/proc/sched_debug",
+    "/sys/firmware",
+    "/proc/scsi",
+];
+
+#[test]
+fn default_masked_paths() {
+    // Every default masked path that exists on this kernel reads as empty.
+    let present: Vec<&str> = DEFAULT_MASKED
+        .iter()
+        .copied()
+        .filter(|p| Path::new(p).exists())
+        .collect();
+    assert!(present.contains(&"/sys/firmware"), "host has {present:?}");
+    let script = present
+        .iter()
+        .map(|p| {
+            format!(
+                "if [ -d {p} ]; then echo {p}=$(ls -A {p} | wc -l); \
+                 else echo {p}=$(cat {p} | wc -c); fi"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let mut b = Bundle::new("masked");
+    let out = run_in(&mut b, &script);
+    let want: Vec<String> = present.iter().map(|p| format!("{p}=0")).collect();
+    assert_eq!(out.lines().collect::<Vec<_>>(), want);
+}
+
+#[test]
+fn custom_masked_dir_and_file() {
+    let mut b = Bundle::new("masked2");
+    b.array_push("/linux/maskedPaths", json!("/etc"))
+        .array_push("/linux/maskedPaths", json!("/bin/busybox-not-there"))
+        .array_push("/linux/maskedPaths", json!("/proc/cpuinfo"));
+    // Masking a path that does not exist is not an error.
+    let out = run_in(&mut b, "ls -A /etc | wc -l; wc -c < /proc/cpuinfo");
+    let v: Vec<&str> = out.split_whitespace().collect();
+    assert_eq!(v, ["0", "0"], "{out}");
+}
+
+#[test]
+fn readonly_paths() {
+    let mut b = Bundle::new("ropaths");
+    b.mount("/mnt/a", "tmpfs", "tmpfs", &[])
+        .array_push("/linux/readonlyPaths", json!("/mnt/a"));
+    let out = run_in(
+        &mut b,
+        "echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo wrote-sys || echo ro-sys; \
+         touch /mnt/a/f 2>/dev/null && echo wrote-a || echo ro-a; cat /proc/self/mountinfo",
+    );
+    assert!(out.starts_with("ro-sys\nro-a\n"), "{out}");
+    assert!(mount_opts(mountinfo_line(&out, "/proc/sys")).contains(&"ro"));
+    assert!(mount_opts(mountinfo_line(&out, "/mnt/a")).contains(&"ro"));
+}
+
+#[test]
+fn sys_and_cgroup_mounts_are_readonly() {
+    let mut b = Bundle::new("sysro");
+    let out = run_in(&mut b, "cat /proc/self/mountinfo");
+    assert!(mount_opts(mountinfo_line(&out, "/sys")).contains(&"ro"));
+    assert!(mountinfo_line(&out, "/dev/shm").contains(" - tmpfs "));
+    assert!(mountinfo_line(&out, "/dev/mqueue").contains(" - mqueue "));
+    assert!(mountinfo_line(&out, "/proc").contains(" - proc "));
+}
+
+#[test]
+fn no_pivot() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("nopivot");
+    b.sh("cat /etc/motd; ls /");
+    let out = rune.run_with(&b, &["--no-pivot"]);
+    out.assert_ok();
+    assert!(out.stdout.starts_with("rune integration rootfs\n"), "{out}");
+    // The host's root is not visible: only the rootfs's entries.
+    assert!(!out.stdout.lines().any(|l| l == "work"), "{out}");
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn rootfs_propagation_private() {
+    let mut b = Bundle::new("propprivate");
+    b.set("/linux/rootfsPropagation", json!("private"));
+    let out = run_in(&mut b, "cat /proc/self/mountinfo");
+    let root = mountinfo_line(&out, "/");
+    // Optional fields sit between the options (field 6) and " - ".
+    let optional: Vec<&str> = root
+        .split(" - ")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(6)
+        .collect();
+    assert!(
+        optional.is_empty(),
+        "private root has propagation tags: {root}"
+    );
+}
+
+#[test]
+fn rootfs_propagation_shared() {
+    let mut b = Bundle::new("propshared");
+    b.set("/linux/rootfsPropagation", json!("shared"));
+    let out = run_in(&mut b, "cat /proc/self/mountinfo");
+    let root = mountinfo_line(&out, "/");
+    let optional: Vec<&str> = root
+        .split(" - ")
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .skip(6)
+        .collect();
+    assert!(
+        optional.iter().any(|o| o.starts_with("shared:")),
+        "rootfsPropagation=shared: the rootfs mount should be in a peer group: {root}"
+    );
+}

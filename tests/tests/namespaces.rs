@@ -1,0 +1,244 @@
+//! Linux namespaces: new ones, none, user mappings, joining by path.
+
+use rune_integration::*;
+
+#[track_caller]
+fn run_in(b: &mut Bundle, script: &str) -> String {
+    let rune = Rune::new();
+    b.sh(script);
+    let out = rune.run(b);
+    out.assert_ok();
+    assert_no_leaks(&rune, b, None);
+    out.stdout
+}
+
+fn host_ns(ns: &str) -> String {
+    ns_link("self", ns)
+}
+
+const ALL_NS: &[(&str, &str)] = &[
+    ("pid", "pid"),
+    ("network", "net"),
+    ("ipc", "ipc"),
+    ("uts", "uts"),
+    ("mount", "mnt"),
+    ("cgroup", "cgroup"),
+];
+
+#[test]
+fn configured_namespaces_are_new() {
+    let mut b = Bundle::new("nsnew");
+    b.namespace("cgroup", None);
+    let script = ALL_NS
+        .iter()
+        .map(|(_, f)| format!("readlink /proc/self/ns/{f}"))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let out = run_in(&mut b, &script);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), ALL_NS.len(), "{out}");
+    for ((typ, file), inside) in ALL_NS.iter().zip(lines) {
+        assert!(inside.starts_with(&format!("{file}:[")), "{inside}");
+        assert_ne!(inside, host_ns(file), "{typ} namespace should be new");
+    }
+}
+
+#[test]
+fn omitted_namespaces_are_shared_with_the_host() {
+    let mut b = Bundle::new("nshost");
+    for typ in ["network", "ipc", "uts"] {
+        b.remove_namespace(typ);
+    }
+    // Without a UTS namespace the hostname cannot be set.
+    b.unset("/hostname");
+    let out = run_in(
+        &mut b,
+        "readlink /proc/self/ns/net; readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts; \
+         readlink /proc/self/ns/cgroup",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], host_ns("net"));
+    assert_eq!(lines[1], host_ns("ipc"));
+    assert_eq!(lines[2], host_ns("uts"));
+    assert_eq!(lines[3], host_ns("cgroup"), "no cgroup ns configured");
+}
+
+#[test]
+fn pid_namespace_process_is_pid_1() {
+    let mut b = Bundle::new("nspid");
+    let out = run_in(&mut b, "echo $$; ls /proc | grep -c '^[0-9]'");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "1");
+    // Only the shell and its `ls`/`grep` children are visible.
+    let n: usize = lines[1].parse().unwrap();
+    assert!(n <= 4, "the pid namespace shows {n} processes");
+}
+
+#[test]
+fn without_pid_namespace_process_is_not_pid_1() {
+    let mut b = Bundle::new("nonspid");
+    b.remove_namespace("pid");
+    let out = run_in(&mut b, "echo $$");
+    let pid: i32 = out.trim().parse().unwrap();
+    assert!(pid > 1, "{out}");
+}
+
+#[test]
+fn uts_hostname() {
+    let mut b = Bundle::new("nsuts");
+    b.hostname("box-one");
+    let out = run_in(&mut b, "hostname; cat /proc/sys/kernel/hostname");
+    assert_eq!(out, "box-one\nbox-one\n");
+}
+
+#[test]
+fn uts_domainname() {
+    // `domainname` is in the runtime spec since 1.1 (runc 1.1.5 ignores it).
+    let mut b = Bundle::new("nsdomain");
+    b.hostname("box-two")
+        .set("/domainname", json!("example.test"));
+    let out = run_in(&mut b, "hostname; cat /proc/sys/kernel/domainname");
+    assert_eq!(out, "box-two\nexample.test\n");
+}
+
+#[test]
+fn network_namespace_has_only_loopback() {
+    let mut b = Bundle::new("nsnet");
+    let out = run_in(&mut b, "cat /proc/net/dev");
+    let ifaces: Vec<&str> = out
+        .lines()
+        .skip(2)
+        .filter_map(|l| l.split(':').next())
+        .map(str::trim)
+        .collect();
+    assert_eq!(ifaces, ["lo"], "{out}");
+}
+
+#[test]
+fn ipc_namespace_is_private() {
+    // A fresh ipc namespace, with no SysV message queues in it.
+    let mut b = Bundle::new("nsipc");
+    let out = run_in(
+        &mut b,
+        "readlink /proc/self/ns/ipc; cat /proc/sysvipc/msg | wc -l",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_ne!(lines[0], host_ns("ipc"));
+    assert_eq!(lines[1].trim(), "1", "a fresh ipc namespace has no queues");
+}
+
+#[test]
+fn cgroup_namespace_hides_cgroup_path() {
+    let mut b = Bundle::new("nscg");
+    b.namespace("cgroup", None);
+    let out = run_in(&mut b, "cat /proc/self/cgroup");
+    assert!(!out.is_empty());
+    for line in out.lines() {
+        let path = line.splitn(3, ':').nth(2).unwrap();
+        assert_eq!(path, "/", "cgroup ns should root every hierarchy: {out}");
+    }
+
+    // Without it, the container sees its real cgroupsPath.
+    let mut b = Bundle::new("nocgns");
+    let id = b.id.clone();
+    let out = run_in(&mut b, "cat /proc/self/cgroup");
+    let pids = out
+        .lines()
+        .find(|l| l.split(':').nth(1) == Some("pids"))
+        .unwrap_or_else(|| panic!("no pids line: {out}"));
+    assert!(pids.ends_with(&format!("/rune-test/{id}")), "{out}");
+}
+
+#[test]
+fn user_namespace_with_mappings() {
+    let mut b = Bundle::new("nsuser");
+    b.namespace("user", None)
+        .set(
+            "/linux/uidMappings",
+            json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
+        )
+        .set(
+            "/linux/gidMappings",
+            json!([{"containerID": 0, "hostID": 210000, "size": 1000}]),
+        );
+    let out = run_in(
+        &mut b,
+        "id -u; id -g; cat /proc/self/uid_map; cat /proc/self/gid_map; \
+         readlink /proc/self/ns/user; stat -c %u /bin/busybox",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    assert_eq!(lines[1], "0", "{out}");
+    let uid_map: Vec<&str> = lines[2].split_whitespace().collect();
+    assert_eq!(uid_map, ["0", "200000", "65536"]);
+    let gid_map: Vec<&str> = lines[3].split_whitespace().collect();
+    assert_eq!(gid_map, ["0", "210000", "1000"]);
+    assert_ne!(lines[4], host_ns("user"));
+    // Host root owns the rootfs and is unmapped inside: the overflow uid.
+    assert_eq!(lines[5], "65534", "{out}");
+}
+
+#[test]
+fn user_namespace_process_runs_as_mapped_host_uid() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("nsuserhost");
+    b.namespace("user", None)
+        .set(
+            "/linux/uidMappings",
+            json!([{"containerID": 0, "hostID": 300000, "size": 1000}]),
+        )
+        .set(
+            "/linux/gidMappings",
+            json!([{"containerID": 0, "hostID": 300000, "size": 1000}]),
+        )
+        .args(&["sleep", "1000"]);
+    let (_, pid) = rune.create_ok(&b);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid = proc_status_field(&status, "Uid").unwrap();
+    assert_eq!(uid.split_whitespace().next(), Some("300000"), "{status}");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn join_namespaces_by_path() {
+    let rune = Rune::new();
+    let mut first = Bundle::new("nsowner");
+    first.hostname("alpha").args(&["sleep", "1000"]);
+    let (_, pid) = rune.create_ok(&first);
+
+    let mut second = Bundle::new("nsjoiner");
+    second
+        .namespace("uts", Some(&format!("/proc/{pid}/ns/uts")))
+        .namespace("network", Some(&format!("/proc/{pid}/ns/net")))
+        .namespace("ipc", Some(&format!("/proc/{pid}/ns/ipc")))
+        .unset("/hostname")
+        .sh("hostname; readlink /proc/self/ns/net; readlink /proc/self/ns/ipc; readlink /proc/self/ns/uts");
+    let out = rune.run(&second);
+    out.assert_ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "alpha", "{out}");
+    assert_eq!(lines[1], ns_link(&pid.to_string(), "net"));
+    assert_eq!(lines[2], ns_link(&pid.to_string(), "ipc"));
+    assert_eq!(lines[3], ns_link(&pid.to_string(), "uts"));
+    assert_no_leaks(&rune, &second, None);
+
+    // The first container is unaffected by the second one's exit.
+    assert_eq!(rune.status(&first.id), "created");
+    rune.delete_force(&first.id).assert_ok();
+    assert_no_leaks(&rune, &first, Some(pid));
+}
+
+#[test]
+fn join_nonexistent_namespace_path_fails() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("nsbadpath");
+    b.namespace("network", Some("/proc/999999999/ns/net"))
+        .args(&["true"]);
+    rune.create(&b).assert_fail_mentioning(&[
+        "/proc/999999999/ns/net",
+        "namespace",
+        "no such file",
+    ]);
+    assert_no_leaks(&rune, &b, None);
+}
