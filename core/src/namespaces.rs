@@ -34,6 +34,11 @@ pub fn listed(spec: &Spec) -> Vec<(NsType, Option<PathBuf>)> {
         .unwrap_or_default()
 }
 
+/// The namespace types listed in the config.
+pub fn listed_types(spec: &Spec) -> Vec<NsType> {
+    listed(spec).into_iter().map(|(t, _)| t).collect()
+}
+
 /// Decides the plan. The host's clone creates the namespaces when it can (the fast path: one
 /// process, no extra fork). The init does it when a user or pid namespace is joined by path, a
 /// time namespace is wanted, or a new user namespace must be made after joining others.

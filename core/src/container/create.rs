@@ -181,9 +181,7 @@ fn create_in(
     }
     child.release()?;
     cg.add(child.pid)?;
-    if let Some(res) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
-        cg.apply(res)?;
-    }
+    cg.apply_spec(spec)?;
 
     let mut cfg = InitConfig {
         mode: Mode::Create,
@@ -200,6 +198,7 @@ fn create_in(
         join: plan.join.clone(),
         unshare_flags: plan.unshare_flags,
         has_fifo: true,
+        cgroup_paths: cgroups::paths_of(child.pid),
     };
     host.send_with_fds(&Msg::Config(Box::new(cfg.clone())), &[fifo.as_raw_fd()])?;
 

@@ -42,7 +42,7 @@ impl Container {
                 ))
             }
         }
-        let cg = c.state.cgroup_path.as_deref().map(Manager::load);
+        let cg = c.state.cgroup_path.as_ref().map(Manager::load);
         if status != Status::Stopped {
             // SAFETY: the init was checked alive with its start time.
             unsafe { libc::kill(c.state.init_pid, libc::SIGKILL) };

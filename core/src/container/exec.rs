@@ -105,6 +105,7 @@ impl Container {
                 join,
                 unshare_flags: 0,
                 has_fifo: false,
+                cgroup_paths: Default::default(),
             };
             host.send(&Msg::Config(Box::new(cfg.clone())))?;
             let mut final_pid = None;
@@ -155,10 +156,8 @@ impl Container {
             }
             Ok(Execed { pid, console })
         })();
-        if result.is_err() {
-            if crate::procfs::stat(child.pid).is_some() {
-                kill(&[child.pid]);
-            }
+        if result.is_err() && crate::procfs::stat(child.pid).is_some() {
+            kill(&[child.pid]);
         }
         result
     }

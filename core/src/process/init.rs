@@ -57,7 +57,14 @@ fn run(ch: &Channel) -> Result<()> {
             namespaces::unshare(cfg.unshare_flags)?;
             dispatch(&cfg, fds, ch)
         }
-        Stage::Setup => dispatch(&cfg, fds, ch),
+        Stage::Setup => {
+            // Stage A left the mount namespace to us: rune had to be exec'd with the host's
+            // root, where its ELF interpreter lives.
+            for (t, p) in cfg.join.iter().filter(|(t, _)| *t == NsType::Mount) {
+                namespaces::join(*t, p)?;
+            }
+            dispatch(&cfg, fds, ch)
+        }
     }
 }
 
@@ -98,7 +105,11 @@ fn stage_namespaces(cfg: &InitConfig, ch: &Channel) -> Result<()> {
         }
         become_root()?;
     }
-    for (t, p) in cfg.join.iter().filter(|(t, _)| *t != NsType::User) {
+    for (t, p) in cfg
+        .join
+        .iter()
+        .filter(|(t, _)| !matches!(t, NsType::User | NsType::Mount))
+    {
         namespaces::join(*t, p)?;
     }
     namespaces::unshare(cfg.unshare_flags & !libc::CLONE_NEWUSER)?;

@@ -95,6 +95,8 @@ pub struct InitConfig {
     pub unshare_flags: i32,
     /// True when an exec fifo fd comes with the Config frame.
     pub has_fifo: bool,
+    /// The init's cgroup in each hierarchy (first controller, or "" for v2), host paths.
+    pub cgroup_paths: std::collections::HashMap<String, String>,
 }
 
 /// A namespace type, with the names used in config.json.

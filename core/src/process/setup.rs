@@ -37,7 +37,7 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
     let in_userns = has_ns(spec, LinuxNamespaceType::User);
     if has_mntns {
         rootfs::prepare_root(spec, &cfg.rootfs)?;
-        rootfs::mount_all(spec, &cfg.rootfs, &cfg.bundle)?;
+        rootfs::mount_all(spec, &cfg.rootfs, &cfg.bundle, &cfg.cgroup_paths)?;
         rootfs::setup_dev(spec, &cfg.rootfs, in_userns)?;
     }
     let state = hooks_round_trip(spec, ch)?;
@@ -48,6 +48,7 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
     )?;
     if has_mntns {
         rootfs::enter(&cfg.rootfs, cfg.no_pivot)?;
+        rootfs::set_root_propagation(spec)?;
     } else {
         nix::unistd::chroot(&cfg.rootfs).context("chroot into the rootfs")?;
         nix::unistd::chdir("/").context("chdir /")?;
@@ -179,6 +180,7 @@ fn prepare_process(process: &Process, cfg: &InitConfig) -> Result<Program> {
     }
     let empty = Default::default();
     let caps = process.capabilities().as_ref().unwrap_or(&empty);
+    ensure_cwd(process.cwd());
     capabilities::apply_bounding(caps)?;
     sys::prctl(libc::PR_SET_KEEPCAPS, 1, "keep capabilities")?;
     user::switch(process.user())?;
@@ -206,6 +208,13 @@ fn prepare_process(process: &Process, cfg: &InitConfig) -> Result<Program> {
         argv: args.iter().map(|a| c(a)).collect::<Result<_>>()?,
         envp: env.iter().map(|e| c(e)).collect::<Result<_>>()?,
     })
+}
+
+/// runc creates a missing cwd (as root, before the user switch); a failure shows at chdir.
+fn ensure_cwd(cwd: &Path) {
+    if !cwd.exists() {
+        let _ = std::fs::create_dir_all(cwd);
+    }
 }
 
 /// Finds the executable as execvp would, with the container's PATH.

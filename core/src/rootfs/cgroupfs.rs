@@ -5,6 +5,7 @@
 use super::options::MountOptions;
 use crate::error::Result;
 use crate::sys;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 struct Hierarchy {
@@ -25,9 +26,10 @@ pub fn mount(
     target: &Path,
     opts: &MountOptions,
     reopen: &dyn Fn() -> Result<std::os::fd::OwnedFd>,
+    paths: &HashMap<String, String>,
+    in_cgroupns: bool,
 ) -> Result<()> {
-    let in_cgroupns = own_cgroupns();
-    let hier = hierarchies();
+    let hier = hierarchies(paths);
     let flags = opts.flags
         & (libc::MS_RDONLY
             | libc::MS_NOSUID
@@ -66,8 +68,10 @@ pub fn mount(
     Ok(())
 }
 
+/// A v1 hierarchy is always bind-mounted from the container's cgroup (a fresh v1 mount is
+/// refused in a user namespace); cgroup2 is mounted afresh inside a cgroup namespace.
 fn mount_one(h: &Hierarchy, dir: &Path, flags: libc::c_ulong, in_cgroupns: bool) -> Result<()> {
-    if in_cgroupns {
+    if in_cgroupns && h.fstype == "cgroup2" {
         let data = if h.fstype == "cgroup" {
             Some(h.options.as_str())
         } else {
@@ -98,30 +102,9 @@ fn mount_one(h: &Hierarchy, dir: &Path, flags: libc::c_ulong, in_cgroupns: bool)
     }
 }
 
-fn own_cgroupns() -> bool {
-    let mine = std::fs::read_link("/proc/self/ns/cgroup").ok();
-    let init = std::fs::read_link("/proc/1/ns/cgroup").ok();
-    // In a new pid namespace /proc is still the host's here, so pid 1 is the host's init.
-    mine.is_some() && mine != init
-}
-
-fn hierarchies() -> Vec<Hierarchy> {
+fn hierarchies(paths: &HashMap<String, String>) -> Vec<Hierarchy> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let cgroups = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    let path_of = |key: &str| -> String {
-        cgroups
-            .lines()
-            .filter_map(|l| {
-                let mut it = l.splitn(3, ':');
-                let _ = it.next();
-                let ctrls = it.next()?;
-                let path = it.next()?;
-                Some((ctrls.to_string(), path.to_string()))
-            })
-            .find(|(c, _)| c.split(',').any(|x| x == key) || (key.is_empty() && c.is_empty()))
-            .map(|(_, p)| p)
-            .unwrap_or_else(|| "/".into())
-    };
+    let path_of = |key: &str| -> String { paths.get(key).cloned().unwrap_or_else(|| "/".into()) };
     let mut out = Vec::new();
     for line in info.lines() {
         let (pre, post) = match line.split_once(" - ") {

@@ -26,3 +26,19 @@ pub fn propagation_flag(s: &str) -> Option<libc::c_ulong> {
         _ => return None,
     })
 }
+
+/// Applies `rootfsPropagation` to the new root once it is `/` (e.g. `shared` puts the root
+/// mount in a peer group, as the spec asks).
+pub fn set_root_propagation(spec: &oci_spec::runtime::Spec) -> crate::Result<()> {
+    let prop = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.rootfs_propagation().as_deref())
+        .and_then(propagation_flag);
+    match prop {
+        Some(p) => crate::sys::mount(None, std::path::Path::new("/"), None, p, None, &|| {
+            "set rootfsPropagation on /".into()
+        }),
+        None => Ok(()),
+    }
+}

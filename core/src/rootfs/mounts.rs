@@ -5,7 +5,8 @@ use super::paths::resolve_in_root;
 use crate::error::{Context, Result};
 use crate::sys;
 use oci_spec::runtime::{Mount, Spec};
-use std::os::fd::AsRawFd;
+use std::collections::HashMap;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
@@ -48,17 +49,29 @@ fn mount_point_of(path: &Path) -> Option<PathBuf> {
 }
 
 /// Performs every mount of the config inside `rootfs`.
-pub fn mount_all(spec: &Spec, rootfs: &Path, bundle: &Path) -> Result<()> {
+pub fn mount_all(
+    spec: &Spec,
+    rootfs: &Path,
+    bundle: &Path,
+    cgroup_paths: &HashMap<String, String>,
+) -> Result<()> {
     let root =
         std::fs::File::open(rootfs).with_context(|| format!("open rootfs {}", rootfs.display()))?;
     for m in spec.mounts().iter().flatten() {
-        mount_one(m, rootfs, root.as_raw_fd(), bundle)
+        mount_one(spec, m, rootfs, root.as_raw_fd(), bundle, cgroup_paths)
             .with_context(|| format!("mount {}", m.destination().display()))?;
     }
     Ok(())
 }
 
-fn mount_one(m: &Mount, rootfs: &Path, root_fd: i32, bundle: &Path) -> Result<()> {
+fn mount_one(
+    spec: &Spec,
+    m: &Mount,
+    rootfs: &Path,
+    root_fd: i32,
+    bundle: &Path,
+    cgroup_paths: &HashMap<String, String>,
+) -> Result<()> {
     let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
     let typ = m.typ().as_deref().unwrap_or("");
     let bind = opts.is_bind() || typ == "bind";
@@ -76,15 +89,16 @@ fn mount_one(m: &Mount, rootfs: &Path, root_fd: i32, bundle: &Path) -> Result<()
             .and_then(|s| std::fs::metadata(s).ok())
             .is_some_and(|md| !md.is_dir());
     create_mount_point(&dest, source_is_file)?;
-    let target_fd = sys::open_in_root(root_fd, m.destination(), 0)?;
+    let reopen = || sys::open_in_root(root_fd, m.destination(), 0);
+    let target_fd = reopen()?;
     let target = sys::fd_path(target_fd.as_raw_fd());
     if bind {
         let src = source.ok_or_else(|| crate::err!(InvalidSpec, "bind mount without a source"))?;
-        bind_mount(&src, &target, &opts)?;
+        bind_mount(&src, &target, &opts, &reopen)?;
     } else if typ == "cgroup" || typ == "cgroup2" {
-        super::cgroupfs::mount(&target, &opts, &|| {
-            sys::open_in_root(root_fd, m.destination(), 0)
-        })?;
+        let cgns = crate::namespaces::listed_types(spec)
+            .contains(&crate::process::message::NsType::Cgroup);
+        super::cgroupfs::mount(&target, &opts, &reopen, cgroup_paths, cgns)?;
     } else {
         let flags = opts.flags & !(libc::MS_REMOUNT);
         let data = opts.data_string();
@@ -104,11 +118,14 @@ fn mount_one(m: &Mount, rootfs: &Path, root_fd: i32, bundle: &Path) -> Result<()
                     flags: libc::MS_BIND | libc::MS_REC | flags,
                     ..opts.clone()
                 };
-                bind_mount(Path::new("/sys"), &target, &o)?;
+                bind_mount(Path::new("/sys"), &target, &o, &reopen)?;
             }
             r => r?,
         }
     }
+    // The fd opened before the mount names the directory underneath it: open the new mount.
+    let mounted = reopen()?;
+    let target = sys::fd_path(mounted.as_raw_fd());
     for p in &opts.propagation {
         sys::mount(None, &target, None, *p, None, &|| {
             format!("set propagation of {}", m.destination().display())
@@ -117,7 +134,12 @@ fn mount_one(m: &Mount, rootfs: &Path, root_fd: i32, bundle: &Path) -> Result<()
     Ok(())
 }
 
-fn bind_mount(src: &Path, target: &Path, opts: &MountOptions) -> Result<()> {
+fn bind_mount(
+    src: &Path,
+    target: &Path,
+    opts: &MountOptions,
+    reopen: &dyn Fn() -> Result<OwnedFd>,
+) -> Result<()> {
     let rec = opts.flags & libc::MS_REC;
     sys::mount(Some(src), target, None, libc::MS_BIND | rec, None, &|| {
         format!("bind {}", src.display())
@@ -125,6 +147,8 @@ fn bind_mount(src: &Path, target: &Path, opts: &MountOptions) -> Result<()> {
     let wanted = opts.flags & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
     if wanted != 0 || opts.clear != 0 {
         // Keep the flags of the source the options do not clear: some may be locked.
+        let mounted = reopen()?;
+        let target = &sys::fd_path(mounted.as_raw_fd());
         let have = sys::mount_flags(target)?;
         let flags = libc::MS_BIND | libc::MS_REMOUNT | ((have & !opts.clear) | wanted);
         sys::mount(None, target, None, flags, None, &|| {

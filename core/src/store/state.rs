@@ -29,7 +29,7 @@ pub struct State {
     pub annotations: HashMap<String, String>,
     /// The cgroup path (relative to each hierarchy's root) the container was put in.
     #[serde(default)]
-    pub cgroup_path: Option<String>,
+    pub cgroup_path: Option<crate::cgroups::CgroupPath>,
     /// The config the container was created from (hooks, namespaces and exec defaults).
     pub config: Spec,
 }

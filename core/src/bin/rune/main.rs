@@ -1,5 +1,13 @@
 //! `rune`: a thin CLI over rune-core, flag-compatible with runc.
 
+/// println! that ignores a closed stdout (`rune state x | head` must not panic).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod commands;
 mod log;

@@ -3,7 +3,6 @@ use crate::supervise;
 use crate::{CmdResult, Ctx};
 use rune_core::oci_spec::runtime::{Capability, Process};
 use rune_core::{err, Container, Error, ExecOptions};
-use std::str::FromStr;
 
 /// The process to run: from --process, or the container's own process with the flags applied
 /// (as runc does).
@@ -55,7 +54,13 @@ fn process(c: &Container, a: &ExecArgs) -> rune_core::Result<Process> {
     if !a.cap.is_empty() {
         let mut caps = p.capabilities().clone().unwrap_or_default();
         for name in &a.cap {
-            let cap = Capability::from_str(name)
+            let up = name.to_ascii_uppercase();
+            let full = if up.starts_with("CAP_") {
+                up
+            } else {
+                format!("CAP_{}", up)
+            };
+            let cap: Capability = serde_json::from_value(serde_json::Value::String(full))
                 .map_err(|_| err!(InvalidArgument, "unknown capability {:?}", name))?;
             let add = |s: Option<std::collections::HashSet<Capability>>| {
                 let mut s = s.unwrap_or_default();

@@ -26,6 +26,6 @@ pub fn run() -> CmdResult {
             "run.oci.rune.version": rune_core::VERSION
         }
     });
-    println!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
+    outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     Ok(0)
 }

@@ -6,13 +6,13 @@ pub fn run(ctx: &Ctx, a: ListArgs) -> CmdResult {
     let all = Container::list(&ctx.store)?;
     if a.quiet {
         for c in &all {
-            println!("{}", c.id());
+            outln!("{}", c.id());
         }
         return Ok(0);
     }
     if a.format == "json" {
         let v: Vec<_> = all.iter().map(|c| c.oci_state()).collect();
-        println!("{}", serde_json::Value::Array(v));
+        outln!("{}", serde_json::Value::Array(v));
         return Ok(0);
     }
     let rows: Vec<[String; 6]> = all
@@ -53,7 +53,7 @@ pub fn run(ctx: &Ctx, a: ListArgs) -> CmdResult {
                 }
             })
             .collect();
-        println!("{}", line.concat());
+        outln!("{}", line.concat());
     }
     Ok(0)
 }

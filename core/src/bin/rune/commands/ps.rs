@@ -10,7 +10,7 @@ pub fn run(ctx: &Ctx, a: PsArgs) -> CmdResult {
         None => vec![c.pid()],
     };
     if a.format == "json" {
-        println!("{}", serde_json::json!(pids));
+        outln!("{}", serde_json::json!(pids));
         return Ok(0);
     }
     let args = if a.ps_args.is_empty() {
@@ -36,7 +36,7 @@ pub fn run(ctx: &Ctx, a: PsArgs) -> CmdResult {
         .split_whitespace()
         .position(|h| h == "PID")
         .ok_or_else(|| err!(InvalidArgument, "couldn't find PID field in ps output"))?;
-    println!("{}", header);
+    outln!("{}", header);
     for l in lines {
         if let Some(pid) = l
             .split_whitespace()
@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx, a: PsArgs) -> CmdResult {
             .and_then(|p| p.parse::<i32>().ok())
         {
             if pids.contains(&pid) {
-                println!("{}", l);
+                outln!("{}", l);
             }
         }
     }

@@ -4,6 +4,8 @@
 //! hierarchies there, so a controller living only in the unified tree (hugetlb here) is simply
 //! not one of the container's v1 controllers.
 
+mod devices;
+
 use crate::err;
 use crate::error::{Error, Result};
 use cgroups_rs::cgroup::Cgroup;
@@ -14,10 +16,20 @@ use cgroups_rs::memory::MemController;
 use cgroups_rs::pid::PidController;
 use cgroups_rs::{CgroupPid, MaxValue};
 use oci_spec::runtime::{LinuxResources, Spec};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
-/// The cgroup path of a container, relative to each hierarchy's root: `cgroupsPath` when
-/// absolute; otherwise joined onto rune's own cgroup (`<own>/<cgroupsPath or id>`), as runc does.
-pub fn path_for(spec: &Spec, id: &str) -> String {
+/// Where a container's cgroup is: `path` below each hierarchy's root, or, for a relative
+/// `cgroupsPath` (and the default, the container id), below rune's own cgroup in each v1
+/// hierarchy (`parents`, per controller), as runc does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupPath {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub parents: HashMap<String, String>,
+}
+
+pub fn path_for(spec: &Spec, id: &str) -> CgroupPath {
     let given = spec
         .linux()
         .as_ref()
@@ -25,30 +37,46 @@ pub fn path_for(spec: &Spec, id: &str) -> String {
         .map(|p| p.to_string_lossy().into_owned())
         .filter(|p| !p.is_empty());
     match given {
-        Some(p) if p.starts_with('/') => p.trim_start_matches('/').to_string(),
-        Some(p) => join_own(&p),
-        None => join_own(id),
+        Some(p) if p.starts_with('/') => CgroupPath {
+            path: p.trim_start_matches('/').to_string(),
+            parents: HashMap::new(),
+        },
+        other => {
+            let rel = other.unwrap_or_else(|| id.to_string());
+            let parents = cgroups_rs::cgroup::get_cgroups_relative_paths().unwrap_or_default();
+            CgroupPath { path: rel, parents }
+        }
     }
 }
 
-fn join_own(rel: &str) -> String {
-    let own = std::fs::read_to_string("/proc/self/cgroup").unwrap_or_default();
-    let base = own
-        .lines()
-        .find_map(|l| {
+impl std::fmt::Display for CgroupPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self
+            .parents
+            .get("memory")
+            .filter(|p| !p.trim_matches('/').is_empty())
+        {
+            Some(parent) => write!(f, "{}/{}", parent.trim_end_matches('/'), self.path),
+            None => write!(f, "/{}", self.path),
+        }
+    }
+}
+
+/// A process's cgroup path in each hierarchy, keyed by its first controller (or "" for v2).
+pub fn paths_of(pid: i32) -> HashMap<String, String> {
+    let text = std::fs::read_to_string(format!("/proc/{}/cgroup", pid)).unwrap_or_default();
+    text.lines()
+        .filter_map(|l| {
             let mut it = l.splitn(3, ':');
             let _ = it.next();
             let ctrls = it.next()?;
             let path = it.next()?;
-            (ctrls.split(',').any(|c| c == "memory") || ctrls.is_empty()).then(|| path.to_string())
+            Some((
+                ctrls.split(',').next().unwrap_or("").to_string(),
+                path.to_string(),
+            ))
         })
-        .unwrap_or_default();
-    let base = base.trim_matches('/');
-    if base.is_empty() {
-        rel.trim_start_matches('/').to_string()
-    } else {
-        format!("{}/{}", base, rel.trim_start_matches('/'))
-    }
+        .collect()
 }
 
 fn cg_err(what: &str, e: cgroups_rs::error::Error) -> Error {
@@ -62,29 +90,33 @@ fn cg_err(what: &str, e: cgroups_rs::error::Error) -> Error {
 /// A container's cgroup.
 pub struct Manager {
     cg: Cgroup,
-    path: String,
+    path: CgroupPath,
 }
 
 impl Manager {
     /// Creates the cgroup in every hierarchy.
-    pub fn create(path: &str) -> Result<Manager> {
-        let cg = Cgroup::new(cgroups_rs::hierarchies::auto(), path)
+    pub fn create(path: &CgroupPath) -> Result<Manager> {
+        let m = Manager::load(path);
+        m.cg.create()
             .map_err(|e| cg_err(&format!("create cgroup {}", path), e))?;
-        Ok(Manager {
-            cg,
-            path: path.to_string(),
-        })
+        Ok(m)
     }
 
     /// A handle on an existing cgroup.
-    pub fn load(path: &str) -> Manager {
+    pub fn load(path: &CgroupPath) -> Manager {
+        let hier = cgroups_rs::hierarchies::auto();
+        let cg = if path.parents.is_empty() {
+            Cgroup::load(hier, &path.path)
+        } else {
+            Cgroup::load_with_relative_paths(hier, &path.path, path.parents.clone())
+        };
         Manager {
-            cg: Cgroup::load(cgroups_rs::hierarchies::auto(), path),
-            path: path.to_string(),
+            cg,
+            path: path.clone(),
         }
     }
 
-    pub fn path(&self) -> &str {
+    pub fn path(&self) -> &CgroupPath {
         &self.path
     }
 
@@ -92,6 +124,18 @@ impl Manager {
         self.cg
             .add_task_by_tgid(CgroupPid::from(pid as u64))
             .map_err(|e| cg_err(&format!("add process {} to cgroup {}", pid, self.path), e))
+    }
+
+    /// Applies the config's device rules and limits.
+    pub fn apply_spec(&self, spec: &Spec) -> Result<()> {
+        let dc: Option<&cgroups_rs::devices::DevicesController> = self.cg.controller_of();
+        if let Some(dc) = dc {
+            devices::apply(dc, spec)?;
+        }
+        if let Some(res) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+            self.apply(res)?;
+        }
+        Ok(())
     }
 
     /// Applies the limits rune supports so far; each failure names the limit.
