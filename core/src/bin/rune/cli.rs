@@ -47,7 +47,7 @@ pub enum Command {
     /// Start a created container
     Start(IdArg),
     /// Create and start a container
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Output the state of a container
     State(IdArg),
     /// Send a signal to the container's init process
@@ -57,7 +57,7 @@ pub enum Command {
     /// List containers started by rune with the given --root
     List(ListArgs),
     /// Execute a new process inside the container
-    Exec(ExecArgs),
+    Exec(Box<ExecArgs>),
     /// Display the processes inside a container
     Ps(PsArgs),
     /// Show the enabled features of the runtime
