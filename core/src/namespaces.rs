@@ -144,6 +144,37 @@ pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
     Ok(())
 }
 
+/// Writes `linux.timeOffsets` (monotonic, boottime) for the time namespace this process just
+/// unshared; its children see them.
+pub fn write_time_offsets(spec: &Spec) -> Result<()> {
+    let offsets = match spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.time_offsets().as_ref())
+    {
+        Some(o) if !o.is_empty() => o,
+        _ => return Ok(()),
+    };
+    let mut text = String::new();
+    for (clock, off) in offsets {
+        if clock != "monotonic" && clock != "boottime" {
+            return Err(err!(
+                InvalidSpec,
+                "config.json: unknown timeOffsets clock {:?}",
+                clock
+            ));
+        }
+        text.push_str(&format!(
+            "{} {} {}\n",
+            clock,
+            off.secs().unwrap_or(0),
+            off.nanosecs().unwrap_or(0)
+        ));
+    }
+    std::fs::write("/proc/self/timens_offsets", text.as_bytes())
+        .with_context(|| format!("write time namespace offsets {:?}", text.trim()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

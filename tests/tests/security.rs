@@ -7,11 +7,14 @@ use std::io::Read;
 
 fn file_digest(path: &std::path::Path) -> (u64, u64) {
     let mut data = Vec::new();
-    std::fs::File::open(path).unwrap().read_to_end(&mut data).unwrap();
+    std::fs::File::open(path)
+        .unwrap()
+        .read_to_end(&mut data)
+        .unwrap();
     // A cheap content fingerprint (FNV-1a) plus the length.
-    let h = data
-        .iter()
-        .fold(0xcbf29ce484222325u64, |h, b| (h ^ *b as u64).wrapping_mul(0x100000001b3));
+    let h = data.iter().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ *b as u64).wrapping_mul(0x100000001b3)
+    });
     (data.len() as u64, h)
 }
 
@@ -27,7 +30,11 @@ fn init_binary_is_mapped_from_a_read_only_mount() {
     let path = std::ffi::CString::new(format!("/proc/{pid}/exe")).unwrap();
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     assert_eq!(unsafe { libc::statvfs(path.as_ptr(), &mut st) }, 0);
-    assert_ne!(st.f_flag & libc::ST_RDONLY, 0, "rune init runs from a writable mount");
+    assert_ne!(
+        st.f_flag & libc::ST_RDONLY,
+        0,
+        "rune init runs from a writable mount"
+    );
     // The host's own view of the binary is untouched (still writable for upgrades).
     let host = std::ffi::CString::new(rune.bin().to_str().unwrap()).unwrap();
     let mut hst: libc::statvfs = unsafe { std::mem::zeroed() };
@@ -52,7 +59,12 @@ fn container_cannot_write_or_read_the_rune_init() {
                   echo done";
     let out = rune.exec(&b.id, &["sh", "-c", script]);
     out.assert_ok();
-    assert_eq!(out.stdout.trim(), "done", "the container reached rune init: {}", out.stdout);
+    assert_eq!(
+        out.stdout.trim(),
+        "done",
+        "the container reached rune init: {}",
+        out.stdout
+    );
     assert_eq!(file_digest(rune.bin()), before, "the rune binary changed");
     rune.delete_force(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));

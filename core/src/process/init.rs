@@ -113,6 +113,10 @@ fn stage_namespaces(cfg: &InitConfig, ch: &Channel) -> Result<()> {
         namespaces::join(*t, p)?;
     }
     namespaces::unshare(cfg.unshare_flags & !libc::CLONE_NEWUSER)?;
+    if cfg.unshare_flags & libc::CLONE_NEWTIME != 0 {
+        // Offsets must be set before any process enters the namespace (stage B does).
+        namespaces::write_time_offsets(&cfg.spec)?;
+    }
     let fd_arg = std::ffi::CString::new(ch.raw().to_string()).unwrap_or_default();
     let argv = [
         c"rune".as_ptr(),
