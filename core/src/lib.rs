@@ -7,6 +7,7 @@
 
 pub mod cgroups;
 pub mod container;
+pub mod enclave;
 pub mod error;
 pub mod hooks;
 pub mod namespaces;

@@ -9,9 +9,8 @@ use std::io::IoSlice;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
-/// Inside the container: opens a pty, makes its slave the controlling terminal and stdio of this
-/// process, and returns the master.
-pub fn open_pty(size: Option<(u16, u16)>) -> Result<OwnedFd> {
+/// Opens a new pty in this process's /dev: (master, slave).
+pub fn new_pty() -> Result<(OwnedFd, OwnedFd)> {
     let master = nix::fcntl::open(
         "/dev/ptmx",
         nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_NOCTTY | nix::fcntl::OFlag::O_CLOEXEC,
@@ -36,6 +35,13 @@ pub fn open_pty(size: Option<(u16, u16)>) -> Result<OwnedFd> {
     }
     // SAFETY: a new descriptor owned by us.
     let slave = unsafe { OwnedFd::from_raw_fd(slave) };
+    Ok((master, slave))
+}
+
+/// Inside the container: opens a pty, makes its slave the controlling terminal and stdio of this
+/// process, and returns the master.
+pub fn open_pty(size: Option<(u16, u16)>) -> Result<OwnedFd> {
+    let (master, slave) = new_pty()?;
     if let Some((rows, cols)) = size {
         let ws = libc::winsize {
             ws_row: rows,

@@ -3,13 +3,14 @@
 
 use super::{oci_state_value, Container, Status};
 use crate::cgroups::{self, Manager};
+use crate::enclave::EnclaveConfig;
 use crate::err;
 use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Point};
 use crate::namespaces;
 use crate::process::channel::{self, Channel};
 use crate::process::message::{InitConfig, Mode, Msg, Stage};
-use crate::process::{spawn, wait_exit};
+use crate::process::{spawn, wait_exit, ExitStatus};
 use crate::spec::{self, Bundle};
 use crate::store::{self, LockedDir, State, Store, EXEC_FIFO};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -61,14 +62,18 @@ impl Undo {
 impl Container {
     pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<Created> {
         store::validate_id(id)?;
-        let bundle = spec::load_bundle(&opts.bundle)?;
+        let mut bundle = spec::load_bundle(&opts.bundle)?;
+        let enclave = EnclaveConfig::from_spec(&mut bundle.spec)?;
+        if let Some(e) = &enclave {
+            crate::enclave::add_devices(&mut bundle.spec, e)?;
+        }
         check_console(&bundle, opts)?;
         let dir = store.create(id)?;
         let mut undo = Undo {
             pids: Vec::new(),
             cgroup: None,
         };
-        match create_in(id, opts, &bundle, &dir, &mut undo) {
+        match create_in(id, opts, &bundle, enclave, &dir, &mut undo) {
             Ok((state, console)) => {
                 drop(dir);
                 Ok(Created {
@@ -148,6 +153,7 @@ fn create_in(
     id: &str,
     opts: &CreateOptions,
     bundle: &Bundle,
+    enclave: Option<EnclaveConfig>,
     dir: &LockedDir,
     undo: &mut Undo,
 ) -> Result<(State, Option<OwnedFd>)> {
@@ -199,6 +205,8 @@ fn create_in(
         unshare_flags: plan.unshare_flags,
         has_fifo: true,
         cgroup_paths: cgroups::paths_of(child.pid),
+        state_dir: dir.path().to_path_buf(),
+        enclave: enclave.clone(),
     };
     host.send_with_fds(&Msg::Config(Box::new(cfg.clone())), &[fifo.as_raw_fd()])?;
 
@@ -212,13 +220,15 @@ fn create_in(
         owner: owner_name(),
         annotations: spec.annotations().clone().unwrap_or_default(),
         cgroup_path: Some(cg_path),
+        enclave,
         config: spec.clone(),
     };
     let mut console = None;
+    let mut calling: Option<String> = None;
     loop {
         let (msg, mut fds) = match host.recv()? {
             Some(m) => m,
-            None => return Err(died(&child, state.init_pid)),
+            None => return Err(died(&child, state.init_pid, calling.as_deref())),
         };
         match msg {
             Msg::MapRequest { pid } => {
@@ -249,7 +259,13 @@ fn create_in(
                     None => console = Some(master),
                 }
             }
-            Msg::Ready => break,
+            Msg::Calling { call } => calling = Some(call),
+            Msg::Ready { pal_version } => {
+                if let Some(e) = state.enclave.as_mut() {
+                    e.pal_version = pal_version;
+                }
+                break;
+            }
             Msg::Error(e) => return Err(e.into_error()),
             other => {
                 return Err(err!(
@@ -271,15 +287,46 @@ fn create_in(
     Ok((state, console))
 }
 
-/// Why the init closed the channel without a word.
-pub(crate) fn died(child: &spawn::Child, pid: i32) -> Error {
+/// Why the init closed the channel without a word; `calling` names the enclave runtime call
+/// it was in, if any.
+pub(crate) fn died(child: &spawn::Child, pid: i32, calling: Option<&str>) -> Error {
     if let Some(e) = child.pre_exec_error() {
         return e;
     }
-    match wait_exit(pid) {
-        Ok(st) => err!(Internal, "container init exited unexpectedly ({:?})", st),
-        Err(e) => e.context("container init exited unexpectedly"),
+    let how = match wait_exit(pid) {
+        Ok(ExitStatus::Signaled(sig)) => format!("killed by signal {} ({})", sig, signal_name(sig)),
+        Ok(ExitStatus::Exited(code)) => format!("exited with code {}", code),
+        Err(e) => e.to_string(),
+    };
+    match calling {
+        Some(call) => err!(
+            Enclave,
+            "enclave runtime crashed in {}(): the container init was {}",
+            call,
+            how
+        ),
+        None => err!(Internal, "container init exited unexpectedly: {}", how),
     }
+}
+
+fn signal_name(sig: i32) -> String {
+    // SAFETY: strsignal returns a static or thread-local string for any number.
+    let s = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(sig)) };
+    let abbrev = match sig {
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGILL => "SIGILL",
+        libc::SIGFPE => "SIGFPE",
+        _ => "",
+    };
+    format!(
+        "{}{}{}",
+        abbrev,
+        if abbrev.is_empty() { "" } else { ": " },
+        s.to_string_lossy()
+    )
 }
 
 /// Writes the pid file atomically, as runc does.

@@ -56,6 +56,9 @@ impl Container {
         if let Some(s) = &opts.console_socket {
             crate::tty::check_socket(s)?;
         }
+        if let Some(e) = &self.state.enclave {
+            return self.exec_in_enclave(opts, e.pal_version, status);
+        }
         let spec = &self.state.config;
         let pid = self.state.init_pid;
         let mut join: Vec<(NsType, PathBuf)> = namespaces::listed(spec)
@@ -106,6 +109,8 @@ impl Container {
                 unshare_flags: 0,
                 has_fifo: false,
                 cgroup_paths: Default::default(),
+                state_dir: self.store.dir_of(self.id()),
+                enclave: None,
             };
             host.send(&Msg::Config(Box::new(cfg.clone())))?;
             let mut final_pid = None;
@@ -114,7 +119,7 @@ impl Container {
                 let (msg, mut fds) = match host.recv()? {
                     Some(m) => m,
                     None if final_pid.is_some() => break,
-                    None => return Err(died(&child, child.pid)),
+                    None => return Err(died(&child, child.pid, None)),
                 };
                 match msg {
                     Msg::Pid { pid } => {

@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+mod enclave;
 mod exec;
 mod kill;
 mod start;

@@ -1,13 +1,14 @@
 //! A typed channel over a unix stream socket: length-prefixed JSON frames, each optionally
 //! carrying file descriptors with SCM_RIGHTS.
 
-use super::message::Msg;
 use crate::err;
 use crate::error::{Error, Result};
 use nix::sys::socket::{
     recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
     SockFlag, SockType,
 };
+use serde::de::DeserializeOwned;
+use serde::Serialize;
 use std::io::{IoSlice, IoSliceMut};
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -44,15 +45,29 @@ impl Channel {
         }
     }
 
+    /// A second handle on the same socket (for a reader thread).
+    pub fn try_clone(&self) -> Result<Channel> {
+        let fd = self
+            .fd
+            .try_clone()
+            .map_err(|e| Error::io("dup channel", e))?;
+        Ok(Channel { fd })
+    }
+
+    /// Shuts the socket down both ways, waking a reader blocked on another handle.
+    pub fn shutdown(&self) {
+        let _ = nix::sys::socket::shutdown(self.fd.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+    }
+
     pub fn raw(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
 
-    pub fn send(&self, msg: &Msg) -> Result<()> {
+    pub fn send<T: Serialize>(&self, msg: &T) -> Result<()> {
         self.send_with_fds(msg, &[])
     }
 
-    pub fn send_with_fds(&self, msg: &Msg, fds: &[RawFd]) -> Result<()> {
+    pub fn send_with_fds<T: Serialize>(&self, msg: &T, fds: &[RawFd]) -> Result<()> {
         let body = serde_json::to_vec(msg).map_err(|e| err!(Internal, "encode message: {}", e))?;
         let len = (body.len() as u32).to_le_bytes();
         let mut sent = 0usize;
@@ -86,7 +101,7 @@ impl Channel {
     }
 
     /// Receives one frame; `Ok(None)` when the other end closed before a frame began.
-    pub fn recv(&self) -> Result<Option<(Msg, Vec<OwnedFd>)>> {
+    pub fn recv<T: DeserializeOwned>(&self) -> Result<Option<(T, Vec<OwnedFd>)>> {
         let mut header = [0u8; 4];
         let mut fds = Vec::new();
         let mut got = 0;
@@ -156,16 +171,19 @@ mod tests {
         let (r, w) = nix::unistd::pipe().unwrap();
         a.send_with_fds(&Msg::Pid { pid: 42 }, &[w.as_raw_fd()])
             .unwrap();
-        a.send(&Msg::Ready).unwrap();
-        let (m, fds) = b.recv().unwrap().unwrap();
+        a.send(&Msg::Ready { pal_version: 0 }).unwrap();
+        let (m, fds) = b.recv::<Msg>().unwrap().unwrap();
         assert!(matches!(m, Msg::Pid { pid: 42 }));
         assert_eq!(fds.len(), 1);
         nix::unistd::write(&fds[0], b"x").unwrap();
         let mut buf = [0u8; 1];
         nix::unistd::read(r.as_fd(), &mut buf).unwrap();
         assert_eq!(&buf, b"x");
-        assert!(matches!(b.recv().unwrap().unwrap().0, Msg::Ready));
+        assert!(matches!(
+            b.recv::<Msg>().unwrap().unwrap().0,
+            Msg::Ready { .. }
+        ));
         drop(a);
-        assert!(b.recv().unwrap().is_none());
+        assert!(b.recv::<Msg>().unwrap().is_none());
     }
 }

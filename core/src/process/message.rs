@@ -43,7 +43,15 @@ pub enum Msg {
     },
     /// Carries the pty master.
     Console,
-    Ready,
+    /// The init is about to call into the enclave runtime (so a crash can be named).
+    Calling {
+        call: String,
+    },
+    /// Set up and waiting for `start`; the PAL API version for an enclave container.
+    Ready {
+        #[serde(default)]
+        pal_version: u32,
+    },
     Error(WireError),
 }
 
@@ -87,6 +95,10 @@ pub struct InitConfig {
     pub no_new_keyring: bool,
     /// Fds 3..3+preserve_fds are passed on to the container process.
     pub preserve_fds: i32,
+    /// The container's state directory (the enclave host binds its socket there).
+    pub state_dir: PathBuf,
+    /// The enclave runtime to load and host, for an enclave container.
+    pub enclave: Option<crate::enclave::EnclaveConfig>,
     /// Variables added to the process environment (LISTEN_FDS, LISTEN_PID).
     pub extra_env: Vec<String>,
     /// Namespaces to join by path (user first), done by the init.

@@ -16,7 +16,7 @@
 pub mod channel;
 pub mod init;
 pub mod message;
-mod setup;
+pub(crate) mod setup;
 pub mod spawn;
 mod wait;
 

@@ -3,6 +3,7 @@
 
 use super::channel::Channel;
 use super::message::{InitConfig, Msg};
+use crate::enclave::pal::Pal;
 use crate::err;
 use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Point};
@@ -33,6 +34,16 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
         (true, Some(fd)) => Some(above(fd, floor)?),
         _ => None,
     };
+    // An enclave runtime is loaded from its host path before anything else changes the view
+    // of the file system; the host's socket is bound in the state directory likewise.
+    let enclave = match &cfg.enclave {
+        Some(e) => Some((
+            Pal::load(&e.runtime_path)?,
+            crate::enclave::host::listen(&cfg.state_dir)?,
+            e,
+        )),
+        None => None,
+    };
     let has_mntns = has_ns(spec, LinuxNamespaceType::Mount);
     let in_userns = has_ns(spec, LinuxNamespaceType::User);
     if has_mntns {
@@ -61,10 +72,17 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
     if !cfg.no_new_keyring {
         join_session_keyring(&cfg.id);
     }
-    let program = prepare_process(process, cfg)?;
+    let program = prepare_process(process, cfg, enclave.is_some())?;
+    if let Some((pal, _, e)) = &enclave {
+        ch.send(&Msg::Calling {
+            call: "pal_init".into(),
+        })?;
+        pal.init(&e.args, &e.log_level)?;
+    }
     close_extra_fds(floor);
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, "clear the parent-death signal")?;
-    ch.send(&Msg::Ready)?;
+    let pal_version = enclave.as_ref().map_or(0, |(p, _, _)| p.version());
+    ch.send(&Msg::Ready { pal_version })?;
     if let Some(fifo) = fifo {
         wait_for_start(fifo.as_raw_fd())?;
     }
@@ -73,6 +91,20 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
         &Point::StartContainer.of(spec),
         &state,
     )?;
+    if let Some((pal, listener, _)) = enclave {
+        let path = program.path.to_string_lossy().into_owned();
+        let argv: Vec<String> = program
+            .argv
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let env: Vec<String> = program
+            .envp
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        crate::enclave::host::run(pal, listener, &path, &argv, &env);
+    }
     execute(&program)
 }
 
@@ -86,7 +118,7 @@ pub fn exec(cfg: &InitConfig, ch: &Channel) -> Result<()> {
     if process.terminal().unwrap_or(false) {
         console(process, ch)?;
     }
-    let program = prepare_process(process, cfg)?;
+    let program = prepare_process(process, cfg, false)?;
     close_extra_fds(3 + cfg.preserve_fds);
     // The channel is close-on-exec: the host sees EOF once execve succeeded.
     execute(&program)
@@ -170,7 +202,7 @@ fn join_session_keyring(id: &str) {
 
 /// rlimits, OOM score, capabilities, user, no_new_privs, umask, cwd; then resolves the
 /// executable, so a missing one fails `create` and not `start`.
-fn prepare_process(process: &Process, cfg: &InitConfig) -> Result<Program> {
+fn prepare_process(process: &Process, cfg: &InitConfig, in_enclave: bool) -> Result<Program> {
     if let Some(rl) = process.rlimits() {
         rlimits::apply(rl)?;
     }
@@ -201,7 +233,12 @@ fn prepare_process(process: &Process, cfg: &InitConfig) -> Result<Program> {
         env.push(format!("HOME={}", user::home_of(process.user().uid())));
     }
     let args = process.args().clone().unwrap_or_default();
-    let path = lookup(&args[0], &env)?;
+    // For an enclave the path is the enclave runtime's to resolve (a library OS has its own
+    // file system): pass it on as given when the container has no such file.
+    let path = match lookup(&args[0], &env) {
+        Err(_) if in_enclave => PathBuf::from(&args[0]),
+        r => r?,
+    };
     let c = |s: &str| CString::new(s).map_err(|_| err!(InvalidSpec, "{:?} contains NUL", s));
     Ok(Program {
         path: sys::cstr(&path)?,
@@ -218,7 +255,7 @@ fn ensure_cwd(cwd: &Path) {
 }
 
 /// Finds the executable as execvp would, with the container's PATH.
-fn lookup(name: &str, env: &[String]) -> Result<PathBuf> {
+pub(crate) fn lookup(name: &str, env: &[String]) -> Result<PathBuf> {
     let executable = |p: &Path| -> std::result::Result<(), Error> {
         let c = sys::cstr(p)?;
         let meta = std::fs::metadata(p)

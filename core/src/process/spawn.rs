@@ -20,6 +20,9 @@ pub struct Plan {
     pub clone_flags: i32,
     /// Bind the rune binary read-only onto itself and exec it from there (needs CLONE_NEWNS).
     pub ro_exe: bool,
+    /// Kill the child if the host dies before it is set up (not for an exec proxy, which
+    /// must outlive a detached `rune exec`).
+    pub pdeathsig: bool,
 }
 
 /// A started child, executing (or about to execute) `rune init`.
@@ -55,7 +58,16 @@ impl Plan {
             envp,
             clone_flags,
             ro_exe: clone_flags & libc::CLONE_NEWNS != 0,
+            pdeathsig: true,
         })
+    }
+
+    /// The plan for an exec proxy: `rune init <fd> proxy`, no namespaces.
+    pub fn proxy(exe: &Path, fd: RawFd) -> Result<Plan> {
+        let mut p = Plan::new(exe, fd, 0)?;
+        p.argv.push(CString::new("proxy").unwrap_or_default());
+        p.pdeathsig = false;
+        Ok(p)
     }
 
     /// Clones the child. `keep_fd` loses close-on-exec in the child only.
@@ -99,6 +111,7 @@ impl Plan {
                     err_w.as_raw_fd(),
                     wait_maps,
                     self.ro_exe,
+                    self.pdeathsig,
                 )
             }
         }
@@ -162,11 +175,14 @@ unsafe fn child_steps(
     err_w: RawFd,
     wait_maps: bool,
     ro_exe: bool,
+    pdeathsig: bool,
 ) -> ! {
     if libc::fcntl(keep_fd, libc::F_SETFD, 0) != 0 {
         fail(err_w, STEP_FD);
     }
-    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+    if pdeathsig {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+    }
     if wait_maps {
         let mut b = 0u8;
         loop {

@@ -30,6 +30,9 @@ pub struct State {
     /// The cgroup path (relative to each hierarchy's root) the container was put in.
     #[serde(default)]
     pub cgroup_path: Option<crate::cgroups::CgroupPath>,
+    /// The enclave runtime, for an enclave container.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enclave: Option<crate::enclave::EnclaveConfig>,
     /// The config the container was created from (hooks, namespaces and exec defaults).
     pub config: Spec,
 }

@@ -62,6 +62,19 @@ pub enum Command {
     Ps(PsArgs),
     /// Show the enabled features of the runtime
     Features,
+    /// Get a local attestation report from an enclave container (PAL v3)
+    Attest(AttestArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct AttestArgs {
+    /// File with the target info to pass to the enclave runtime (default: empty)
+    #[arg(long = "target-info")]
+    pub target_info: Option<PathBuf>,
+    /// Where to write the report (default: stdout)
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    pub id: String,
 }
 
 #[derive(Args, Debug)]
@@ -77,6 +90,18 @@ pub struct SpecArgs {
     /// Generate a configuration for a rootless container
     #[arg(long)]
     pub rootless: bool,
+    /// Enclave type (intelSgx, awsNitroEnclaves, jailhouse, sim): writes the enclave.type annotation
+    #[arg(long = "enclave-type")]
+    pub enclave_type: Option<String>,
+    /// Host path of the enclave runtime (PAL) library: enclave.runtime.path
+    #[arg(long = "enclave-path")]
+    pub enclave_path: Option<String>,
+    /// Enclave runtime arguments, comma-separated: enclave.runtime.args
+    #[arg(long = "enclave-args")]
+    pub enclave_args: Option<String>,
+    /// Enclave runtime log level: enclave.runtime.loglevel
+    #[arg(long = "enclave-loglevel")]
+    pub enclave_loglevel: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -28,7 +28,11 @@ pub struct Ctx {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // The hidden init entry point, before any parsing: it must start fast.
-    if args.len() == 3 && args[1] == "init" && std::env::var_os("RUNE_INIT").is_some() {
+    if args.len() >= 3 && args[1] == "init" && std::env::var_os("RUNE_INIT").is_some() {
+        if args.get(3).map(String::as_str) == Some("proxy") {
+            let fd = args[2].parse().unwrap_or(-1);
+            std::process::exit(rune_core::enclave::client::proxy_main(fd));
+        }
         std::process::exit(rune_core::process::init::main(&args[2]));
     }
     let cli = Cli::parse();

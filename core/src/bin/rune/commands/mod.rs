@@ -1,5 +1,6 @@
 //! One file per subcommand; each is a few lines over rune-core.
 
+mod attest;
 mod create;
 mod delete;
 mod exec;
@@ -34,6 +35,7 @@ pub fn dispatch(ctx: &Ctx, cmd: Command) -> CmdResult {
         Command::Exec(a) => exec::run(ctx, *a),
         Command::Ps(a) => ps::run(ctx, a),
         Command::Features => features::run(),
+        Command::Attest(a) => attest::run(ctx, a),
     }
 }
 

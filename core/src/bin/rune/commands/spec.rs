@@ -100,8 +100,43 @@ fn make_rootless(spec: &mut Value) {
     spec["mounts"] = json!(mounts);
 }
 
+/// The enclave.* annotations from `--enclave-*` options (none: a plain runc spec).
+fn add_enclave(spec: &mut Value, a: &SpecArgs) -> rune_core::Result<()> {
+    let t = match &a.enclave_type {
+        Some(t) => rune_core::enclave::EnclaveType::parse(t)?,
+        None => {
+            if a.enclave_path.is_some() || a.enclave_args.is_some() || a.enclave_loglevel.is_some()
+            {
+                return Err(err!(
+                    InvalidArgument,
+                    "--enclave-path, --enclave-args and --enclave-loglevel need --enclave-type"
+                ));
+            }
+            return Ok(());
+        }
+    };
+    let path = a.enclave_path.as_ref().ok_or_else(|| {
+        err!(
+            InvalidArgument,
+            "--enclave-type needs --enclave-path (the enclave runtime library)"
+        )
+    })?;
+    let mut ann = serde_json::Map::new();
+    ann.insert("enclave.type".into(), json!(t.name()));
+    ann.insert("enclave.runtime.path".into(), json!(path));
+    if let Some(args) = &a.enclave_args {
+        ann.insert("enclave.runtime.args".into(), json!(args));
+    }
+    ann.insert(
+        "enclave.runtime.loglevel".into(),
+        json!(a.enclave_loglevel.as_deref().unwrap_or("info")),
+    );
+    spec["annotations"] = Value::Object(ann);
+    Ok(())
+}
+
 pub fn run(a: SpecArgs) -> CmdResult {
-    let dir = a.bundle.unwrap_or_else(|| ".".into());
+    let dir = a.bundle.clone().unwrap_or_else(|| ".".into());
     if !dir.is_dir() {
         return Err(err!(NotFound, "bundle {} does not exist", dir.display()));
     }
@@ -117,6 +152,7 @@ pub fn run(a: SpecArgs) -> CmdResult {
     if a.rootless {
         make_rootless(&mut spec);
     }
+    add_enclave(&mut spec, &a)?;
     let text = serde_json::to_string_pretty(&spec).unwrap_or_default();
     std::fs::write(&path, text + "\n")
         .map_err(|e| Error::io(format!("write {}", path.display()), e))?;

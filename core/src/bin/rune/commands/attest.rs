@@ -1,0 +1,22 @@
+use crate::cli::AttestArgs;
+use crate::{CmdResult, Ctx};
+use rune_core::{Container, Error};
+use std::io::Write;
+
+pub fn run(ctx: &Ctx, a: AttestArgs) -> CmdResult {
+    let c = Container::load(&ctx.store, &a.id)?;
+    let target = match &a.target_info {
+        Some(p) => std::fs::read(p)
+            .map_err(|e| Error::io(format!("read target info {}", p.display()), e))?,
+        None => Vec::new(),
+    };
+    let report = c.attest(&target)?;
+    match &a.output {
+        Some(p) => std::fs::write(p, &report)
+            .map_err(|e| Error::io(format!("write {}", p.display()), e))?,
+        None => {
+            let _ = std::io::stdout().write_all(&report);
+        }
+    }
+    Ok(0)
+}

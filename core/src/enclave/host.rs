@@ -1,0 +1,203 @@
+//! The enclave host: what the container's init becomes in an enclave container (the original
+//! rune's "runelet"). It loaded the PAL from a host path before entering the container's root,
+//! called pal_init after the container's set-up, and after `start` runs the entrypoint through
+//! the PAL, forwards the signals it gets with pal_kill, serves `exec` and `attest` on its
+//! socket, and finally calls pal_destroy and exits with the entrypoint's exit code.
+
+use super::pal::Pal;
+use super::protocol::{Reply, Request};
+use crate::error::Result;
+use crate::process::channel::Channel;
+use crate::process::message::WireError;
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// The PAL's id of the entrypoint, for forwarding signals (-1 until it exists).
+static ENTRYPOINT: AtomicI32 = AtomicI32::new(-1);
+/// The write end of the self-pipe the signal handler writes signal numbers to.
+static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
+
+/// Signals forwarded to the entrypoint.
+const FORWARDED: [i32; 9] = [
+    libc::SIGTERM,
+    libc::SIGINT,
+    libc::SIGHUP,
+    libc::SIGQUIT,
+    libc::SIGUSR1,
+    libc::SIGUSR2,
+    libc::SIGWINCH,
+    libc::SIGALRM,
+    libc::SIGCONT,
+];
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
+    if fd >= 0 {
+        let b = sig as u8;
+        // SAFETY: write(2) is async-signal-safe.
+        unsafe { libc::write(fd, &b as *const u8 as *const libc::c_void, 1) };
+    }
+}
+
+/// Binds the host's socket; done before the init enters the container's root.
+pub fn listen(state_dir: &std::path::Path) -> Result<UnixListener> {
+    let path = state_dir.join(super::SOCKET);
+    let _ = std::fs::remove_file(&path);
+    UnixListener::bind(&path).map_err(|e| crate::Error::io(format!("bind {}", path.display()), e))
+}
+
+/// Runs the entrypoint through the PAL and serves exec requests; never returns.
+pub fn run(pal: Pal, listener: UnixListener, path: &str, argv: &[String], env: &[String]) -> ! {
+    let pal = Arc::new(pal);
+    // The payloads the PAL starts inherit dispositions: give them the default SIGPIPE.
+    // SAFETY: signal() with a valid disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    if pal.version() >= 2 {
+        forward_signals(pal.clone());
+    }
+    let cwd_lock = Arc::new(Mutex::new(()));
+    {
+        let pal = pal.clone();
+        let lock = cwd_lock.clone();
+        std::thread::spawn(move || serve(listener, pal, lock));
+    }
+    let code = match entrypoint(&pal, path, argv, env) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("rune: {}", e);
+            1
+        }
+    };
+    if let Err(e) = pal.destroy() {
+        eprintln!("rune: {}", e);
+    }
+    // SAFETY: end the process now: the PAL is destroyed, nothing else is to be flushed.
+    unsafe { libc::_exit(code) }
+}
+
+fn entrypoint(pal: &Pal, path: &str, argv: &[String], env: &[String]) -> Result<i32> {
+    let stdio = [0, 1, 2];
+    if pal.version() == 1 {
+        return pal.exec_v1(path, argv, stdio);
+    }
+    let pid = pal.create_process(path, argv, env, stdio)?;
+    ENTRYPOINT.store(pid, Ordering::SeqCst);
+    pal.exec(pid)
+}
+
+fn forward_signals(pal: Arc<Pal>) {
+    let mut fds = [0; 2];
+    // SAFETY: a valid array for pipe2.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return;
+    }
+    SIGNAL_PIPE.store(fds[1], Ordering::SeqCst);
+    for sig in FORWARDED {
+        // SAFETY: installs a handler that only writes to a pipe.
+        unsafe {
+            let mut sa: libc::sigaction = std::mem::zeroed();
+            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+            sa.sa_flags = libc::SA_RESTART;
+            libc::sigaction(sig, &sa, std::ptr::null_mut());
+        }
+    }
+    let read_fd = fds[0];
+    std::thread::spawn(move || loop {
+        let mut b = 0u8;
+        // SAFETY: read one byte into a valid buffer.
+        let n = unsafe { libc::read(read_fd, &mut b as *mut u8 as *mut libc::c_void, 1) };
+        if n != 1 {
+            continue;
+        }
+        let pid = ENTRYPOINT.load(Ordering::SeqCst);
+        if pid >= 0 {
+            if let Err(e) = pal.kill(pid, b as i32) {
+                eprintln!("rune: {}", e);
+            }
+        }
+    });
+}
+
+fn serve(listener: UnixListener, pal: Arc<Pal>, cwd_lock: Arc<Mutex<()>>) {
+    for conn in listener.incoming() {
+        let conn = match conn {
+            Ok(c) => OwnedFd::from(c),
+            Err(_) => continue,
+        };
+        let pal = pal.clone();
+        let lock = cwd_lock.clone();
+        std::thread::spawn(move || {
+            let ch = Channel::from_fd(conn);
+            if let Err(e) = handle(&ch, &pal, &lock) {
+                let _ = ch.send(&Reply::Error(WireError::from_error(&e)));
+            }
+        });
+    }
+}
+
+fn handle(ch: &Channel, pal: &Arc<Pal>, cwd_lock: &Mutex<()>) -> Result<()> {
+    let (req, fds) = match ch.recv::<Request>()? {
+        Some(r) => r,
+        None => return Ok(()),
+    };
+    match req {
+        Request::Report { target_info } => {
+            let data = pal.local_report(&target_info)?;
+            ch.send(&Reply::ReportData { data })
+        }
+        Request::Kill { .. } => Ok(()),
+        Request::Exec { args, env, cwd } => {
+            if pal.version() < 2 {
+                return Err(crate::err!(
+                    Enclave,
+                    "exec is not supported by this enclave runtime (PAL v1)"
+                ));
+            }
+            if fds.len() != 3 || args.is_empty() {
+                return Err(crate::err!(
+                    InvalidArgument,
+                    "exec request without stdio or args"
+                ));
+            }
+            let stdio: [RawFd; 3] = [fds[0].as_raw_fd(), fds[1].as_raw_fd(), fds[2].as_raw_fd()];
+            let pid = {
+                // pal_create_process forks with this process's cwd: one at a time.
+                let _g = cwd_lock.lock().unwrap_or_else(|p| p.into_inner());
+                let old = std::env::current_dir().ok();
+                if let Some(d) = &cwd {
+                    std::env::set_current_dir(d)
+                        .map_err(|e| crate::Error::io(format!("chdir {}", d.display()), e))?;
+                }
+                // Resolved in the container, as the entrypoint's is; else the PAL's to resolve.
+                let path = crate::process::setup::lookup(&args[0], &env)
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .unwrap_or_else(|_| args[0].clone());
+                let r = pal.create_process(&path, &args, &env, stdio);
+                if let (Some(o), Some(_)) = (old, &cwd) {
+                    let _ = std::env::set_current_dir(o);
+                }
+                r?
+            };
+            drop(fds);
+            ch.send(&Reply::Started { pid })?;
+            // Kill requests arrive while pal_exec waits, on a second handle of the socket.
+            let reader = ch.try_clone()?;
+            let pal2 = pal.clone();
+            let killer = std::thread::spawn(move || {
+                while let Ok(Some((Request::Kill { sig }, _))) = reader.recv::<Request>() {
+                    let _ = pal2.kill(pid, sig);
+                }
+            });
+            let reply = match pal.exec(pid) {
+                Ok(code) => Reply::Exited { code },
+                Err(e) => Reply::Error(WireError::from_error(&e)),
+            };
+            let _ = ch.send(&reply);
+            ch.shutdown();
+            let _ = killer.join();
+            Ok(())
+        }
+    }
+}

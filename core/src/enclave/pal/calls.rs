@@ -1,0 +1,244 @@
+//! The PAL calls, with C strings and structs built and kept alive for each call.
+
+use super::{call_error, ffi, Entry, Pal};
+use crate::err;
+use crate::error::Result;
+use std::ffi::CString;
+use std::os::fd::RawFd;
+
+fn set_errno(v: i32) {
+    // SAFETY: errno is thread-local and writable.
+    unsafe { *libc::__errno_location() = v };
+}
+
+fn errno() -> i32 {
+    // SAFETY: errno is thread-local and readable.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Runs one PAL call with errno cleared first, turning a non-zero return into an error.
+fn call(name: &str, f: impl FnOnce() -> i32) -> Result<()> {
+    set_errno(0);
+    let ret = f();
+    let e = errno();
+    if ret == 0 {
+        Ok(())
+    } else {
+        Err(call_error(name, ret, e))
+    }
+}
+
+fn cstring(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| err!(InvalidArgument, "{:?} contains NUL", s))
+}
+
+/// A NULL-terminated `char **` over owned strings.
+struct CVec {
+    _owned: Vec<CString>,
+    ptrs: Vec<*mut libc::c_char>,
+}
+
+impl CVec {
+    fn new(items: &[String]) -> Result<CVec> {
+        let owned: Vec<CString> = items.iter().map(|s| cstring(s)).collect::<Result<_>>()?;
+        let mut ptrs: Vec<*mut libc::c_char> = owned.iter().map(|c| c.as_ptr() as *mut _).collect();
+        ptrs.push(std::ptr::null_mut());
+        Ok(CVec {
+            _owned: owned,
+            ptrs,
+        })
+    }
+}
+
+/// A payload's exit value as the PAL reports it: 0-255 is the exit code; above that a wait(2)
+/// status (Occlum's convention), decoded to the code or 128+signal.
+pub fn decode_exit(v: i32) -> Result<i32> {
+    match v {
+        0..=255 => Ok(v),
+        v if v > 255 => Ok(if libc::WIFSIGNALED(v) {
+            128 + libc::WTERMSIG(v)
+        } else {
+            libc::WEXITSTATUS(v)
+        }),
+        v => Err(err!(
+            Enclave,
+            "enclave runtime: pal_exec() reported an invalid exit value {}",
+            v
+        )),
+    }
+}
+
+impl Pal {
+    /// pal_init with the runtime's arguments and log level (v3: no pre-created enclave).
+    pub fn init(&self, args: &str, log_level: &str) -> Result<()> {
+        let a = cstring(args)?;
+        let l = cstring(log_level)?;
+        let mut attr = ffi::pal_attr_t {
+            args: a.as_ptr(),
+            log_level: l.as_ptr(),
+        };
+        match &self.entry {
+            // SAFETY: attr and its strings live across the call, which does not keep them.
+            Entry::V1 { init, .. } | Entry::V2 { init, .. } => {
+                call("pal_init", || unsafe { init(&mut attr) })
+            }
+            Entry::V3 { init, .. } => {
+                let mut v3 = ffi::pal_attr_v3_t {
+                    attr_v1: attr,
+                    fd: -1,
+                    addr: 0,
+                };
+                // SAFETY: as above.
+                call("pal_init", || unsafe { init(&mut v3) })
+            }
+        }
+    }
+
+    /// pal_create_process (v2+): returns the PAL's id of the new process.
+    pub fn create_process(
+        &self,
+        path: &str,
+        argv: &[String],
+        env: &[String],
+        stdio: [RawFd; 3],
+    ) -> Result<i32> {
+        let create = match &self.entry {
+            Entry::V2 { create, .. } | Entry::V3 { create, .. } => *create,
+            Entry::V1 { .. } => return Err(self.unsupported("pal_create_process", 2)),
+        };
+        let p = cstring(path)?;
+        let mut argv = CVec::new(argv)?;
+        let mut env = CVec::new(env)?;
+        let mut fds = ffi::pal_stdio_fds {
+            stdin: stdio[0],
+            stdout: stdio[1],
+            stderr: stdio[2],
+        };
+        let mut pid: libc::c_int = -1;
+        let mut args = ffi::pal_create_process_args {
+            path: p.as_ptr() as *mut _,
+            argv: argv.ptrs.as_mut_ptr(),
+            env: env.ptrs.as_mut_ptr(),
+            stdio: &mut fds,
+            pid: &mut pid,
+        };
+        // SAFETY: every pointer in args outlives the call.
+        call("pal_create_process", || unsafe { create(&mut args) })?;
+        Ok(pid)
+    }
+
+    /// pal_exec (v2+): runs the created process to its end; returns its exit code.
+    pub fn exec(&self, pid: i32) -> Result<i32> {
+        let exec = match &self.entry {
+            Entry::V2 { exec, .. } | Entry::V3 { exec, .. } => *exec,
+            Entry::V1 { .. } => return Err(self.unsupported("pal_exec(pal_exec_args)", 2)),
+        };
+        let mut value: libc::c_int = 0;
+        let mut args = ffi::pal_exec_args {
+            pid,
+            exit_value: &mut value,
+        };
+        // SAFETY: args and value outlive the call.
+        call("pal_exec", || unsafe { exec(&mut args) })?;
+        decode_exit(value)
+    }
+
+    /// v1's pal_exec: create, run and wait in one call.
+    pub fn exec_v1(&self, path: &str, argv: &[String], stdio: [RawFd; 3]) -> Result<i32> {
+        let exec = match &self.entry {
+            Entry::V1 { exec, .. } => *exec,
+            _ => {
+                return Err(err!(
+                    Internal,
+                    "pal_exec v1 called on a v{} PAL",
+                    self.version
+                ))
+            }
+        };
+        let p = cstring(path)?;
+        let mut argv = CVec::new(argv)?;
+        let mut fds = ffi::pal_stdio_fds {
+            stdin: stdio[0],
+            stdout: stdio[1],
+            stderr: stdio[2],
+        };
+        let mut code: libc::c_int = 0;
+        // SAFETY: every pointer outlives the call.
+        call("pal_exec", || unsafe {
+            exec(
+                p.as_ptr() as *mut _,
+                argv.ptrs.as_mut_ptr(),
+                &mut fds,
+                &mut code,
+            )
+        })?;
+        decode_exit(code)
+    }
+
+    /// pal_kill (v2+).
+    pub fn kill(&self, pid: i32, sig: i32) -> Result<()> {
+        match &self.entry {
+            // SAFETY: plain integers.
+            Entry::V2 { kill, .. } | Entry::V3 { kill, .. } => {
+                call("pal_kill", || unsafe { kill(pid, sig) })
+            }
+            Entry::V1 { .. } => Err(self.unsupported("pal_kill", 2)),
+        }
+    }
+
+    pub fn destroy(&self) -> Result<()> {
+        // SAFETY: no arguments.
+        call("pal_destroy", || unsafe { (self.destroy)() })
+    }
+
+    /// pal_get_local_report (v3): the report for `target_info` (may be empty).
+    pub fn local_report(&self, target_info: &[u8]) -> Result<Vec<u8>> {
+        let report = match &self.entry {
+            Entry::V3 { report, .. } => *report,
+            _ => return Err(self.unsupported("pal_get_local_report", 3)),
+        };
+        let mut ti = target_info.to_vec();
+        let ti_ptr = if ti.is_empty() {
+            std::ptr::null_mut()
+        } else {
+            ti.as_mut_ptr() as *mut libc::c_void
+        };
+        let mut buf = vec![0u8; 4096];
+        let mut len: libc::c_int = buf.len() as libc::c_int;
+        // SAFETY: the buffers and lengths describe valid memory for the call.
+        call("pal_get_local_report", || unsafe {
+            report(
+                ti_ptr,
+                ti.len() as libc::c_int,
+                buf.as_mut_ptr() as *mut libc::c_void,
+                &mut len,
+            )
+        })?;
+        buf.truncate(len.max(0) as usize);
+        Ok(buf)
+    }
+
+    fn unsupported(&self, call: &str, need: u32) -> crate::Error {
+        err!(
+            Enclave,
+            "{} is not supported by this enclave runtime (PAL v{}; needs v{} or later)",
+            call,
+            self.version,
+            need
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn exit_values_both_conventions() {
+        assert_eq!(super::decode_exit(0).unwrap(), 0);
+        assert_eq!(super::decode_exit(3).unwrap(), 3);
+        assert_eq!(super::decode_exit(137).unwrap(), 137);
+        assert_eq!(super::decode_exit(3 << 8).unwrap(), 3); // wait status: exited 3
+        assert_eq!(super::decode_exit(9 << 8).unwrap(), 9);
+        assert_eq!(super::decode_exit(0x100 + 9).unwrap(), 137); // killed by signal 9, core bit off
+        assert!(super::decode_exit(-1).is_err());
+    }
+}

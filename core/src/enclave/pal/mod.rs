@@ -1,0 +1,215 @@
+//! Loading an enclave runtime (a PAL: a shared library implementing the Enclave Runtime PAL
+//! API) and calling it safely. Every required symbol of the PAL's version is resolved at load
+//! time, so a missing one is an error naming it, never a crash later.
+
+mod calls;
+pub mod ffi;
+
+use crate::err;
+use crate::error::{Error, Result};
+use libloading::os::unix::{Library, Symbol, RTLD_LOCAL, RTLD_NOW};
+use std::path::{Path, PathBuf};
+
+/// The PAL API versions rune implements.
+pub const MIN_VERSION: u32 = 1;
+pub const MAX_VERSION: u32 = 3;
+
+type FnVersion = unsafe extern "C" fn() -> libc::c_int;
+type FnInitV1 = unsafe extern "C" fn(*mut ffi::pal_attr_t) -> libc::c_int;
+type FnInitV3 = unsafe extern "C" fn(*mut ffi::pal_attr_v3_t) -> libc::c_int;
+type FnExecV1 = unsafe extern "C" fn(
+    *mut libc::c_char,
+    *mut *mut libc::c_char,
+    *mut ffi::pal_stdio_fds,
+    *mut libc::c_int,
+) -> libc::c_int;
+type FnExecV2 = unsafe extern "C" fn(*mut ffi::pal_exec_args) -> libc::c_int;
+type FnCreate = unsafe extern "C" fn(*mut ffi::pal_create_process_args) -> libc::c_int;
+type FnKill = unsafe extern "C" fn(libc::c_int, libc::c_int) -> libc::c_int;
+type FnDestroy = unsafe extern "C" fn() -> libc::c_int;
+type FnReport = unsafe extern "C" fn(
+    *mut libc::c_void,
+    libc::c_int,
+    *mut libc::c_void,
+    *mut libc::c_int,
+) -> libc::c_int;
+
+/// The entry points of one PAL, by version.
+enum Entry {
+    V1 {
+        init: FnInitV1,
+        exec: FnExecV1,
+    },
+    V2 {
+        init: FnInitV1,
+        create: FnCreate,
+        exec: FnExecV2,
+        kill: FnKill,
+    },
+    V3 {
+        init: FnInitV3,
+        create: FnCreate,
+        exec: FnExecV2,
+        kill: FnKill,
+        report: FnReport,
+    },
+}
+
+/// A loaded enclave runtime. Its functions may be called from several threads (rune runs
+/// concurrent execs); `destroy` is called once, by the enclave host, at the end.
+pub struct Pal {
+    path: PathBuf,
+    version: u32,
+    entry: Entry,
+    destroy: FnDestroy,
+    // Keeps the library mapped for as long as the function pointers above are used.
+    _lib: Library,
+}
+
+impl Pal {
+    /// dlopen()s the PAL, negotiates its version and resolves every symbol it needs.
+    pub fn load(path: &Path) -> Result<Pal> {
+        if !path.is_absolute() {
+            return Err(err!(
+                InvalidSpec,
+                "enclave runtime path {} is not absolute",
+                path.display()
+            ));
+        }
+        if let Err(e) = std::fs::metadata(path) {
+            return Err(err!(
+                NotFound,
+                "enclave runtime {}: {}",
+                path.display(),
+                crate::spec::io_desc(&e)
+            ));
+        }
+        // SAFETY: loading a library runs its initialisers; the PAL is trusted code the
+        // container's configuration names, exactly as with the original rune.
+        let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }
+            .map_err(|e| err!(Enclave, "load enclave runtime {}: {}", path.display(), e))?;
+        let version = match optional::<FnVersion>(&lib, "pal_get_version") {
+            // SAFETY: pal_get_version takes nothing and returns an int.
+            Some(f) => unsafe { f() },
+            None => 1,
+        };
+        if version < MIN_VERSION as i32 || version > MAX_VERSION as i32 {
+            return Err(err!(
+                Enclave,
+                "enclave runtime {}: PAL API version {} is not supported (rune supports versions {} to {})",
+                path.display(),
+                version,
+                MIN_VERSION,
+                MAX_VERSION
+            ));
+        }
+        let version = version as u32;
+        let entry = match version {
+            1 => Entry::V1 {
+                init: required(&lib, path, "pal_init", version)?,
+                exec: required(&lib, path, "pal_exec", version)?,
+            },
+            2 => Entry::V2 {
+                init: required(&lib, path, "pal_init", version)?,
+                create: required(&lib, path, "pal_create_process", version)?,
+                exec: required(&lib, path, "pal_exec", version)?,
+                kill: required(&lib, path, "pal_kill", version)?,
+            },
+            _ => Entry::V3 {
+                init: required(&lib, path, "pal_init", version)?,
+                create: required(&lib, path, "pal_create_process", version)?,
+                exec: required(&lib, path, "pal_exec", version)?,
+                kill: required(&lib, path, "pal_kill", version)?,
+                report: required(&lib, path, "pal_get_local_report", version)?,
+            },
+        };
+        let destroy = required(&lib, path, "pal_destroy", version)?;
+        Ok(Pal {
+            path: path.to_path_buf(),
+            version,
+            entry,
+            destroy,
+            _lib: lib,
+        })
+    }
+
+    pub fn version(&self) -> u32 {
+        self.version
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+fn optional<T: Copy>(lib: &Library, name: &str) -> Option<T> {
+    // SAFETY: the symbol's type is the PAL API's prototype for this name.
+    unsafe { lib.get::<T>(name.as_bytes()).ok().map(|s: Symbol<T>| *s) }
+}
+
+fn required<T: Copy>(lib: &Library, path: &Path, name: &str, version: u32) -> Result<T> {
+    optional(lib, name).ok_or_else(|| {
+        err!(
+            Enclave,
+            "enclave runtime {}: missing symbol {} (required by PAL API v{})",
+            path.display(),
+            name,
+            version
+        )
+    })
+}
+
+/// The error of a PAL call: the call, its return value, and errno when it returned -1
+/// (Occlum and WAMR set errno; the skeleton returns -errno).
+pub(crate) fn call_error(call: &str, ret: i32, errno: i32) -> Error {
+    let code = if ret == -1 && errno != 0 {
+        errno
+    } else if ret < 0 {
+        -ret
+    } else {
+        0
+    };
+    let detail = if code == 0 {
+        String::new()
+    } else if ret == -1 && errno != 0 {
+        format!(", errno {} ({})", errno_name(code), strerror(code))
+    } else {
+        format!(" ({}: {})", errno_name(code), strerror(code))
+    };
+    Error::new(
+        crate::ErrorKind::Enclave,
+        format!(
+            "enclave runtime: {}() failed: returned {}{}",
+            call, ret, detail
+        ),
+    )
+    .with_errno((code != 0).then_some(code))
+}
+
+fn strerror(e: i32) -> String {
+    let s = std::io::Error::from_raw_os_error(e).to_string();
+    s.split(" (os error").next().unwrap_or(&s).to_string()
+}
+
+fn errno_name(e: i32) -> &'static str {
+    match e {
+        libc::EPERM => "EPERM",
+        libc::ENOENT => "ENOENT",
+        libc::ESRCH => "ESRCH",
+        libc::EINTR => "EINTR",
+        libc::EIO => "EIO",
+        libc::ENOEXEC => "ENOEXEC",
+        libc::ECHILD => "ECHILD",
+        libc::EAGAIN => "EAGAIN",
+        libc::ENOMEM => "ENOMEM",
+        libc::EACCES => "EACCES",
+        libc::EFAULT => "EFAULT",
+        libc::EBUSY => "EBUSY",
+        libc::EEXIST => "EEXIST",
+        libc::EINVAL => "EINVAL",
+        libc::ENOSPC => "ENOSPC",
+        libc::ENOSYS => "ENOSYS",
+        libc::ENOTSUP => "ENOTSUP",
+        _ => "errno",
+    }
+}

@@ -1,0 +1,43 @@
+//! The enclave host's socket protocol (`<state dir>/enclave.sock`), framed like the init
+//! channel (length-prefixed JSON, fds by SCM_RIGHTS).
+//!
+//! ```text
+//!  rune exec (host side)                         enclave host (the container's init)
+//!  ── Exec{args, env, cwd} + stdin/out/err fds ──►  pal_create_process
+//!  ◄───────────────────────────── Started{pid}      pal_exec (in its own thread)
+//!  ── Kill{sig} (signals the exec'd process got) ─► pal_kill(pid, sig)
+//!  ◄───────────────────────────── Exited{code}      (then the connection closes)
+//!
+//!  rune attest
+//!  ── Report{target_info} ───────────────────────►  pal_get_local_report
+//!  ◄───────────────────────────── ReportData{data}
+//! ```
+//! Any request may be answered with `Error`.
+
+use crate::process::message::WireError;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Request {
+    /// Comes with three fds: the process's stdin, stdout and stderr.
+    Exec {
+        args: Vec<String>,
+        env: Vec<String>,
+        cwd: Option<PathBuf>,
+    },
+    Kill {
+        sig: i32,
+    },
+    Report {
+        target_info: Vec<u8>,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub enum Reply {
+    Started { pid: i32 },
+    Exited { code: i32 },
+    ReportData { data: Vec<u8> },
+    Error(WireError),
+}
