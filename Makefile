@@ -17,7 +17,7 @@ build: deps
 
 # The main job: a container from a busybox bundle, run by rune.
 demo: build
-	@scripts/demo.sh $(CURDIR)/target/release/rune
+	@scripts/demo.sh $(CURDIR)/target/release/rune $(SKELETON_BUILD)
 
 install: build
 	install -D -m 0755 target/release/rune $(DESTDIR)$(PREFIX)/bin/rune

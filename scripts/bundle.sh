@@ -10,7 +10,12 @@ cp /bin/busybox "$dir/rootfs/bin/busybox"
 for a in $(/bin/busybox --list); do [ "$a" = busybox ] || ln -s busybox "$dir/rootfs/bin/$a"; done
 echo 'root:x:0:0:root:/root:/bin/sh' > "$dir/rootfs/etc/passwd"
 echo 'root:x:0:' > "$dir/rootfs/etc/group"
-"$rune" spec --bundle "$dir"
+# ENCLAVE_LIB=/path/to/pal.so makes it an enclave bundle (enclave.type sim).
+if [ -n "${ENCLAVE_LIB:-}" ]; then
+  "$rune" spec --bundle "$dir" --enclave-type sim --enclave-path "$ENCLAVE_LIB"
+else
+  "$rune" spec --bundle "$dir"
+fi
 python3 - "$dir/config.json" "$@" <<'PY'
 import json, sys
 path, args = sys.argv[1], sys.argv[2:]
