@@ -5,6 +5,7 @@
 //! not one of the container's v1 controllers.
 
 mod devices;
+mod stats;
 
 use crate::err;
 use crate::error::{Error, Result};
@@ -221,6 +222,50 @@ impl Manager {
     /// The processes in the cgroup.
     pub fn pids(&self) -> Vec<i32> {
         self.cg.procs().into_iter().map(|p| p.pid as i32).collect()
+    }
+
+    /// Freezes every process of the cgroup and waits until the kernel says FROZEN.
+    pub fn freeze(&self) -> Result<()> {
+        let fc: &FreezerController = self.cg.controller_of().ok_or_else(|| {
+            err!(
+                InvalidState,
+                "the freezer cgroup controller is not available"
+            )
+        })?;
+        fc.freeze().map_err(|e| cg_err("freeze the container", e))?;
+        for _ in 0..1000 {
+            if matches!(fc.state(), Ok(FreezerState::Frozen)) {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        let _ = fc.thaw();
+        Err(err!(
+            Os,
+            "freeze the container: the cgroup did not reach FROZEN"
+        ))
+    }
+
+    pub fn thaw(&self) -> Result<()> {
+        let fc: &FreezerController = self.cg.controller_of().ok_or_else(|| {
+            err!(
+                InvalidState,
+                "the freezer cgroup controller is not available"
+            )
+        })?;
+        fc.thaw().map_err(|e| cg_err("thaw the container", e))
+    }
+
+    /// runc's `types.Stats` for `events`.
+    pub fn stats(&self) -> serde_json::Value {
+        stats::collect(&self.cg)
+    }
+
+    /// The OOM kill count of the memory cgroup (v1 memory.oom_control, v2 memory.events).
+    pub fn oom_kills(&self) -> u64 {
+        let mc: Option<&MemController> = self.cg.controller_of();
+        mc.map(|m| m.memory_stat().oom_control.oom_kill)
+            .unwrap_or(0)
     }
 
     pub fn is_frozen(&self) -> bool {

@@ -49,6 +49,10 @@ impl Container {
         }
         if let Some(cg) = &cg {
             kill_all(cg);
+            if status == Status::Paused {
+                // Frozen processes die only once thawed.
+                let _ = cg.thaw();
+            }
         }
         wait_gone(
             c.state.init_pid,

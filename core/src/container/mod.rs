@@ -5,8 +5,10 @@ mod delete;
 mod enclave;
 mod exec;
 mod kill;
+mod pause;
 mod start;
 mod status;
+mod update;
 
 pub use create::{CreateOptions, Created};
 pub use exec::{ExecOptions, Execed};

@@ -64,6 +64,58 @@ pub enum Command {
     Features,
     /// Get a local attestation report from an enclave container (PAL v3)
     Attest(AttestArgs),
+    /// Suspend all processes inside the container
+    Pause(IdArg),
+    /// Resume all processes that were paused
+    Resume(IdArg),
+    /// Update the container's resource limits
+    Update(Box<UpdateArgs>),
+    /// Display container events (OOM notifications) and statistics
+    Events(EventsArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct EventsArgs {
+    /// Display the container's statistics once, then exit
+    #[arg(long)]
+    pub stats: bool,
+    /// Interval between statistics (e.g. 5s, 500ms)
+    #[arg(long, default_value = "5s")]
+    pub interval: String,
+    pub id: String,
+}
+
+#[derive(Args, Debug)]
+pub struct UpdateArgs {
+    /// JSON file (or - for stdin) with the linux.resources to apply
+    #[arg(short = 'r', long)]
+    pub resources: Option<PathBuf>,
+    #[arg(long = "blkio-weight")]
+    pub blkio_weight: Option<u16>,
+    #[arg(long = "cpu-period")]
+    pub cpu_period: Option<u64>,
+    #[arg(long = "cpu-quota")]
+    pub cpu_quota: Option<i64>,
+    #[arg(long = "cpu-share", alias = "cpu-shares")]
+    pub cpu_share: Option<u64>,
+    #[arg(long = "cpu-rt-period")]
+    pub cpu_rt_period: Option<u64>,
+    #[arg(long = "cpu-rt-runtime")]
+    pub cpu_rt_runtime: Option<i64>,
+    #[arg(long = "cpuset-cpus")]
+    pub cpuset_cpus: Option<String>,
+    #[arg(long = "cpuset-mems")]
+    pub cpuset_mems: Option<String>,
+    /// Memory limit (bytes, or with a k/m/g suffix)
+    #[arg(long)]
+    pub memory: Option<String>,
+    #[arg(long = "memory-reservation")]
+    pub memory_reservation: Option<String>,
+    #[arg(long = "memory-swap")]
+    pub memory_swap: Option<String>,
+    #[arg(long = "pids-limit")]
+    pub pids_limit: Option<i64>,
+    pub id: String,
 }
 
 #[derive(Args, Debug)]

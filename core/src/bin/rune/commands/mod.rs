@@ -3,15 +3,18 @@
 mod attest;
 mod create;
 mod delete;
+mod events;
 mod exec;
 mod features;
 mod kill;
 mod list;
+mod pause;
 mod ps;
 mod run;
 mod spec;
 mod start;
 mod state;
+mod update;
 
 use crate::cli::Command;
 use crate::{CmdResult, Ctx};
@@ -36,6 +39,10 @@ pub fn dispatch(ctx: &Ctx, cmd: Command) -> CmdResult {
         Command::Ps(a) => ps::run(ctx, a),
         Command::Features => features::run(),
         Command::Attest(a) => attest::run(ctx, a),
+        Command::Pause(a) => pause::pause(ctx, &a.id),
+        Command::Resume(a) => pause::resume(ctx, &a.id),
+        Command::Update(a) => update::run(ctx, *a),
+        Command::Events(a) => events::run(ctx, a),
     }
 }
 
