@@ -8,6 +8,7 @@
 
 pub mod bundle;
 pub mod console;
+pub mod enclave;
 pub mod invocation;
 pub mod leak;
 pub mod output;
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 
 pub use bundle::{default_spec, Bundle};
 pub use console::{ConsoleCapture, ConsoleSocket};
+pub use enclave::*;
 pub use invocation::{default_timeout, Invocation};
 pub use leak::{assert_no_leaks, cgroup_dir, cgroup_dirs_for, own_cgroup};
 pub use output::Output;
