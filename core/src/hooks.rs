@@ -123,3 +123,54 @@ fn run_one(h: &Hook, state_json: &str) -> Result<()> {
         }
     }
 }
+
+/// Sends the seccomp notify fd with the container process state to `linux.seccomp.listenerPath`
+/// (config-linux.md): `{"ociVersion", "fds": ["seccompFd"], "pid", "metadata", "state"}`.
+pub fn send_seccomp_fd(
+    spec: &oci_spec::runtime::Spec,
+    state: serde_json::Value,
+    fd: std::os::fd::OwnedFd,
+) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
+    let listener = match seccomp.and_then(|s| s.listener_path().as_ref()) {
+        Some(p) => p,
+        // A notify action without a listener: nobody to hand the fd to (runc refuses it).
+        None => {
+            return Err(err!(
+                InvalidSpec,
+                "seccomp: SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath"
+            ))
+        }
+    };
+    let msg = serde_json::json!({
+        "ociVersion": crate::OCI_VERSION,
+        "fds": ["seccompFd"],
+        "pid": state["pid"],
+        "metadata": seccomp.and_then(|s| s.listener_metadata().clone()).unwrap_or_default(),
+        "state": state,
+    })
+    .to_string();
+    let sock = std::os::unix::net::UnixStream::connect(listener).map_err(|e| {
+        Error::io(
+            format!("connect to seccomp listener {}", listener.display()),
+            e,
+        )
+    })?;
+    let iov = [std::io::IoSlice::new(msg.as_bytes())];
+    let fds = [fd.as_raw_fd()];
+    nix::sys::socket::sendmsg::<()>(
+        sock.as_raw_fd(),
+        &iov,
+        &[nix::sys::socket::ControlMessage::ScmRights(&fds)],
+        nix::sys::socket::MsgFlags::empty(),
+        None,
+    )
+    .map_err(|e| {
+        Error::os(
+            format!("send seccomp fd to {}", listener.display()),
+            e as i32,
+        )
+    })?;
+    Ok(())
+}

@@ -260,6 +260,13 @@ fn create_in(
                 }
             }
             Msg::Calling { call } => calling = Some(call),
+            Msg::Seccomp => {
+                let fd = fds
+                    .pop()
+                    .ok_or_else(|| err!(Internal, "seccomp message without an fd"))?;
+                let st = oci_state_value(&state, Status::Creating, state.init_pid);
+                crate::hooks::send_seccomp_fd(spec, st, fd)?;
+            }
             Msg::Ready { pal_version } => {
                 if let Some(e) = state.enclave.as_mut() {
                     e.pal_version = pal_version;

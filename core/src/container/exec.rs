@@ -137,6 +137,12 @@ impl Container {
                             None => console = Some(master),
                         }
                     }
+                    Msg::Seccomp => {
+                        let fd = fds
+                            .pop()
+                            .ok_or_else(|| err!(Internal, "seccomp message without an fd"))?;
+                        crate::hooks::send_seccomp_fd(spec, self.oci_state(), fd)?;
+                    }
                     Msg::Error(e) => {
                         if let Some(p) = final_pid {
                             let _ = wait_exit(p);

@@ -43,6 +43,8 @@ pub enum Msg {
     },
     /// Carries the pty master.
     Console,
+    /// Carries the seccomp notify fd, for the config's listenerPath.
+    Seccomp,
     /// The init is about to call into the enclave runtime (so a crash can be named).
     Calling {
         call: String,

@@ -19,6 +19,8 @@ struct Program {
     path: CString,
     argv: Vec<CString>,
     envp: Vec<CString>,
+    /// The seccomp notify fd, for the config's listener.
+    seccomp_fd: Option<OwnedFd>,
 }
 
 /// Create mode: set the container up, report Ready, wait for `start`, run the entrypoint.
@@ -72,7 +74,8 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
     if !cfg.no_new_keyring {
         join_session_keyring(&cfg.id);
     }
-    let program = prepare_process(process, cfg, enclave.is_some())?;
+    let mut program = prepare_process(process, cfg, enclave.is_some())?;
+    send_seccomp_fd(&mut program, ch)?;
     if let Some((pal, _, e)) = &enclave {
         ch.send(&Msg::Calling {
             call: "pal_init".into(),
@@ -118,7 +121,8 @@ pub fn exec(cfg: &InitConfig, ch: &Channel) -> Result<()> {
     if process.terminal().unwrap_or(false) {
         console(process, ch)?;
     }
-    let program = prepare_process(process, cfg, false)?;
+    let mut program = prepare_process(process, cfg, false)?;
+    send_seccomp_fd(&mut program, ch)?;
     close_extra_fds(3 + cfg.preserve_fds);
     // The channel is close-on-exec: the host sees EOF once execve succeeded.
     execute(&program)
@@ -212,6 +216,13 @@ fn prepare_process(process: &Process, cfg: &InitConfig, in_enclave: bool) -> Res
     }
     let empty = Default::default();
     let caps = process.capabilities().as_ref().unwrap_or(&empty);
+    let nnp = process.no_new_privileges().unwrap_or(false);
+    let mut seccomp_fd = None;
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
+    // capabilities go; with it, as late as this function allows.
+    if !nnp {
+        seccomp_fd = load_seccomp(&cfg.spec)?;
+    }
     ensure_cwd(process.cwd());
     capabilities::apply_bounding(caps)?;
     sys::prctl(libc::PR_SET_KEEPCAPS, 1, "keep capabilities")?;
@@ -219,7 +230,7 @@ fn prepare_process(process: &Process, cfg: &InitConfig, in_enclave: bool) -> Res
     sys::prctl(libc::PR_SET_KEEPCAPS, 0, "clear keep-capabilities")?;
     capabilities::apply_sets(caps)?;
     sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
-    if process.no_new_privileges().unwrap_or(false) {
+    if nnp {
         sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "set no_new_privs")?;
     }
     let umask = process.user().umask().unwrap_or(0o022);
@@ -240,11 +251,42 @@ fn prepare_process(process: &Process, cfg: &InitConfig, in_enclave: bool) -> Res
         r => r?,
     };
     let c = |s: &str| CString::new(s).map_err(|_| err!(InvalidSpec, "{:?} contains NUL", s));
+    if nnp {
+        seccomp_fd = load_seccomp(&cfg.spec)?;
+    }
     Ok(Program {
+        seccomp_fd,
         path: sys::cstr(&path)?,
         argv: args.iter().map(|a| c(a)).collect::<Result<_>>()?,
         envp: env.iter().map(|e| c(e)).collect::<Result<_>>()?,
     })
+}
+
+#[cfg(feature = "seccomp")]
+fn load_seccomp(spec: &Spec) -> Result<Option<OwnedFd>> {
+    match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(s) => crate::security::seccomp::load(s),
+        None => Ok(None),
+    }
+}
+
+#[cfg(not(feature = "seccomp"))]
+fn load_seccomp(spec: &Spec) -> Result<Option<OwnedFd>> {
+    match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(_) => Err(err!(
+            InvalidSpec,
+            "seccomp: this rune was built without seccomp support"
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Hands the seccomp notify fd to the host, which passes it to the config's listener.
+fn send_seccomp_fd(program: &mut Program, ch: &Channel) -> Result<()> {
+    if let Some(fd) = program.seccomp_fd.take() {
+        ch.send_with_fds(&Msg::Seccomp, &[fd.as_raw_fd()])?;
+    }
+    Ok(())
 }
 
 /// runc creates a missing cwd (as root, before the user switch); a failure shows at chdir.

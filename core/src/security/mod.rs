@@ -3,4 +3,6 @@
 
 pub mod capabilities;
 pub mod rlimits;
+#[cfg(feature = "seccomp")]
+pub mod seccomp;
 pub mod user;
