@@ -5,17 +5,15 @@
 //! not one of the container's v1 controllers.
 
 mod devices;
+mod limits;
 mod stats;
 
 use crate::err;
 use crate::error::{Error, Result};
 use cgroups_rs::cgroup::Cgroup;
-use cgroups_rs::cpu::CpuController;
-use cgroups_rs::cpuset::CpuSetController;
 use cgroups_rs::freezer::{FreezerController, FreezerState};
 use cgroups_rs::memory::MemController;
-use cgroups_rs::pid::PidController;
-use cgroups_rs::{CgroupPid, MaxValue};
+use cgroups_rs::CgroupPid;
 use oci_spec::runtime::{LinuxResources, Spec};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -139,84 +137,9 @@ impl Manager {
         Ok(())
     }
 
-    /// Applies the limits rune supports so far; each failure names the limit.
+    /// Applies `linux.resources`; each failure names the limit.
     pub fn apply(&self, res: &LinuxResources) -> Result<()> {
-        if let Some(m) = res.memory() {
-            let mc: Option<&MemController> = self.cg.controller_of();
-            if let Some(mc) = mc {
-                if let Some(v) = m.limit() {
-                    mc.set_limit(v)
-                        .map_err(|e| cg_err(&format!("set memory limit {}", v), e))?;
-                }
-                if let Some(v) = m.reservation() {
-                    mc.set_soft_limit(v)
-                        .map_err(|e| cg_err(&format!("set memory reservation {}", v), e))?;
-                }
-                if let Some(v) = m.swap() {
-                    mc.set_memswap_limit(v)
-                        .map_err(|e| cg_err(&format!("set memory+swap limit {}", v), e))?;
-                }
-                if let Some(v) = m.swappiness() {
-                    mc.set_swappiness(v)
-                        .map_err(|e| cg_err(&format!("set swappiness {}", v), e))?;
-                }
-            } else if m.limit().is_some() {
-                return Err(err!(
-                    InvalidSpec,
-                    "memory limit set but the memory cgroup controller is not available"
-                ));
-            }
-        }
-        if let Some(c) = res.cpu() {
-            let cc: Option<&CpuController> = self.cg.controller_of();
-            if let Some(cc) = cc {
-                if let Some(v) = c.shares() {
-                    cc.set_shares(v)
-                        .map_err(|e| cg_err(&format!("set cpu shares {}", v), e))?;
-                }
-                if c.quota().is_some() || c.period().is_some() {
-                    cc.set_cfs_quota_and_period(c.quota(), c.period())
-                        .map_err(|e| cg_err("set cpu quota and period", e))?;
-                }
-                if let Some(v) = c.realtime_period() {
-                    cc.set_rt_period_us(v)
-                        .map_err(|e| cg_err("set cpu realtime period", e))?;
-                }
-                if let Some(v) = c.realtime_runtime() {
-                    cc.set_rt_runtime(v)
-                        .map_err(|e| cg_err("set cpu realtime runtime", e))?;
-                }
-            }
-            let cs: Option<&CpuSetController> = self.cg.controller_of();
-            if let Some(cs) = cs {
-                if let Some(v) = c.cpus().as_deref().filter(|s| !s.is_empty()) {
-                    cs.set_cpus(v)
-                        .map_err(|e| cg_err(&format!("set cpuset cpus {}", v), e))?;
-                }
-                if let Some(v) = c.mems().as_deref().filter(|s| !s.is_empty()) {
-                    cs.set_mems(v)
-                        .map_err(|e| cg_err(&format!("set cpuset mems {}", v), e))?;
-                }
-            }
-        }
-        if let Some(p) = res.pids() {
-            let pc: Option<&PidController> = self.cg.controller_of();
-            if let Some(pc) = pc {
-                let v = if p.limit() > 0 {
-                    MaxValue::Value(p.limit())
-                } else {
-                    MaxValue::Max
-                };
-                pc.set_pid_max(v)
-                    .map_err(|e| cg_err(&format!("set pids limit {}", p.limit()), e))?;
-            } else {
-                return Err(err!(
-                    InvalidSpec,
-                    "pids limit set but the pids cgroup controller is not available"
-                ));
-            }
-        }
-        Ok(())
+        limits::apply(&self.cg, res)
     }
 
     /// The processes in the cgroup.
