@@ -54,9 +54,7 @@ pub fn run(pal: Pal, listener: UnixListener, path: &str, argv: &[String], env: &
     // The payloads the PAL starts inherit dispositions: give them the default SIGPIPE.
     // SAFETY: signal() with a valid disposition.
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
-    if pal.version() >= 2 {
-        forward_signals(pal.clone());
-    }
+    forward_signals(pal.clone());
     let cwd_lock = Arc::new(Mutex::new(()));
     {
         let pal = pal.clone();
@@ -111,9 +109,20 @@ fn forward_signals(pal: Arc<Pal>) {
         if n != 1 {
             continue;
         }
+        let sig = b as i32;
+        if pal.version() < 2 {
+            // No pal_kill in v1: a terminating signal ends the enclave and the container (as
+            // the init of its pid namespace, this process would otherwise never get it).
+            if sig != libc::SIGWINCH && sig != libc::SIGCONT {
+                let _ = pal.destroy();
+                // SAFETY: ending the process; the PAL was destroyed.
+                unsafe { libc::_exit(128 + sig) };
+            }
+            continue;
+        }
         let pid = ENTRYPOINT.load(Ordering::SeqCst);
         if pid >= 0 {
-            if let Err(e) = pal.kill(pid, b as i32) {
+            if let Err(e) = pal.kill(pid, sig) {
                 eprintln!("rune: {}", e);
             }
         }

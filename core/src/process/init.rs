@@ -35,9 +35,12 @@ pub fn main(fd_arg: &str) -> i32 {
 }
 
 fn run(ch: &Channel) -> Result<()> {
-    let (msg, fds) = ch
-        .recv()?
-        .ok_or_else(|| err!(Internal, "rune init: the host closed the channel"))?;
+    let (msg, fds) = match ch.recv()? {
+        Some(m) => m,
+        // The host gave up (its own error is reported there): leave quietly.
+        // SAFETY: exiting a process that has done nothing yet.
+        None => unsafe { libc::_exit(1) },
+    };
     let cfg = match msg {
         Msg::Config(cfg) => cfg,
         other => {
