@@ -7,7 +7,7 @@ use crate::enclave::pal::Pal;
 use crate::err;
 use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Point};
-use crate::security::{capabilities, rlimits, user};
+use crate::security::{capabilities, process_attrs, rlimits, user};
 use crate::{rootfs, sys, tty};
 use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 use std::ffi::CString;
@@ -224,6 +224,7 @@ fn prepare_process(process: &Process, cfg: &InitConfig, in_enclave: bool) -> Res
         seccomp_fd = load_seccomp(&cfg.spec)?;
     }
     ensure_cwd(process.cwd());
+    process_attrs::apply_privileged(&cfg.spec, process)?;
     capabilities::apply_bounding(caps)?;
     sys::prctl(libc::PR_SET_KEEPCAPS, 1, "keep capabilities")?;
     user::switch(process.user())?;
@@ -251,6 +252,7 @@ fn prepare_process(process: &Process, cfg: &InitConfig, in_enclave: bool) -> Res
         r => r?,
     };
     let c = |s: &str| CString::new(s).map_err(|_| err!(InvalidSpec, "{:?} contains NUL", s));
+    process_attrs::apply_last(process)?;
     if nnp {
         seccomp_fd = load_seccomp(&cfg.spec)?;
     }

@@ -2,6 +2,7 @@
 //! no_new_privs, umask.
 
 pub mod capabilities;
+pub mod process_attrs;
 pub mod rlimits;
 #[cfg(feature = "seccomp")]
 pub mod seccomp;
