@@ -137,10 +137,61 @@ pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
     };
     let uid = fmt(linux.uid_mappings());
     let gid = fmt(linux.gid_mappings());
+    // SAFETY: geteuid cannot fail.
+    let rootless = unsafe { libc::geteuid() } != 0;
+    let many = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
+        maps.as_ref()
+            .is_some_and(|m| m.len() > 1 || m.iter().any(|x| x.size() > 1))
+    };
+    if rootless && (many(linux.uid_mappings()) || many(linux.gid_mappings())) {
+        // More than the caller's own id: the setuid helpers check /etc/subuid and /etc/subgid.
+        helper_map("newuidmap", pid, linux.uid_mappings())?;
+        return helper_map("newgidmap", pid, linux.gid_mappings());
+    }
     std::fs::write(format!("/proc/{}/uid_map", pid), uid.as_bytes())
         .with_context(|| format!("write uid_map {:?}", uid.trim()))?;
+    if rootless {
+        // An unprivileged process may map its own gid only once setgroups is denied.
+        std::fs::write(format!("/proc/{}/setgroups", pid), b"deny")
+            .context("write setgroups deny")?;
+    }
     std::fs::write(format!("/proc/{}/gid_map", pid), gid.as_bytes())
         .with_context(|| format!("write gid_map {:?}", gid.trim()))?;
+    Ok(())
+}
+
+/// newuidmap/newgidmap PID ID HOSTID SIZE ... (Debian's uidmap package).
+fn helper_map(
+    helper: &str,
+    pid: i32,
+    maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>,
+) -> Result<()> {
+    let mut cmd = std::process::Command::new(helper);
+    cmd.arg(pid.to_string());
+    for m in maps.iter().flatten() {
+        cmd.args([
+            m.container_id().to_string(),
+            m.host_id().to_string(),
+            m.size().to_string(),
+        ]);
+    }
+    let out = cmd.output().map_err(|e| {
+        Error::io(
+            format!(
+                "run {} (needed for several id mappings without root; install uidmap)",
+                helper
+            ),
+            e,
+        )
+    })?;
+    if !out.status.success() {
+        return Err(err!(
+            PermissionDenied,
+            "{} failed: {}",
+            helper,
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
     Ok(())
 }
 

@@ -61,6 +61,22 @@ impl std::fmt::Display for CgroupPath {
     }
 }
 
+/// True when the config sets any resource limit (device rules aside).
+pub fn has_limits(spec: &Spec) -> bool {
+    let r = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
+        Some(r) => r,
+        None => return false,
+    };
+    r.memory().is_some()
+        || r.cpu().is_some()
+        || r.pids().is_some()
+        || r.block_io().is_some()
+        || r.hugepage_limits().as_ref().is_some_and(|h| !h.is_empty())
+        || r.network().is_some()
+        || r.rdma().as_ref().is_some_and(|x| !x.is_empty())
+        || r.unified().as_ref().is_some_and(|x| !x.is_empty())
+}
+
 /// A process's cgroup path in each hierarchy, keyed by its first controller (or "" for v2).
 pub fn paths_of(pid: i32) -> HashMap<String, String> {
     let text = std::fs::read_to_string(format!("/proc/{}/cgroup", pid)).unwrap_or_default();
@@ -98,6 +114,17 @@ impl Manager {
         let m = Manager::load(path);
         m.cg.create()
             .map_err(|e| cg_err(&format!("create cgroup {}", path), e))?;
+        // cgroups-rs ignores a failed mkdir in a v1 hierarchy: check each one.
+        for sub in m.cg.subsystems() {
+            let dir = cgroups_rs::Controller::path(sub.to_controller()).to_path_buf();
+            if !dir.is_dir() {
+                let _ = m.cg.delete();
+                return Err(Error::new(
+                    crate::ErrorKind::PermissionDenied,
+                    format!("create cgroup {}: cannot create {}", path, dir.display()),
+                ));
+            }
+        }
         Ok(m)
     }
 

@@ -170,7 +170,16 @@ fn create_in(
 
     let cg_path = cgroups::path_for(spec, id);
     undo.cgroup = Some(Manager::load(&cg_path));
-    let cg = Manager::create(&cg_path)?;
+    let cg = match Manager::create(&cg_path) {
+        Ok(cg) => Some(cg),
+        // Rootless without a delegated cgroup: run without one, unless limits were asked for.
+        Err(e) if rootless() && !cgroups::has_limits(spec) => {
+            let _ = e;
+            undo.cgroup = None;
+            None
+        }
+        Err(e) => return Err(e),
+    };
 
     let (listen_n, extra_env) = listen_fds();
     let preserve = opts.preserve_fds + listen_n;
@@ -186,8 +195,10 @@ fn create_in(
         namespaces::write_id_maps(child.pid, spec)?;
     }
     child.release()?;
-    cg.add(child.pid)?;
-    cg.apply_spec(spec)?;
+    if let Some(cg) = &cg {
+        cg.add(child.pid)?;
+        cg.apply_spec(spec)?;
+    }
 
     let mut cfg = InitConfig {
         mode: Mode::Create,
@@ -219,7 +230,7 @@ fn create_in(
         created: store::rfc3339_now(),
         owner: owner_name(),
         annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroup_path: Some(cg_path),
+        cgroup_path: cg.as_ref().map(|_| cg_path),
         enclave,
         config: spec.clone(),
     };
@@ -350,6 +361,11 @@ pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     std::fs::write(&tmp, pid.to_string())
         .with_context(|| format!("write pid file {}", tmp.display()))?;
     std::fs::rename(&tmp, &path).with_context(|| format!("write pid file {}", path.display()))
+}
+
+pub(crate) fn rootless() -> bool {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() != 0 }
 }
 
 fn owner_name() -> String {

@@ -10,9 +10,10 @@ use std::path::PathBuf;
     disable_version_flag = true
 )]
 pub struct Cli {
-    /// Root directory for container state (should be on tmpfs)
-    #[arg(long, global = true, default_value = "/run/rune")]
-    pub root: PathBuf,
+    /// Root directory for container state (should be on tmpfs) [default: /run/rune, or
+    /// $XDG_RUNTIME_DIR/rune for a non-root user]
+    #[arg(long, global = true)]
+    pub root: Option<PathBuf>,
     /// Log destination (default: stderr)
     #[arg(long, global = true)]
     pub log: Option<PathBuf>,

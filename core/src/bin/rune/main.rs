@@ -54,7 +54,7 @@ fn main() {
         }
     };
     let ctx = Ctx {
-        store: Store::new(&cli.root),
+        store: Store::new(default_root(cli.root.clone())),
         log,
         systemd_cgroup: cli.systemd_cgroup,
     };
@@ -75,3 +75,19 @@ fn main() {
 }
 
 use cli::Cli;
+
+/// runc's default root: /run/rune, or $XDG_RUNTIME_DIR/rune for a non-root user.
+fn default_root(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
+    if let Some(r) = given {
+        return r;
+    }
+    // SAFETY: geteuid cannot fail.
+    if unsafe { libc::geteuid() } == 0 {
+        return "/run/rune".into();
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => std::path::PathBuf::from(d).join("rune"),
+        // SAFETY: getuid cannot fail.
+        None => format!("/tmp/rune-{}", unsafe { libc::getuid() }).into(),
+    }
+}
