@@ -49,6 +49,11 @@ fn missing(ctrl: &str, what: &str) -> Error {
     )
 }
 
+/// runc treats 0 as "not set" for most limits (Docker sends zeros for what it leaves alone).
+fn nz<T: Default + PartialEq>(v: Option<T>) -> Option<T> {
+    v.filter(|x| *x != T::default())
+}
+
 fn v2(cg: &Cgroup) -> bool {
     cg.v2()
 }
@@ -90,18 +95,21 @@ fn memory(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
         Some(m) => m,
         None => return Ok(()),
     };
-    let any = m.limit().is_some()
-        || m.reservation().is_some()
-        || m.swap().is_some()
-        || m.swappiness().is_some()
-        || m.disable_oom_killer().is_some();
+    let (limit, reservation, swap) = (nz(m.limit()), nz(m.reservation()), nz(m.swap()));
+    // Docker sends -1 for "unset" swappiness.
+    let swappiness = m.swappiness().filter(|s| *s as i64 != -1 && *s != u64::MAX);
+    let any = limit.is_some()
+        || reservation.is_some()
+        || swap.is_some()
+        || swappiness.is_some()
+        || m.disable_oom_killer() == Some(true);
     let mc: &MemController = match cg.controller_of() {
         Some(c) => c,
         None if any => return Err(missing("memory", "a memory limit")),
         None => return Ok(()),
     };
     let dir = mc.path().to_path_buf();
-    for v in [m.limit(), m.reservation(), m.swap()].into_iter().flatten() {
+    for v in [limit, reservation, swap].into_iter().flatten() {
         if v < -1 {
             return Err(err!(
                 InvalidSpec,
@@ -111,7 +119,7 @@ fn memory(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
         }
     }
     if m.check_before_update().unwrap_or(false) {
-        if let Some(limit) = m.limit().filter(|l| *l > 0) {
+        if let Some(limit) = limit.filter(|l| *l > 0) {
             let usage = mc.memory_stat().usage_in_bytes as i64;
             if limit < usage {
                 return Err(err!(
@@ -142,12 +150,12 @@ fn memory(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
     // v2's swap.max is swap alone; the spec's swap is memory+swap.
     let swap_val = |swap: i64| {
         if v2(cg) && swap > 0 {
-            (swap - m.limit().unwrap_or(0)).max(0).to_string()
+            (swap - limit.unwrap_or(0)).max(0).to_string()
         } else {
             num(swap)
         }
     };
-    match (m.limit(), m.swap()) {
+    match (limit, swap) {
         (Some(l), Some(sw)) => {
             // memsw must stay >= the limit: the order depends on the values now in force.
             if write(&dir, limit_file, &num(l)).is_err() {
@@ -161,10 +169,10 @@ fn memory(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
         (None, Some(sw)) => write(&dir, swap_file, &swap_val(sw))?,
         (None, None) => {}
     }
-    if let Some(r) = m.reservation() {
+    if let Some(r) = reservation {
         write(&dir, soft_file, &num(r))?;
     }
-    if let Some(s) = m.swappiness() {
+    if let Some(s) = swappiness {
         if s > 100 {
             return Err(err!(
                 InvalidSpec,
@@ -193,20 +201,22 @@ fn cpu(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
         Some(c) => c,
         None => return Ok(()),
     };
-    let wants_cpu = c.shares().is_some()
-        || c.quota().is_some()
-        || c.period().is_some()
+    let (shares, quota, period) = (nz(c.shares()), nz(c.quota()), nz(c.period()));
+    let (rt_period, rt_runtime) = (nz(c.realtime_period()), nz(c.realtime_runtime()));
+    let wants_cpu = shares.is_some()
+        || quota.is_some()
+        || period.is_some()
         || c.burst().is_some()
-        || c.realtime_period().is_some()
-        || c.realtime_runtime().is_some()
-        || c.idle().is_some();
+        || rt_period.is_some()
+        || rt_runtime.is_some()
+        || nz(c.idle()).is_some();
     if wants_cpu {
         let cc: &CpuController = cg
             .controller_of()
             .ok_or_else(|| missing("cpu", "a cpu limit"))?;
         let dir = cc.path().to_path_buf();
         if v2(cg) {
-            if let Some(s) = c.shares() {
+            if let Some(s) = shares {
                 // cgroup v1 shares [2, 262144] to v2 weight [1, 10000], as runc converts.
                 let w = 1 + ((s.clamp(2, 262144) - 2) * 9999) / 262142;
                 write(&dir, "cpu.weight", &w.to_string())?;
@@ -224,19 +234,19 @@ fn cpu(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
                 )?;
             }
         } else {
-            if let Some(s) = c.shares() {
+            if let Some(s) = shares {
                 write(&dir, "cpu.shares", &s.to_string())?;
             }
-            if let Some(p) = c.period() {
+            if let Some(p) = period {
                 write(&dir, "cpu.cfs_period_us", &p.to_string())?;
             }
-            if let Some(q) = c.quota() {
+            if let Some(q) = quota {
                 write(&dir, "cpu.cfs_quota_us", &q.to_string())?;
             }
-            if let Some(p) = c.realtime_period() {
+            if let Some(p) = rt_period {
                 write(&dir, "cpu.rt_period_us", &p.to_string())?;
             }
-            if let Some(r) = c.realtime_runtime() {
+            if let Some(r) = rt_runtime {
                 write(&dir, "cpu.rt_runtime_us", &r.to_string())?;
             }
         }
@@ -251,7 +261,7 @@ fn cpu(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
                 &b.to_string(),
             )?;
         }
-        if let Some(i) = c.idle() {
+        if let Some(i) = nz(c.idle()) {
             write(&dir, "cpu.idle", &i.to_string())?;
         }
     }
@@ -273,7 +283,7 @@ fn cpu(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
 }
 
 fn pids(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
-    if let Some(p) = res.pids() {
+    if let Some(p) = res.pids().filter(|p| p.limit() != 0) {
         let pc: &PidController = cg
             .controller_of()
             .ok_or_else(|| missing("pids", "a pids limit"))?;
@@ -295,8 +305,9 @@ fn blkio(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
     fn empty<T>(v: &Option<Vec<T>>) -> bool {
         v.as_ref().is_none_or(|v| v.is_empty())
     }
-    let set = b.weight().is_some()
-        || b.leaf_weight().is_some()
+    let (weight, leaf) = (nz(b.weight()), nz(b.leaf_weight()));
+    let set = weight.is_some()
+        || leaf.is_some()
         || !empty(b.weight_device())
         || !empty(b.throttle_read_bps_device())
         || !empty(b.throttle_write_bps_device())
@@ -310,7 +321,7 @@ fn blkio(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
         .ok_or_else(|| missing("blkio", "a block I/O limit"))?;
     let dir = bc.path().to_path_buf();
     if v2(cg) {
-        if let Some(w) = b.weight() {
+        if let Some(w) = weight {
             write(&dir, "io.weight", &format!("default {}", w))?;
         }
         for (list, key) in [
@@ -329,10 +340,10 @@ fn blkio(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
         }
         return Ok(());
     }
-    if let Some(w) = b.weight() {
+    if let Some(w) = weight {
         write(&dir, "blkio.weight", &w.to_string())?;
     }
-    if let Some(w) = b.leaf_weight() {
+    if let Some(w) = leaf {
         write(&dir, "blkio.leaf_weight", &w.to_string())?;
     }
     for d in b.weight_device().iter().flatten() {
