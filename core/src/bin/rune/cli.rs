@@ -91,30 +91,34 @@ pub struct UpdateArgs {
     /// JSON file (or - for stdin) with the linux.resources to apply
     #[arg(short = 'r', long)]
     pub resources: Option<PathBuf>,
-    #[arg(long = "blkio-weight")]
+    #[arg(long = "blkio-weight", allow_negative_numbers = true)]
     pub blkio_weight: Option<u16>,
-    #[arg(long = "cpu-period")]
+    #[arg(long = "cpu-period", allow_negative_numbers = true)]
     pub cpu_period: Option<u64>,
-    #[arg(long = "cpu-quota")]
+    #[arg(long = "cpu-quota", allow_negative_numbers = true)]
     pub cpu_quota: Option<i64>,
-    #[arg(long = "cpu-share", alias = "cpu-shares")]
+    #[arg(
+        long = "cpu-share",
+        alias = "cpu-shares",
+        allow_negative_numbers = true
+    )]
     pub cpu_share: Option<u64>,
-    #[arg(long = "cpu-rt-period")]
+    #[arg(long = "cpu-rt-period", allow_negative_numbers = true)]
     pub cpu_rt_period: Option<u64>,
-    #[arg(long = "cpu-rt-runtime")]
+    #[arg(long = "cpu-rt-runtime", allow_negative_numbers = true)]
     pub cpu_rt_runtime: Option<i64>,
-    #[arg(long = "cpuset-cpus")]
+    #[arg(long = "cpuset-cpus", allow_negative_numbers = true)]
     pub cpuset_cpus: Option<String>,
-    #[arg(long = "cpuset-mems")]
+    #[arg(long = "cpuset-mems", allow_negative_numbers = true)]
     pub cpuset_mems: Option<String>,
     /// Memory limit (bytes, or with a k/m/g suffix)
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     pub memory: Option<String>,
-    #[arg(long = "memory-reservation")]
+    #[arg(long = "memory-reservation", allow_negative_numbers = true)]
     pub memory_reservation: Option<String>,
-    #[arg(long = "memory-swap")]
+    #[arg(long = "memory-swap", allow_negative_numbers = true)]
     pub memory_swap: Option<String>,
-    #[arg(long = "pids-limit")]
+    #[arg(long = "pids-limit", allow_negative_numbers = true)]
     pub pids_limit: Option<i64>,
     pub id: String,
 }
