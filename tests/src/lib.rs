@@ -15,6 +15,7 @@ pub mod output;
 pub mod procfs;
 pub mod rootfs;
 pub mod runner;
+pub mod seccomp_listener;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,6 +33,7 @@ pub use procfs::{
 };
 pub use rootfs::rootfs;
 pub use runner::Rune;
+pub use seccomp_listener::{ListenerReport, Notification, NotifyReply, SeccompListener};
 pub use serde_json::{json, Value};
 
 /// The binary under test: `$RUNE_BIN` if set, else the workspace's debug build.

@@ -1,0 +1,215 @@
+//! A seccomp agent for `linux.seccomp.listenerPath`: binds a unix socket,
+//! accepts the runtime's one connection, receives the container process state
+//! (JSON payload + fds via SCM_RIGHTS) and optionally answers the
+//! `SCMP_ACT_NOTIFY` notifications that arrive on the seccomp fd.
+
+use serde_json::Value;
+use std::io::Error;
+use std::os::unix::io::{AsRawFd, RawFd};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+/// How the agent treats notifications on the received seccomp fd.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyReply {
+    /// Answer every notification with this errno (the syscall fails with it).
+    Errno(i32),
+    /// Close the fd at once: notified syscalls then fail with ENOSYS.
+    Close,
+}
+
+/// One notification the agent answered.
+#[derive(Debug, Clone, Copy)]
+pub struct Notification {
+    /// The (host) pid of the task that made the syscall.
+    pub pid: u32,
+    /// The syscall number.
+    pub nr: i32,
+}
+
+/// What the listener received.
+#[derive(Debug, Default)]
+pub struct ListenerReport {
+    /// A connection was accepted.
+    pub connected: bool,
+    /// Number of fds received with SCM_RIGHTS (over all messages).
+    pub fds: usize,
+    /// The payload as received (all messages concatenated).
+    pub raw: String,
+    /// The payload parsed as JSON (`Value::Null` if it is not JSON).
+    pub state: Value,
+    /// Notifications answered (only with [`NotifyReply::Errno`]).
+    pub notifications: Vec<Notification>,
+}
+
+pub struct SeccompListener {
+    _dir: TempDir,
+    path: PathBuf,
+    handle: Option<JoinHandle<Result<ListenerReport, String>>>,
+}
+
+const TIMEOUT: Duration = Duration::from_secs(20);
+
+impl SeccompListener {
+    /// Bind the socket and serve one connection in the background.
+    pub fn new(reply: NotifyReply) -> SeccompListener {
+        let dir = tempfile::Builder::new()
+            .prefix("rune-seccomp-agent-")
+            .tempdir()
+            .expect("seccomp agent tempdir");
+        let path = dir.path().join("agent.sock");
+        let listener = UnixListener::bind(&path).expect("bind seccomp agent socket");
+        let handle = std::thread::spawn(move || serve(listener, reply));
+        SeccompListener {
+            _dir: dir,
+            path,
+            handle: Some(handle),
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Wait for the agent: returns once the connection was served and (with
+    /// [`NotifyReply::Errno`]) the filter has no users left, or on timeout.
+    #[track_caller]
+    pub fn finish(mut self) -> ListenerReport {
+        self.handle
+            .take()
+            .unwrap()
+            .join()
+            .expect("seccomp agent thread panicked")
+            .unwrap_or_else(|e| panic!("seccomp agent: {e}"))
+    }
+}
+
+fn serve(listener: UnixListener, reply: NotifyReply) -> Result<ListenerReport, String> {
+    let deadline = Instant::now() + TIMEOUT;
+    let mut report = ListenerReport::default();
+    if poll(listener.as_raw_fd(), deadline) == 0 {
+        return Ok(report);
+    }
+    let (conn, _) = listener.accept().map_err(|e| format!("accept: {e}"))?;
+    report.connected = true;
+    // The payload may come in several messages: read until it is a complete
+    // JSON document or the runtime closes the connection.
+    let mut data = Vec::new();
+    let mut fds = Vec::new();
+    while poll(conn.as_raw_fd(), deadline) != 0 {
+        let n = recv_with_fds(conn.as_raw_fd(), &mut data, &mut fds)?;
+        if n == 0 || serde_json::from_slice::<Value>(&data).is_ok() {
+            break;
+        }
+    }
+    drop(conn);
+    report.fds = fds.len();
+    report.raw = String::from_utf8_lossy(&data).into_owned();
+    report.state = serde_json::from_str(&report.raw).unwrap_or(Value::Null);
+    if let (NotifyReply::Errno(errno), Some(&fd)) = (reply, fds.first()) {
+        report.notifications = answer(fd, errno, deadline);
+    }
+    for fd in fds {
+        // SAFETY: fds received from the kernel, owned by this thread.
+        unsafe { libc::close(fd) };
+    }
+    Ok(report)
+}
+
+/// Answer notifications on seccomp fd `fd` with `-errno` until no task uses
+/// the filter any more (POLLHUP) or the deadline passes.
+fn answer(fd: RawFd, errno: i32, deadline: Instant) -> Vec<Notification> {
+    let mut seen = Vec::new();
+    loop {
+        let rev = poll(fd, deadline);
+        if rev == 0 {
+            return seen;
+        }
+        if rev & libc::POLLIN == 0 {
+            return seen; // POLLHUP / POLLERR: the filter is gone.
+        }
+        // SAFETY: the kernel requires a zeroed struct for NOTIF_RECV.
+        let mut req: libc::seccomp_notif = unsafe { std::mem::zeroed() };
+        // SAFETY: ioctl with a properly sized out-struct.
+        if unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_RECV, &mut req) } != 0 {
+            // ENOENT: the task died between poll and recv; try again.
+            continue;
+        }
+        seen.push(Notification {
+            pid: req.pid,
+            nr: req.data.nr,
+        });
+        let mut resp = libc::seccomp_notif_resp {
+            id: req.id,
+            val: 0,
+            error: -errno,
+            flags: 0,
+        };
+        // SAFETY: ioctl with a properly sized in/out struct.
+        unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SEND, &mut resp) };
+    }
+}
+
+/// Poll `fd` for input until the deadline; returns the revents (0 on timeout).
+fn poll(fd: RawFd, deadline: Instant) -> libc::c_short {
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return 0;
+        }
+        let mut p = libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let r = unsafe { libc::poll(&mut p, 1, left.as_millis().min(1000) as libc::c_int) };
+        if r > 0 {
+            return p.revents;
+        }
+        if r < 0 && Error::last_os_error().kind() != std::io::ErrorKind::Interrupted {
+            return libc::POLLERR;
+        }
+    }
+}
+
+/// One recvmsg: appends the data to `data` and any SCM_RIGHTS fds to `fds`;
+/// returns the number of data bytes (0 at EOF).
+fn recv_with_fds(sock: RawFd, data: &mut Vec<u8>, fds: &mut Vec<RawFd>) -> Result<usize, String> {
+    let mut buf = [0u8; 8192];
+    let mut iov = libc::iovec {
+        iov_base: buf.as_mut_ptr().cast(),
+        iov_len: buf.len(),
+    };
+    let mut cbuf = [0u64; 32];
+    // SAFETY: zeroed msghdr is a valid empty header; fields set below.
+    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+    msg.msg_iov = &mut iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cbuf.as_mut_ptr().cast();
+    msg.msg_controllen = std::mem::size_of_val(&cbuf) as _;
+    // SAFETY: msg points at live buffers for the duration of the call.
+    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
+    if n < 0 {
+        return Err(format!("recvmsg: {}", Error::last_os_error()));
+    }
+    data.extend_from_slice(&buf[..n as usize]);
+    // SAFETY: walking the control buffer the kernel filled in.
+    unsafe {
+        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+        while !cmsg.is_null() {
+            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
+                let payload = (*cmsg).cmsg_len as usize - libc::CMSG_LEN(0) as usize;
+                let p = libc::CMSG_DATA(cmsg) as *const RawFd;
+                for i in 0..payload / std::mem::size_of::<RawFd>() {
+                    fds.push(std::ptr::read_unaligned(p.add(i)));
+                }
+            }
+            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+        }
+    }
+    Ok(n as usize)
+}

@@ -1,0 +1,283 @@
+//! `linux.resources` at create: the cgroup files and, where it can be seen
+//! cheaply, the effect on the container's processes.
+
+use rune_integration::*;
+use std::path::Path;
+
+const MIB: i64 = 1024 * 1024;
+
+/// A shell that really holds ~100 MB: the command substitution keeps the
+/// whole output of the pipeline in the shell's memory (NULs would be dropped,
+/// hence the `tr`).
+const HOG: &str = "x=$(head -c 100000000 /dev/zero | tr '\\0' a)";
+
+fn read_trim(p: &Path) -> String {
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("read {p:?}: {e}"))
+        .trim()
+        .to_string()
+}
+
+/// `key value` lines of a cgroup file such as `memory.oom_control`.
+fn keyed(p: &Path, key: &str) -> i64 {
+    let text = read_trim(p);
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {key} in {p:?}: {text}"))
+}
+
+fn procs(dir: &Path) -> Vec<i32> {
+    read_trim(&dir.join("cgroup.procs"))
+        .lines()
+        .filter_map(|l| l.parse().ok())
+        .collect()
+}
+
+fn memory_limited(prefix: &str, limit: i64) -> Bundle {
+    let mut b = Bundle::new(prefix);
+    b.set(
+        "/linux/resources/memory",
+        json!({"limit": limit, "swap": limit}),
+    );
+    b
+}
+
+#[test]
+fn memory_limit_oom_kills_the_allocating_process() {
+    // The hog runs in a subshell: the OOM killer takes it (SIGKILL, 137)
+    // while init survives to report the status.
+    let rune = Rune::new();
+    let mut b = memory_limited("resoom", 32 * MIB);
+    b.sh(&format!("({HOG}; echo survived); echo rc=$?"));
+    let (out, pid) = rune.start_container(&b);
+    assert!(rune.wait_status(&b.id, "stopped"), "container did not stop");
+    let stdout = out.stdout_now();
+    assert!(
+        stdout.contains("rc=137") && !stdout.contains("survived"),
+        "the 32 MiB limit did not OOM-kill the hog: {stdout:?} / {:?}",
+        out.stderr_now()
+    );
+    let mem = cgroup_dir("memory", &b.cgroups_path_value().unwrap());
+    assert!(
+        mem.starts_with("/sys/fs/cgroup/memory/rune-test"),
+        "absolute cgroupsPath is taken from the hierarchy root: {mem:?}"
+    );
+    assert_eq!(read_trim(&mem.join("memory.limit_in_bytes")), "33554432");
+    assert_eq!(
+        read_trim(&mem.join("memory.memsw.limit_in_bytes")),
+        "33554432"
+    );
+    let kills = keyed(&mem.join("memory.oom_control"), "oom_kill ");
+    assert!(kills > 0, "memory.oom_control oom_kill = {kills}");
+    rune.delete(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn memory_limit_oom_kills_init_exit_137() {
+    let rune = Rune::new();
+    let mut b = memory_limited("resoominit", 32 * MIB);
+    b.sh(&format!("{HOG}; echo survived"));
+    let out = rune.run(&b);
+    assert_eq!(out.exit_code(), 137, "{out}");
+    assert!(!out.stdout.contains("survived"), "{out}");
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn memory_reservation_and_swappiness() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("resmemsoft");
+    b.set(
+        "/linux/resources/memory",
+        json!({"limit": 64 * MIB, "reservation": 32 * MIB, "swappiness": 10}),
+    )
+    .args(&["sleep", "100000"]);
+    let (_, pid) = rune.start_container(&b);
+    let mem = cgroup_dir("memory", &b.cgroups_path_value().unwrap());
+    assert_eq!(read_trim(&mem.join("memory.limit_in_bytes")), "67108864");
+    assert_eq!(
+        read_trim(&mem.join("memory.soft_limit_in_bytes")),
+        "33554432"
+    );
+    assert_eq!(read_trim(&mem.join("memory.swappiness")), "10");
+    assert!(procs(&mem).contains(&pid));
+    // The container sees its own cgroup with the same values.
+    let out = rune.exec(
+        &b.id,
+        &[
+            "cat",
+            "/sys/fs/cgroup/memory/memory.soft_limit_in_bytes",
+            "/sys/fs/cgroup/memory/memory.swappiness",
+        ],
+    );
+    out.assert_ok();
+    assert_eq!(out.stdout, "33554432\n10\n");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn cpu_shares_quota_period_and_cpuset() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("rescpu");
+    b.set(
+        "/linux/resources/cpu",
+        json!({"shares": 512, "quota": 20000, "period": 50000, "cpus": "0", "mems": "0"}),
+    )
+    .sh("nproc; grep Cpus_allowed_list /proc/self/status; exec sleep 100000");
+    let (out, pid) = rune.start_container(&b);
+    let path = b.cgroups_path_value().unwrap();
+    let cpu = cgroup_dir("cpu", &path);
+    assert_eq!(read_trim(&cpu.join("cpu.shares")), "512");
+    assert_eq!(read_trim(&cpu.join("cpu.cfs_quota_us")), "20000");
+    assert_eq!(read_trim(&cpu.join("cpu.cfs_period_us")), "50000");
+    let cpuset = cgroup_dir("cpuset", &path);
+    assert_eq!(read_trim(&cpuset.join("cpuset.cpus")), "0");
+    assert_eq!(read_trim(&cpuset.join("cpuset.mems")), "0");
+    assert!(procs(&cpuset).contains(&pid), "init not in {cpuset:?}");
+    // Effect: the container's processes may only run on CPU 0.
+    assert!(
+        wait_until(POLL_TIMEOUT, || out.stdout_now().lines().count() >= 2),
+        "no output: {:?}",
+        out.stderr_now()
+    );
+    let stdout = out.stdout_now();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines[0], "1", "nproc: {stdout:?}");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["Cpus_allowed_list:", "0"]
+    );
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert_eq!(
+        proc_status_field(&status, "Cpus_allowed_list").as_deref(),
+        Some("0")
+    );
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn pids_limit_stops_a_fork_loop() {
+    // A subshell tries to start 100 background sleeps under pids.max=20; the
+    // forks past the limit fail. Then init execs (no fork needed) and stays.
+    let rune = Rune::new();
+    let mut b = Bundle::new("respids");
+    b.set("/linux/resources/pids", json!({"limit": 20})).sh(
+        "(i=0; while [ $i -lt 100 ]; do sleep 1000 & i=$((i+1)); done; echo loop-done); \
+             echo subshell-exited; exec sleep 100000",
+    );
+    let (out, pid) = rune.start_container(&b);
+    assert!(
+        wait_until(POLL_TIMEOUT, || out
+            .stdout_now()
+            .contains("subshell-exited")),
+        "fork loop did not finish: {:?} / {:?}",
+        out.stdout_now(),
+        out.stderr_now()
+    );
+    let dir = cgroup_dir("pids", &b.cgroups_path_value().unwrap());
+    assert_eq!(read_trim(&dir.join("pids.max")), "20");
+    let current: i64 = read_trim(&dir.join("pids.current")).parse().unwrap();
+    let n = procs(&dir).len();
+    assert!(
+        current <= 20 && (10..=20).contains(&n),
+        "pids.current={current}, {n} processes in the cgroup"
+    );
+    assert!(
+        keyed(&dir.join("pids.events"), "max ") > 0,
+        "pids.events records no refused fork"
+    );
+    let err = out.stderr_now();
+    assert!(err.contains("fork"), "no fork error reported: {err:?}");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+/// A container with CAP_MKNOD and a tmpfs at /mnt/a that allows device nodes.
+fn device_bundle(prefix: &str, rules: Value, script: &str) -> Bundle {
+    let mut b = Bundle::new(prefix);
+    let caps = json!([
+        "CAP_AUDIT_WRITE",
+        "CAP_KILL",
+        "CAP_NET_BIND_SERVICE",
+        "CAP_MKNOD"
+    ]);
+    for set in ["bounding", "effective", "permitted"] {
+        b.set(&format!("/process/capabilities/{set}"), caps.clone());
+    }
+    b.mount("/mnt/a", "tmpfs", "tmpfs", &["mode=755"]);
+    for rule in rules.as_array().unwrap() {
+        b.array_push("/linux/resources/devices", rule.clone());
+    }
+    b.sh(script);
+    b
+}
+
+#[test]
+fn device_rules_apply_in_order() {
+    // /dev/kmsg (c 1:11) is not among the default devices; opening it
+    // write-only needs no privilege, so the device cgroup decides. The spec's
+    // "deny all" comes first; the later of two rules for 1:11 wins.
+    let rune = Rune::new();
+    let script = "mknod /mnt/a/kmsg c 1 11 || exit 9; true > /mnt/a/kmsg && echo write-ok";
+    let rule =
+        |allow: bool| json!({"allow": allow, "type": "c", "major": 1, "minor": 11, "access": "w"});
+    for (first, last, want) in [(false, true, "write-ok\n"), (true, false, "")] {
+        let b = device_bundle("resdevorder", json!([rule(first), rule(last)]), script);
+        let out = rune.run(&b);
+        assert_ne!(out.exit_code(), 9, "mknod failed: {out}");
+        assert_eq!(
+            out.stdout, want,
+            "rules allow={first} then allow={last}: {out}"
+        );
+        if want.is_empty() {
+            assert!(out.stderr.contains("Operation not permitted"), "{out}");
+        }
+        assert_no_leaks(&rune, &b, None);
+    }
+}
+
+#[test]
+fn device_rules_deny_dev_null_is_overridden_by_default_allows() {
+    // Like runc (libcontainer/specconv appends the default devices after the
+    // config's rules), a config rule denying c 1:3 cannot take /dev/null
+    // away: the default allow for /dev/null comes later and wins.
+    let rune = Rune::new();
+    let b = device_bundle(
+        "resdevnull",
+        json!([{"allow": false, "type": "c", "major": 1, "minor": 3, "access": "rwm"}]),
+        "echo x > /dev/null && echo write-ok; cat /dev/null && echo read-ok",
+    );
+    let out = rune.run(&b);
+    out.assert_ok();
+    assert_eq!(out.stdout, "write-ok\nread-ok\n", "{out}");
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn relative_cgroups_path_gets_the_limits() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("resrel");
+    let rel = format!("rune-test/{}", b.id);
+    b.cgroups_path(Some(&rel))
+        .set("/linux/resources/pids", json!({"limit": 17}))
+        .set("/linux/resources/memory", json!({"limit": 48 * MIB}))
+        .args(&["sleep", "100000"]);
+    let (_, pid) = rune.start_container(&b);
+    let pids = cgroup_dir("pids", &rel);
+    let mem = cgroup_dir("memory", &rel);
+    assert_eq!(read_trim(&pids.join("pids.max")), "17");
+    assert_eq!(read_trim(&mem.join("memory.limit_in_bytes")), "50331648");
+    assert!(procs(&pids).contains(&pid) && procs(&mem).contains(&pid));
+    // Below this process's own memory cgroup, which is not the root here.
+    let own = own_cgroup("memory");
+    assert!(
+        mem.to_string_lossy()
+            .ends_with(&format!("{}/{rel}", own.trim_end_matches('/'))),
+        "{mem:?} not below own memory cgroup {own}"
+    );
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}

@@ -1,0 +1,286 @@
+//! `linux.seccomp`: rules, errno values, argument conditions, flags, Podman's
+//! default profile and the `listenerPath` seccomp agent protocol.
+
+use rune_integration::*;
+
+const PODMAN_PROFILE: &str = "/usr/share/containers/seccomp.json";
+const UNISTD: &str = "/usr/include/x86_64-linux-gnu/asm/unistd_64.h";
+
+fn deny_mkdir(errno: Option<u32>) -> Value {
+    let mut rule = json!({"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"});
+    if let Some(e) = errno {
+        rule["errnoRet"] = json!(e);
+    }
+    rule
+}
+
+fn allow_all_but(rules: Value) -> Value {
+    json!({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": rules})
+}
+
+/// `run` a container with `seccomp`, `noNewPrivileges = nnp`, a writable
+/// /tmp and `script`; asserts nothing is left behind.
+fn run_seccomp(seccomp: Value, nnp: bool, script: &str) -> Output {
+    let rune = Rune::new();
+    let mut b = Bundle::new("seccomp");
+    b.set("/linux/seccomp", seccomp)
+        .set("/process/noNewPrivileges", json!(nnp))
+        .writable_tmp()
+        .sh(script);
+    let out = rune.run(&b);
+    assert_no_leaks(&rune, &b, None);
+    out
+}
+
+const MKDIR: &str = "echo ok; mkdir /tmp/x; echo rc=$?; ls /tmp; \
+                     grep -E '^(Seccomp|NoNewPrivs):' /proc/self/status";
+
+#[test]
+fn errno_rule_denies_mkdir_with_and_without_no_new_privileges() {
+    for nnp in [true, false] {
+        let out = run_seccomp(allow_all_but(json!([deny_mkdir(Some(13))])), nnp, MKDIR);
+        out.assert_ok();
+        let want = format!(
+            "ok\nrc=1\nNoNewPrivs:\t{}\nSeccomp:\t2\n",
+            if nnp { 1 } else { 0 }
+        );
+        assert_eq!(out.stdout, want, "noNewPrivileges={nnp}: {out}");
+        assert!(out.stderr.contains("Permission denied"), "{out}");
+    }
+}
+
+#[test]
+fn errno_rule_without_errno_ret_is_eperm() {
+    let out = run_seccomp(allow_all_but(json!([deny_mkdir(None)])), true, MKDIR);
+    out.assert_ok();
+    assert!(out.stdout.starts_with("ok\nrc=1\n"), "{out}");
+    assert!(out.stderr.contains("Operation not permitted"), "{out}");
+}
+
+#[test]
+fn default_errno_ret() {
+    // Default ERRNO(ENOSPC), with every syscall of the host's x86_64 table
+    // allowed except mkdir/mkdirat.
+    let table = std::fs::read_to_string(UNISTD)
+        .unwrap_or_else(|e| panic!("{UNISTD}: {e} (install linux-libc-dev)"));
+    let names: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("#define __NR_")?.split_whitespace().next())
+        .filter(|n| *n != "mkdir" && *n != "mkdirat")
+        .collect();
+    assert!(
+        names.len() > 300,
+        "syscall table too short: {}",
+        names.len()
+    );
+    let seccomp = json!({
+        "defaultAction": "SCMP_ACT_ERRNO",
+        "defaultErrnoRet": 28,
+        "architectures": ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+        "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}]
+    });
+    let out = run_seccomp(seccomp, true, MKDIR);
+    out.assert_ok();
+    assert!(out.stdout.starts_with("ok\nrc=1\n"), "{out}");
+    assert!(out.stderr.contains("No space left on device"), "{out}");
+}
+
+#[test]
+fn argument_condition() {
+    // busybox linux64 calls personality(PER_LINUX = 0), linux32
+    // personality(PER_LINUX32 = 8): only the former matches arg0 == 0.
+    let rule = |value: u64| {
+        json!({"names": ["personality"], "action": "SCMP_ACT_ERRNO", "errnoRet": 1,
+               "args": [{"index": 0, "value": value, "op": "SCMP_CMP_EQ"}]})
+    };
+    let seccomp = allow_all_but(json!([rule(0), rule(0xffff_ffff)]));
+    let out = run_seccomp(
+        seccomp,
+        true,
+        "linux64 true && echo linux64-ok; linux32 true && echo linux32-ok",
+    );
+    out.assert_ok();
+    assert_eq!(out.stdout, "linux32-ok\n", "{out}");
+    assert!(out.stderr.contains("Operation not permitted"), "{out}");
+}
+
+#[test]
+fn unknown_syscall_names_are_ignored() {
+    let rule = json!({"names": ["mkdir", "not_a_syscall_rune", "mkdirat"],
+                      "action": "SCMP_ACT_ERRNO", "errnoRet": 13});
+    let out = run_seccomp(allow_all_but(json!([rule])), true, MKDIR);
+    out.assert_ok();
+    assert!(out.stdout.starts_with("ok\nrc=1\n"), "{out}");
+    assert!(out.stderr.contains("Permission denied"), "{out}");
+}
+
+#[test]
+fn filter_flags_log_and_spec_allow_are_accepted() {
+    for nnp in [true, false] {
+        let mut seccomp = allow_all_but(json!([deny_mkdir(Some(13))]));
+        seccomp["flags"] = json!(["SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"]);
+        let out = run_seccomp(seccomp, nnp, MKDIR);
+        out.assert_ok();
+        assert!(out.stdout.starts_with("ok\nrc=1\n"), "nnp={nnp}: {out}");
+        assert!(out.stdout.contains("Seccomp:\t2"), "{out}");
+    }
+}
+
+/// Podman's profile in OCI form: `archMap` -> `architectures` (x86_64 and its
+/// sub-architectures); each rule's `includes`/`excludes` evaluated for amd64
+/// and the container's capabilities (the rule dropped if they do not match);
+/// the fields the runtime-spec schema lacks (`archMap`, `defaultErrno`,
+/// `comment`, `includes`, `excludes`, `errno`) stripped.
+fn podman_profile_as_oci(caps: &[&str]) -> Value {
+    let text = std::fs::read_to_string(PODMAN_PROFILE).unwrap_or_else(|e| {
+        panic!("{PODMAN_PROFILE}: {e} (apt-get install golang-github-containers-common)")
+    });
+    let p: Value = serde_json::from_str(&text).expect("profile is JSON");
+    let arch = p["archMap"]
+        .as_array()
+        .and_then(|m| m.iter().find(|a| a["architecture"] == "SCMP_ARCH_X86_64"))
+        .expect("x86_64 in archMap");
+    let mut arches = vec![arch["architecture"].clone()];
+    arches.extend(
+        arch["subArchitectures"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default(),
+    );
+    let list = |v: &Value, k: &str| -> Vec<String> {
+        v[k].as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|s| s.as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let applies = |r: &Value| {
+        let (inc, exc) = (&r["includes"], &r["excludes"]);
+        let inc_arches = list(inc, "arches");
+        (inc_arches.is_empty() || inc_arches.iter().any(|a| a == "amd64"))
+            && list(inc, "caps").iter().all(|c| caps.contains(&c.as_str()))
+            && !list(exc, "arches").iter().any(|a| a == "amd64")
+            && !list(exc, "caps").iter().any(|c| caps.contains(&c.as_str()))
+    };
+    let syscalls: Vec<Value> = p["syscalls"]
+        .as_array()
+        .expect("syscalls")
+        .iter()
+        .filter(|r| applies(r))
+        .map(|r| {
+            let mut o = serde_json::Map::new();
+            for k in ["names", "action", "errnoRet", "args"] {
+                if !r[k].is_null() {
+                    o.insert(k.into(), r[k].clone());
+                }
+            }
+            Value::Object(o)
+        })
+        .collect();
+    json!({
+        "defaultAction": p["defaultAction"],
+        "defaultErrnoRet": p["defaultErrnoRet"],
+        "architectures": arches,
+        "syscalls": syscalls
+    })
+}
+
+#[test]
+fn podman_default_profile() {
+    let caps = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
+    let seccomp = podman_profile_as_oci(&caps);
+    assert_eq!(seccomp["defaultAction"], "SCMP_ACT_ERRNO");
+    for nnp in [true, false] {
+        let out = run_seccomp(
+            seccomp.clone(),
+            nnp,
+            "echo ok; mkdir /tmp/x && ls /tmp; grep Seccomp: /proc/self/status",
+        );
+        out.assert_ok();
+        assert_eq!(out.stdout, "ok\nx\nSeccomp:\t2\n", "nnp={nnp}: {out}");
+    }
+}
+
+/// A NOTIFY rule for mkdir/mkdirat reported to the agent listening at `path`.
+fn notify_profile(path: &std::path::Path, metadata: &str) -> Value {
+    json!({
+        "defaultAction": "SCMP_ACT_ALLOW",
+        "listenerPath": path.to_str().unwrap(),
+        "listenerMetadata": metadata,
+        "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}]
+    })
+}
+
+#[track_caller]
+fn assert_process_state(r: &ListenerReport, id: &str, metadata: &str) {
+    assert!(r.connected, "the runtime never connected to listenerPath");
+    assert_eq!(r.fds, 1, "fds received: {}; payload {:?}", r.fds, r.raw);
+    let s = &r.state;
+    assert!(s.is_object(), "payload is not a JSON object: {:?}", r.raw);
+    assert!(
+        s["ociVersion"].as_str().is_some_and(|v| !v.is_empty()),
+        "{s}"
+    );
+    assert_eq!(s["fds"], json!(["seccompFd"]), "{s}");
+    assert!(s["pid"].as_i64().is_some_and(|p| p > 0), "{s}");
+    assert_eq!(s["metadata"], metadata, "{s}");
+    assert_eq!(s["state"]["id"], id, "{s}");
+}
+
+#[test]
+fn listener_answers_notifications() {
+    let agent = SeccompListener::new(NotifyReply::Errno(libc::ENAMETOOLONG));
+    let meta = "MKNOD=/dev/null;rune-test";
+    let rune = Rune::new();
+    let mut b = Bundle::new("seclisten");
+    b.set("/linux/seccomp", notify_profile(agent.path(), meta))
+        .writable_tmp()
+        .sh("mkdir /tmp/x; echo rc=$?; ls /tmp; echo end");
+    let out = rune.run(&b);
+    let report = agent.finish();
+    assert_process_state(&report, &b.id, meta);
+    out.assert_ok();
+    assert_eq!(out.stdout, "rc=1\nend\n", "{out}");
+    assert!(out.stderr.contains("File name too long"), "{out}");
+    assert!(!report.notifications.is_empty(), "no notification answered");
+    for n in &report.notifications {
+        assert!(
+            n.nr == libc::SYS_mkdir as i32 || n.nr == libc::SYS_mkdirat as i32,
+            "{n:?}"
+        );
+        assert!(n.pid > 0, "{n:?}");
+    }
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn listener_closing_the_fd_makes_syscalls_fail_with_enosys() {
+    let agent = SeccompListener::new(NotifyReply::Close);
+    let rune = Rune::new();
+    let mut b = Bundle::new("seclistenclose");
+    b.set("/linux/seccomp", notify_profile(agent.path(), "m"))
+        .writable_tmp()
+        .sh("echo start; mkdir /tmp/x; echo rc=$?; ls /tmp");
+    let out = rune.run(&b);
+    let report = agent.finish();
+    assert_process_state(&report, &b.id, "m");
+    out.assert_ok();
+    assert_eq!(out.stdout, "start\nrc=1\n", "{out}");
+    assert!(out.stderr.contains("Function not implemented"), "{out}");
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn podman_profile_as_shipped_is_accepted() {
+    // The file as is, with its non-OCI fields (archMap, includes, comment...)
+    // that the runtime must ignore, as runc does.
+    let text = std::fs::read_to_string(PODMAN_PROFILE).unwrap_or_else(|e| {
+        panic!("{PODMAN_PROFILE}: {e} (apt-get install golang-github-containers-common)")
+    });
+    let raw: Value = serde_json::from_str(&text).unwrap();
+    let out = run_seccomp(raw, true, "echo ok; grep Seccomp: /proc/self/status");
+    out.assert_ok();
+    assert_eq!(out.stdout, "ok\nSeccomp:\t2\n", "{out}");
+}

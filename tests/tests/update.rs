@@ -1,0 +1,257 @@
+//! `update`: changing the resources of a running container.
+
+use rune_integration::*;
+use std::path::{Path, PathBuf};
+
+const HOG: &str = "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived";
+
+fn read_trim(p: &Path) -> String {
+    std::fs::read_to_string(p)
+        .unwrap_or_else(|e| panic!("read {p:?}: {e}"))
+        .trim()
+        .to_string()
+}
+
+/// A running `sleep` container with no resource limits.
+fn running(rune: &Rune, prefix: &str) -> (Bundle, i32) {
+    let mut b = Bundle::new(prefix);
+    b.args(&["sleep", "100000"]);
+    let (_, pid) = rune.start_container(&b);
+    (b, pid)
+}
+
+fn cg(b: &Bundle, controller: &str, file: &str) -> PathBuf {
+    cgroup_dir(controller, &b.cgroups_path_value().unwrap()).join(file)
+}
+
+fn update(rune: &Rune, id: &str, flags: &[&str]) -> Output {
+    let mut args = vec!["update"];
+    args.extend_from_slice(flags);
+    args.push(id);
+    rune.cmd(args).run()
+}
+
+fn finish(rune: &Rune, b: &Bundle, pid: i32) {
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(rune, b, Some(pid));
+}
+
+#[test]
+fn update_memory_limits() {
+    let rune = Rune::new();
+    let (b, pid) = running(&rune, "updmem");
+    // Unlimited at first: the hog survives.
+    let out = rune.exec(&b.id, &["sh", "-c", HOG]);
+    assert_eq!(out.stdout, "survived\n", "{out}");
+    update(
+        &rune,
+        &b.id,
+        &[
+            "--memory",
+            "64m",
+            "--memory-swap",
+            "64m",
+            "--memory-reservation",
+            "32m",
+        ],
+    )
+    .assert_ok();
+    assert_eq!(
+        read_trim(&cg(&b, "memory", "memory.limit_in_bytes")),
+        "67108864"
+    );
+    assert_eq!(
+        read_trim(&cg(&b, "memory", "memory.memsw.limit_in_bytes")),
+        "67108864"
+    );
+    assert_eq!(
+        read_trim(&cg(&b, "memory", "memory.soft_limit_in_bytes")),
+        "33554432"
+    );
+    // Effect: now the hog is OOM-killed.
+    let out = rune.exec(&b.id, &["sh", "-c", HOG]);
+    assert_eq!(out.exit_code(), 137, "{out}");
+    // Raise memory+swap, then lift the swap limit with -1.
+    update(&rune, &b.id, &["--memory-swap", "96m"]).assert_ok();
+    assert_eq!(
+        read_trim(&cg(&b, "memory", "memory.memsw.limit_in_bytes")),
+        "100663296"
+    );
+    update(&rune, &b.id, &["--memory-swap", "-1"]).assert_ok();
+    let memsw: u64 = read_trim(&cg(&b, "memory", "memory.memsw.limit_in_bytes"))
+        .parse()
+        .unwrap();
+    assert!(memsw > 1 << 60, "memory-swap -1 is unlimited: {memsw}");
+    assert_eq!(
+        read_trim(&cg(&b, "memory", "memory.limit_in_bytes")),
+        "67108864"
+    );
+    assert_eq!(rune.status(&b.id), "running");
+    finish(&rune, &b, pid);
+}
+
+#[test]
+fn update_cpu_limits() {
+    let rune = Rune::new();
+    let (b, pid) = running(&rune, "updcpu");
+    update(
+        &rune,
+        &b.id,
+        &[
+            "--cpu-period",
+            "50000",
+            "--cpu-quota",
+            "20000",
+            "--cpu-share",
+            "256",
+            "--cpuset-cpus",
+            "0",
+        ],
+    )
+    .assert_ok();
+    assert_eq!(read_trim(&cg(&b, "cpu", "cpu.cfs_period_us")), "50000");
+    assert_eq!(read_trim(&cg(&b, "cpu", "cpu.cfs_quota_us")), "20000");
+    assert_eq!(read_trim(&cg(&b, "cpu", "cpu.shares")), "256");
+    assert_eq!(read_trim(&cg(&b, "cpuset", "cpuset.cpus")), "0");
+    // Effect: the running init and new processes are confined to CPU 0.
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    assert_eq!(
+        proc_status_field(&status, "Cpus_allowed_list").as_deref(),
+        Some("0")
+    );
+    let out = rune.exec(&b.id, &["nproc"]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "1\n");
+    finish(&rune, &b, pid);
+}
+
+/// Open the FIFO `path` for writing once the container reads it, and write a line.
+fn trigger(path: &Path) {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = None;
+    let opened = wait_until(POLL_TIMEOUT, || {
+        f = std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .ok();
+        f.is_some()
+    });
+    assert!(opened, "nobody reads the FIFO {path:?}");
+    use std::io::Write;
+    f.unwrap().write_all(b"go\n").unwrap();
+}
+
+#[test]
+fn update_pids_limit_is_enforced() {
+    // Init waits on a FIFO (a builtin `read`: no fork), then tries to start
+    // ten processes. The forks happen in init, not through `exec`, whose
+    // helper would itself be subject to the limit.
+    let rune = Rune::new();
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("go");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo with a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0);
+    let mut b = Bundle::new("updpids");
+    b.bind(dir.path(), "/mnt/a", &[]).sh(
+        "read x < /mnt/a/go; for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1000 & done; \
+         echo all-forked; exec sleep 100000",
+    );
+    let (out, pid) = rune.start_container(&b);
+    update(&rune, &b.id, &["--pids-limit", "30"]).assert_ok();
+    assert_eq!(read_trim(&cg(&b, "pids", "pids.max")), "30");
+    // -1 lifts the limit.
+    update(&rune, &b.id, &["--pids-limit", "-1"]).assert_ok();
+    assert_eq!(read_trim(&cg(&b, "pids", "pids.max")), "max");
+    update(&rune, &b.id, &["--pids-limit", "5"]).assert_ok();
+    assert_eq!(read_trim(&cg(&b, "pids", "pids.max")), "5");
+    trigger(&fifo);
+    let done = || out.stdout_now().contains("all-forked") || out.stderr_now().contains("fork");
+    assert!(wait_until(POLL_TIMEOUT, done), "fork loop did not finish");
+    assert!(
+        !out.stdout_now().contains("all-forked") && out.stderr_now().contains("fork"),
+        "10 forks under pids.max=5: {:?} / {:?}",
+        out.stdout_now(),
+        out.stderr_now()
+    );
+    let current: u32 = read_trim(&cg(&b, "pids", "pids.current")).parse().unwrap();
+    assert!(current <= 5, "pids.current = {current}");
+    finish(&rune, &b, pid);
+}
+
+#[test]
+fn update_from_resources_file_and_stdin() {
+    let rune = Rune::new();
+    let (b, pid) = running(&rune, "updres");
+    let file = rune.scratch().join("resources.json");
+    let res = json!({
+        "memory": {"limit": 48 * 1024 * 1024},
+        "cpu": {"shares": 300, "quota": 30000, "period": 100000},
+        "pids": {"limit": 25}
+    });
+    std::fs::write(&file, res.to_string()).unwrap();
+    update(&rune, &b.id, &["--resources", file.to_str().unwrap()]).assert_ok();
+    assert_eq!(
+        read_trim(&cg(&b, "memory", "memory.limit_in_bytes")),
+        "50331648"
+    );
+    assert_eq!(read_trim(&cg(&b, "cpu", "cpu.shares")), "300");
+    assert_eq!(read_trim(&cg(&b, "cpu", "cpu.cfs_quota_us")), "30000");
+    assert_eq!(read_trim(&cg(&b, "pids", "pids.max")), "25");
+
+    // `-r -` reads stdin; the other flags are ignored when -r is given.
+    let stdin = json!({"pids": {"limit": 12}, "cpu": {"shares": 400}});
+    let out = rune
+        .cmd(["update", "-r", "-", "--pids-limit", "99", b.id.as_str()])
+        .stdin(stdin.to_string().as_bytes())
+        .run();
+    out.assert_ok();
+    assert_eq!(read_trim(&cg(&b, "pids", "pids.max")), "12");
+    assert_eq!(read_trim(&cg(&b, "cpu", "cpu.shares")), "400");
+    // What -r did not mention is unchanged.
+    assert_eq!(
+        read_trim(&cg(&b, "memory", "memory.limit_in_bytes")),
+        "50331648"
+    );
+    finish(&rune, &b, pid);
+}
+
+#[test]
+fn update_stopped_or_missing_container_fails() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("updstopped");
+    b.args(&["true"]);
+    let (_, pid) = rune.start_container(&b);
+    assert!(rune.wait_status(&b.id, "stopped"));
+    update(&rune, &b.id, &["--memory", "64m"]).assert_fail_mentioning(&["stopped", "not running"]);
+    update(&rune, &b.id, &["--pids-limit", "10"])
+        .assert_fail_mentioning(&["stopped", "not running"]);
+    rune.delete(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+
+    let out = update(&rune, "no-such-container-upd", &["--memory", "64m"]);
+    out.assert_fail_mentioning(&["does not exist", "not exist", "not found"]);
+}
+
+#[test]
+fn update_rejects_bad_memory_values() {
+    let rune = Rune::new();
+    let (b, pid) = running(&rune, "updbad");
+    update(&rune, &b.id, &["--memory", "64m"]).assert_ok();
+    for bad in ["--memory=-5", "--memory=12xyz", "--memory-reservation=lots"] {
+        let out = update(&rune, &b.id, &[bad]);
+        out.assert_fail_mentioning(&["invalid", "memory"]);
+        let flag = bad.split('=').next().unwrap().trim_start_matches('-');
+        assert!(
+            out.stderr.contains(flag) || out.stderr.contains(bad.split('=').nth(1).unwrap()),
+            "stderr names neither the option nor the value: {out}"
+        );
+    }
+    assert_eq!(
+        read_trim(&cg(&b, "memory", "memory.limit_in_bytes")),
+        "67108864"
+    );
+    assert_eq!(rune.status(&b.id), "running");
+    finish(&rune, &b, pid);
+}
