@@ -99,19 +99,28 @@ fn check_console(b: &Bundle, opts: &CreateOptions) -> Result<()> {
         .as_ref()
         .and_then(|p| p.terminal())
         .unwrap_or(false);
-    if terminal && opts.console_socket.is_none() && !opts.keep_console {
+    check_console_args(terminal, opts.console_socket.as_deref(), opts.keep_console)
+}
+
+/// runc's rules for `terminal` and `--console-socket`, shared by create and exec.
+pub(crate) fn check_console_args(
+    terminal: bool,
+    socket: Option<&Path>,
+    keep_console: bool,
+) -> Result<()> {
+    if terminal && socket.is_none() && !keep_console {
         return Err(err!(
             InvalidArgument,
             "cannot allocate tty if rune will detach without setting console socket"
         ));
     }
-    if !terminal && opts.console_socket.is_some() {
+    if !terminal && socket.is_some() {
         return Err(err!(
             InvalidArgument,
             "cannot use console socket if rune will not detach or allocate tty"
         ));
     }
-    if let Some(s) = &opts.console_socket {
+    if let Some(s) = socket {
         crate::tty::check_socket(s)?;
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! `exec`: runs another process in a container's namespaces and cgroup.
 
-use super::create::{died, init_binary, init_end, listen_fds, write_pid_file};
+use super::create::{check_console_args, died, init_binary, init_end, listen_fds, write_pid_file};
 use super::Container;
 use crate::cgroups::Manager;
 use crate::err;
@@ -40,22 +40,11 @@ impl Container {
                 status.as_str()
             ));
         }
-        let terminal = opts.process.terminal().unwrap_or(false);
-        if terminal && opts.console_socket.is_none() && !opts.keep_console {
-            return Err(err!(
-                InvalidArgument,
-                "cannot allocate tty if rune will detach without setting console socket"
-            ));
-        }
-        if !terminal && opts.console_socket.is_some() {
-            return Err(err!(
-                InvalidArgument,
-                "cannot use console socket if rune will not detach or allocate tty"
-            ));
-        }
-        if let Some(s) = &opts.console_socket {
-            crate::tty::check_socket(s)?;
-        }
+        check_console_args(
+            opts.process.terminal().unwrap_or(false),
+            opts.console_socket.as_deref(),
+            opts.keep_console,
+        )?;
         if let Some(e) = &self.state.enclave {
             return self.exec_in_enclave(opts, e.pal_version, status);
         }
