@@ -11,6 +11,7 @@ pub mod enclave;
 pub mod error;
 pub mod hooks;
 pub mod namespaces;
+pub mod netdev;
 pub mod process;
 pub mod procfs;
 pub mod rootfs;

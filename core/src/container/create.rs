@@ -288,6 +288,7 @@ fn create_in(
                 crate::hooks::send_seccomp_fd(spec, st, fd)?;
             }
             Msg::Ready { pal_version } => {
+                crate::netdev::move_in(spec, state.init_pid)?;
                 if let Some(e) = state.enclave.as_mut() {
                     e.pal_version = pal_version;
                 }

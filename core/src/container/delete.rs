@@ -44,6 +44,10 @@ impl Container {
         }
         let cg = c.state.cgroup_path.as_ref().map(Manager::load);
         if status != Status::Stopped {
+            // Host devices go back before the namespace (and virtual peers with it) goes away.
+            if let Err(e) = crate::netdev::move_out(&c.state.config, c.state.init_pid) {
+                eprintln!("rune: warning: {}", e);
+            }
             // SAFETY: the init was checked alive with its start time.
             unsafe { libc::kill(c.state.init_pid, libc::SIGKILL) };
         }

@@ -101,7 +101,19 @@ fn mount_one(
         super::cgroupfs::mount(&target, &opts, &reopen, cgroup_paths, cgns)?;
     } else {
         let flags = opts.flags & !(libc::MS_REMOUNT);
-        let data = opts.data_string();
+        let mut data = opts.data_string();
+        // linux.mountLabel: the SELinux context of the mounts, where the host has SELinux.
+        if let Some(label) = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.mount_label().as_deref())
+        {
+            let labelled = !matches!(typ, "proc" | "sysfs" | "cgroup" | "cgroup2" | "mqueue");
+            if labelled && !label.is_empty() && crate::security::process_attrs::selinux_enabled() {
+                let sep = if data.is_empty() { "" } else { "," };
+                data = format!("{}{}context=\"{}\"", data, sep, label);
+            }
+        }
         let r = sys::mount(
             source.as_deref(),
             &target,

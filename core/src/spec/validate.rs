@@ -93,6 +93,16 @@ pub fn validate(spec: &Spec) -> Result<()> {
             "config.json: uidMappings given without a user namespace"
         ));
     }
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty())
+        && !namespaces
+            .iter()
+            .any(|n| n.typ() == LinuxNamespaceType::Network)
+    {
+        return Err(err!(
+            InvalidSpec,
+            "config.json: linux.netDevices needs a network namespace"
+        ));
+    }
     if let Some(sysctl) = linux.sysctl() {
         for key in sysctl.keys() {
             check_sysctl(key, &has)?;
