@@ -28,6 +28,64 @@ pub struct CgroupPath {
     pub parents: HashMap<String, String>,
 }
 
+/// The systemd form `slice:prefix:name` as a cgroupfs path: `system.slice:docker:abc` is
+/// `system.slice/docker-abc.scope`, a nested slice `a-b.slice` is `a.slice/a-b.slice`.
+pub fn systemd_path(given: &str, id: &str) -> Result<String> {
+    let parts: Vec<&str> = given.split(':').collect();
+    let (slice, prefix, name) = match parts.as_slice() {
+        [s, p, n] => (*s, *p, *n),
+        [""] => ("", "rune", id),
+        _ => {
+            return Err(err!(
+                InvalidSpec,
+                "--systemd-cgroup: cgroupsPath {:?} is not slice:prefix:name",
+                given
+            ))
+        }
+    };
+    let slice = if slice.is_empty() {
+        "system.slice"
+    } else {
+        slice
+    };
+    if !slice.ends_with(".slice") || slice.contains('/') {
+        return Err(err!(
+            InvalidSpec,
+            "--systemd-cgroup: invalid slice {:?}",
+            slice
+        ));
+    }
+    let stem = slice.trim_end_matches(".slice");
+    let mut dirs = Vec::new();
+    let mut acc = String::new();
+    for (i, part) in stem.split('-').enumerate() {
+        if part.is_empty() {
+            return Err(err!(
+                InvalidSpec,
+                "--systemd-cgroup: invalid slice {:?}",
+                slice
+            ));
+        }
+        if i > 0 {
+            acc.push('-');
+        }
+        acc.push_str(part);
+        dirs.push(format!("{}.slice", acc));
+    }
+    if stem == "-" {
+        dirs = vec!["-.slice".to_string()];
+    }
+    let unit = if name.ends_with(".slice") {
+        name.to_string()
+    } else if prefix.is_empty() {
+        format!("{}.scope", name)
+    } else {
+        format!("{}-{}.scope", prefix, name)
+    };
+    dirs.push(unit);
+    Ok(dirs.join("/"))
+}
+
 pub fn path_for(spec: &Spec, id: &str) -> CgroupPath {
     let given = spec
         .linux()
@@ -238,5 +296,25 @@ impl Manager {
             Some(e) => Err(cg_err(&format!("remove cgroup {}", self.path), e)),
             None => Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn systemd_paths() {
+        assert_eq!(
+            super::systemd_path("system.slice:docker:abc", "x").unwrap(),
+            "system.slice/docker-abc.scope"
+        );
+        assert_eq!(
+            super::systemd_path("a-b.slice:p:n", "x").unwrap(),
+            "a.slice/a-b.slice/p-n.scope"
+        );
+        assert_eq!(
+            super::systemd_path("", "ctr").unwrap(),
+            "system.slice/rune-ctr.scope"
+        );
+        assert!(super::systemd_path("/abs/path", "x").is_err());
     }
 }

@@ -29,6 +29,8 @@ pub struct CreateOptions {
     pub init_binary: Option<PathBuf>,
     /// Keep the pty master for the caller (foreground `run -t`) instead of needing a socket.
     pub keep_console: bool,
+    /// `--systemd-cgroup`: cgroupsPath is `slice:prefix:name` (placed by its cgroupfs path).
+    pub systemd_cgroup: bool,
 }
 
 /// A created container, and the pty master when the caller asked to keep it.
@@ -177,7 +179,20 @@ fn create_in(
     )
     .with_context(|| format!("open {}", fifo_path.display()))?;
 
-    let cg_path = cgroups::path_for(spec, id);
+    let cg_path = if opts.systemd_cgroup {
+        let given = spec
+            .linux()
+            .as_ref()
+            .and_then(|l| l.cgroups_path().as_ref())
+            .map(|p| p.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        cgroups::CgroupPath {
+            path: cgroups::systemd_path(&given, id)?,
+            parents: Default::default(),
+        }
+    } else {
+        cgroups::path_for(spec, id)
+    };
     undo.cgroup = Some(Manager::load(&cg_path));
     let cg = match Manager::create(&cg_path) {
         Ok(cg) => Some(cg),

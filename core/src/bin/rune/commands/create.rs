@@ -2,7 +2,7 @@ use crate::cli::CreateArgs;
 use crate::{CmdResult, Ctx};
 use rune_core::{Container, CreateOptions};
 
-pub fn options(a: &CreateArgs) -> CreateOptions {
+pub fn options(ctx: &Ctx, a: &CreateArgs) -> CreateOptions {
     CreateOptions {
         bundle: a.bundle.clone().unwrap_or_else(|| ".".into()),
         pid_file: a.pid_file.clone(),
@@ -12,10 +12,11 @@ pub fn options(a: &CreateArgs) -> CreateOptions {
         preserve_fds: a.preserve_fds,
         init_binary: None,
         keep_console: false,
+        systemd_cgroup: ctx.systemd_cgroup,
     }
 }
 
 pub fn run(ctx: &Ctx, a: CreateArgs) -> CmdResult {
-    Container::create(&ctx.store, &a.id, &options(&a))?;
+    Container::create(&ctx.store, &a.id, &options(ctx, &a))?;
     Ok(0)
 }

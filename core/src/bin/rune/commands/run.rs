@@ -5,7 +5,7 @@ use crate::{CmdResult, Ctx};
 use rune_core::Container;
 
 pub fn run(ctx: &Ctx, a: RunArgs) -> CmdResult {
-    let mut opts = options(&a.create);
+    let mut opts = options(ctx, &a.create);
     opts.keep_console = !a.detach && a.create.console_socket.is_none();
     let set = (!a.detach).then(supervise::block_signals);
     if !a.detach && !a.no_subreaper {
