@@ -31,6 +31,9 @@ pub struct CreateOptions {
     pub keep_console: bool,
     /// `--systemd-cgroup`: cgroupsPath is `slice:prefix:name` (placed by its cgroupfs path).
     pub systemd_cgroup: bool,
+    /// Pass this process's socket-activation fds (LISTEN_FDS) on, as the CLI does; off for
+    /// library hosts, whose own sockets must not leak into containers.
+    pub listen_fds: bool,
 }
 
 /// A created container, and the pty master when the caller asked to keep it.
@@ -205,7 +208,11 @@ fn create_in(
         Err(e) => return Err(e),
     };
 
-    let (listen_n, extra_env) = listen_fds();
+    let (listen_n, extra_env) = if opts.listen_fds {
+        listen_fds()
+    } else {
+        (0, Vec::new())
+    };
     let preserve = opts.preserve_fds + listen_n;
     let plan = namespaces::plan(spec);
     let (host, init) = channel::pair()?;

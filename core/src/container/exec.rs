@@ -13,7 +13,7 @@ use oci_spec::runtime::Process;
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::PathBuf;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct ExecOptions {
     pub process: Process,
     pub pid_file: Option<PathBuf>,
@@ -22,6 +22,8 @@ pub struct ExecOptions {
     pub init_binary: Option<PathBuf>,
     /// Keep the pty master for the caller (foreground `exec -t`).
     pub keep_console: bool,
+    /// Pass this process's socket-activation fds (LISTEN_FDS) on, as the CLI does.
+    pub listen_fds: bool,
 }
 
 /// A started process: its pid (a child of the caller) and the pty master if kept.
@@ -61,7 +63,11 @@ impl Container {
             .collect();
         join.sort_by_key(|(t, _)| NsType::JOIN_ORDER.iter().position(|o| o == t));
         let has_mount = join.iter().any(|(t, _)| *t == NsType::Mount);
-        let (listen_n, extra_env) = listen_fds();
+        let (listen_n, extra_env) = if opts.listen_fds {
+            listen_fds()
+        } else {
+            (0, Vec::new())
+        };
         let preserve = opts.preserve_fds + listen_n;
         let (host, init) = channel::pair()?;
         let init = init_end(init, 3 + preserve)?;

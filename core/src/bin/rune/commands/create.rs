@@ -13,6 +13,7 @@ pub fn options(ctx: &Ctx, a: &CreateArgs) -> CreateOptions {
         init_binary: None,
         keep_console: false,
         systemd_cgroup: ctx.systemd_cgroup,
+        listen_fds: true,
     }
 }
 

@@ -87,6 +87,7 @@ pub fn run(ctx: &Ctx, a: ExecArgs) -> CmdResult {
         preserve_fds: a.preserve_fds,
         init_binary: None,
         keep_console: terminal && !a.detach && a.console_socket.is_none(),
+        listen_fds: true,
     };
     let set = (!a.detach).then(supervise::block_signals);
     let started = c.exec(&opts)?;
