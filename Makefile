@@ -5,6 +5,22 @@ CARGO ?= cargo
 SKELETON_BUILD := $(CURDIR)/target/skeleton
 
 .PHONY: all build deps demo install test lint unit integration skeleton bench clean
+.PHONY: capi header header-check capi-test go-test
+
+# librune (capi/), its header, C tests and Go bindings. Cargo's output directory, which
+# follows CARGO_TARGET_DIR as cargo does.
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+REL := $(TARGET_DIR)/release
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
+# The soname's number: librune.so.$(RUNE_ABI). Equal to RUNE_ABI_VERSION (capi/build.rs).
+RUNE_ABI := 1
+RUNE_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
+C_TESTS := lifecycle bad_input threads
+CTEST_DIR := $(TARGET_DIR)/ctest
+CTEST_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -pthread -I$(CURDIR)/include
+VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
+	--suppressions=$(CURDIR)/tests/c/valgrind.supp
 
 all: build
 
@@ -19,9 +35,20 @@ build: deps
 demo: build
 	@scripts/demo.sh $(CURDIR)/target/release/rune $(SKELETON_BUILD)
 
-install: build
-	install -D -m 0755 target/release/rune $(DESTDIR)$(PREFIX)/bin/rune
+# librune finds the rune binary it runs as `rune init` at <libdir>/../libexec/rune/rune.
+install: build capi
+	install -D -m 0755 $(REL)/rune $(DESTDIR)$(PREFIX)/bin/rune
 	install -D -m 0644 include/pal.h $(DESTDIR)$(PREFIX)/include/pal.h
+	install -D -m 0755 $(REL)/rune $(DESTDIR)$(PREFIX)/libexec/rune/rune
+	install -D -m 0755 $(REL)/librune.so $(DESTDIR)$(LIBDIR)/librune.so.$(RUNE_ABI)
+	ln -sf librune.so.$(RUNE_ABI) $(DESTDIR)$(LIBDIR)/librune.so
+	install -D -m 0644 $(REL)/librune.a $(DESTDIR)$(LIBDIR)/librune.a
+	install -D -m 0644 include/rune.h $(DESTDIR)$(INCLUDEDIR)/rune.h
+	mkdir -p $(DESTDIR)$(LIBDIR)/pkgconfig
+	sed -e 's|@PREFIX@|$(PREFIX)|; s|@LIBDIR@|$(LIBDIR)|; s|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@VERSION@|$(RUNE_VERSION)|; s|@LIBS_PRIVATE@|'"$$(cat $(REL)/librune.static-libs)"'|' \
+	    capi/rune.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/rune.pc
+	@if [ -z "$(DESTDIR)" ]; then ldconfig || true; fi
 
 skeleton:
 	$(MAKE) -s -C skeleton BUILD_DIR=$(SKELETON_BUILD) all test
@@ -38,7 +65,65 @@ integration:
 	$(CARGO) build -p rune-core --bin rune
 	RUNE_BIN=$(CURDIR)/target/debug/rune $(CARGO) test -p rune-integration --no-fail-fast
 
-test: deps lint unit skeleton integration
+test: deps lint unit skeleton integration header-check capi-test go-test
+
+# librune.so (soname librune.so.1) and librune.a, built by one rustc run that also prints the
+# system libraries a static link needs (kept in librune.static-libs for tests and rune.pc);
+# then include/rune.h is regenerated.
+capi: deps
+	@mkdir -p $(TARGET_DIR)
+	@$(CARGO) rustc --release -p rune-capi --lib --crate-type cdylib,staticlib \
+	    -- --print native-static-libs 2> $(TARGET_DIR)/capi-build.log; \
+	  s=$$?; grep -v '^note: \|^$$' $(TARGET_DIR)/capi-build.log >&2; exit $$s
+	@libs=$$(sed -n 's/^note: native-static-libs: //p' $(TARGET_DIR)/capi-build.log | tail -1); \
+	  if [ -n "$$libs" ]; then echo "$$libs" > $(REL)/librune.static-libs; fi
+	@test -s $(REL)/librune.static-libs
+	ln -sf librune.so $(REL)/librune.so.$(RUNE_ABI)
+	$(MAKE) -s header
+
+# include/rune.h from capi/src, by the pinned cbindgen (scripts/cbindgen.sh).
+header:
+	@scripts/cbindgen.sh
+
+# Fails when the committed include/rune.h differs from what capi/src generates.
+header-check:
+	@tmp=$$(mktemp) && trap 'rm -f $$tmp' EXIT && scripts/cbindgen.sh $$tmp && \
+	  diff -u include/rune.h $$tmp || \
+	  { echo "include/rune.h is stale: run 'make header' (scripts/cbindgen.sh)" >&2; exit 1; }
+
+# The C tests (tests/c) against librune.so and librune.a, each under valgrind; capi's unit tests;
+# then an install into a staging directory, used through pkg-config and its libexec rune.
+capi-test: capi
+	$(CARGO) build --release -p rune-core --bin rune
+	$(CARGO) test -p rune-capi
+	@mkdir -p $(CTEST_DIR)
+	@for t in $(C_TESTS); do \
+	  $(CC) $(CTEST_CFLAGS) tests/c/$$t.c -L$(REL) -lrune -o $(CTEST_DIR)/$$t-shared || exit 1; \
+	  $(CC) $(CTEST_CFLAGS) tests/c/$$t.c $(REL)/librune.a $$(cat $(REL)/librune.static-libs) \
+	    -o $(CTEST_DIR)/$$t-static || exit 1; \
+	done
+	@for t in $(C_TESTS); do for k in shared static; do \
+	  echo "== tests/c/$$t.c ($$k, valgrind)"; \
+	  LD_LIBRARY_PATH=$(REL) RUNE_INIT_BINARY=$(REL)/rune \
+	    $(VALGRIND) --log-file=$(CTEST_DIR)/$$t-$$k.valgrind $(CTEST_DIR)/$$t-$$k; s=$$?; \
+	  grep -h 'ERROR SUMMARY\|definitely lost' $(CTEST_DIR)/$$t-$$k.valgrind; \
+	  [ $$s -eq 0 ] || { cat $(CTEST_DIR)/$$t-$$k.valgrind; exit 1; }; \
+	done; done
+	@stage=$(CTEST_DIR)/stage && rm -rf $$stage && \
+	  $(MAKE) -s install DESTDIR=$$stage PREFIX=/usr LIBDIR=/usr/lib INCLUDEDIR=/usr/include && \
+	  export PKG_CONFIG_SYSROOT_DIR=$$stage PKG_CONFIG_LIBDIR=$$stage/usr/lib/pkgconfig && \
+	  $(CC) $(CTEST_CFLAGS) tests/c/lifecycle.c $$(pkg-config --cflags --libs rune) \
+	    -o $(CTEST_DIR)/lifecycle-installed && \
+	  echo "== tests/c/lifecycle.c (installed in $$stage, rune init from libexec)" && \
+	  env -u RUNE_INIT_BINARY LD_LIBRARY_PATH=$$stage/usr/lib $(CTEST_DIR)/lifecycle-installed && \
+	  rm -rf $$stage
+
+# The Go bindings: vet, then tests running real containers, against the built librune.
+go-test: capi
+	$(CARGO) build --release -p rune-core --bin rune
+	cd go-bindings && export GOPROXY=off GOFLAGS= CGO_LDFLAGS="-L$(REL)" \
+	    LD_LIBRARY_PATH=$(REL) RUNE_INIT_BINARY=$(REL)/rune && \
+	  go vet ./... && go test -count=1 -v ./...
 
 bench: deps
 	@scripts/deps.sh --bench

@@ -1,0 +1,333 @@
+package rune
+
+/*
+#include <stdlib.h>
+#include "rune.h"
+*/
+import "C"
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+	"sync"
+	"syscall"
+	"unsafe"
+)
+
+// CreateOptions says how to create a container (the rune CLI's create flags). Set Bundle, or
+// Config (and usually Rootfs).
+type CreateOptions struct {
+	// Bundle is a bundle directory: config.json and the rootfs its root.path names.
+	Bundle string
+	// Config is a config.json document, used when Bundle is empty.
+	Config []byte
+	// Rootfs is the root filesystem directory for Config; it replaces root.path. When empty,
+	// root.path must be absolute.
+	Rootfs string
+	// PidFile receives the init's pid once the container is created.
+	PidFile string
+	// ConsoleSocket receives the pty master of a container whose process asks for a terminal.
+	ConsoleSocket string
+	// NoPivot uses MS_MOVE and chroot instead of pivot_root.
+	NoPivot bool
+	// NoNewKeyring keeps the caller's session keyring.
+	NoNewKeyring bool
+	// PreserveFDs passes the caller's fds 3 .. 3+PreserveFDs-1 to the container process.
+	PreserveFDs uint32
+}
+
+// Status is a container's status.
+type Status int
+
+// Container statuses, as in the OCI state.
+const (
+	StatusCreating Status = C.RUNE_STATUS_CREATING
+	StatusCreated  Status = C.RUNE_STATUS_CREATED
+	StatusRunning  Status = C.RUNE_STATUS_RUNNING
+	StatusPaused   Status = C.RUNE_STATUS_PAUSED
+	StatusStopped  Status = C.RUNE_STATUS_STOPPED
+)
+
+func (s Status) String() string {
+	switch s {
+	case StatusCreating:
+		return "creating"
+	case StatusCreated:
+		return "created"
+	case StatusRunning:
+		return "running"
+	case StatusPaused:
+		return "paused"
+	case StatusStopped:
+		return "stopped"
+	}
+	return "unknown"
+}
+
+// State is a container's OCI state document (rune state).
+type State struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Status      string            `json:"status"`
+	Pid         int               `json:"pid"`
+	Bundle      string            `json:"bundle"`
+	Rootfs      string            `json:"rootfs"`
+	Created     string            `json:"created"`
+	Owner       string            `json:"owner"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// Container is a handle to a container. Closing it does not touch the container. Safe for
+// concurrent use.
+type Container struct {
+	h  *handle
+	id string
+
+	waitOnce sync.Once
+	waitDone chan struct{}
+	waitCode int
+	waitErr  error
+}
+
+func newContainer(p *C.rune_container_t) *Container {
+	c := &Container{
+		id:       C.GoString(C.rune_container_id(p)),
+		waitDone: make(chan struct{}),
+		h: &handle{
+			ptr:  unsafe.Pointer(p),
+			what: "rune container",
+			free: func(p unsafe.Pointer) { C.rune_container_free((*C.rune_container_t)(p)) },
+		},
+	}
+	runtime.SetFinalizer(c, (*Container).Close)
+	return c
+}
+
+func (c *Container) with(f func(*C.rune_container_t) error) error {
+	p, err := c.h.acquire()
+	if err != nil {
+		return err
+	}
+	defer c.h.release()
+	return f((*C.rune_container_t)(p))
+}
+
+// Create creates container id (rune create): its init is started and set up, and waits for
+// Start. The init is a child of this process; reap it with Wait.
+func (x *Context) Create(id string, opts *CreateOptions) (*Container, error) {
+	if opts == nil {
+		return nil, errArg("no create options")
+	}
+	cid, err := cString(id, "id")
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cid))
+	co, err := opts.toC()
+	if err != nil {
+		return nil, err
+	}
+	defer C.rune_create_options_free(co)
+	var out *C.rune_container_t
+	err = x.with(func(ctx *C.rune_context_t) error {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		var e *C.rune_error_t
+		return check(C.rune_container_create(ctx, cid, co, &out, &e), e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newContainer(out), nil
+}
+
+func (o *CreateOptions) toC() (*C.rune_create_options_t, error) {
+	var co *C.rune_create_options_t
+	var e *C.rune_error_t
+	if err := check(C.rune_create_options_new(&co, &e), e); err != nil {
+		return nil, err
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			C.rune_create_options_free(co)
+		}
+	}()
+	setStr := func(v, what string, set func(*C.char, **C.rune_error_t) C.rune_result_t) error {
+		if v == "" {
+			return nil
+		}
+		s, err := cString(v, what)
+		if err != nil {
+			return err
+		}
+		defer C.free(unsafe.Pointer(s))
+		var e *C.rune_error_t
+		return check(set(s, &e), e)
+	}
+	var err error
+	switch {
+	case o.Bundle != "":
+		err = setStr(o.Bundle, "bundle", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
+			return C.rune_create_options_set_bundle(co, s, e)
+		})
+	case len(o.Config) > 0:
+		var cfg, rootfs *C.char
+		if cfg, err = cString(string(o.Config), "config"); err != nil {
+			return nil, err
+		}
+		defer C.free(unsafe.Pointer(cfg))
+		if o.Rootfs != "" {
+			if rootfs, err = cString(o.Rootfs, "rootfs"); err != nil {
+				return nil, err
+			}
+			defer C.free(unsafe.Pointer(rootfs))
+		}
+		var e *C.rune_error_t
+		err = check(C.rune_create_options_set_config_json(co, cfg, rootfs, &e), e)
+	}
+	if err != nil {
+		return nil, err
+	}
+	for _, step := range []func() error{
+		func() error {
+			return setStr(o.PidFile, "pid file", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
+				return C.rune_create_options_set_pid_file(co, s, e)
+			})
+		},
+		func() error {
+			return setStr(o.ConsoleSocket, "console socket", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
+				return C.rune_create_options_set_console_socket(co, s, e)
+			})
+		},
+		func() error {
+			var e *C.rune_error_t
+			return check(C.rune_create_options_set_no_pivot(co, C.bool(o.NoPivot), &e), e)
+		},
+		func() error {
+			var e *C.rune_error_t
+			return check(C.rune_create_options_set_no_new_keyring(co, C.bool(o.NoNewKeyring), &e), e)
+		},
+		func() error {
+			var e *C.rune_error_t
+			return check(C.rune_create_options_set_preserve_fds(co, C.uint32_t(o.PreserveFDs), &e), e)
+		},
+	} {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	ok = true
+	return co, nil
+}
+
+// Load returns a handle to existing container id; an ErrNotFound error when there is none.
+func (x *Context) Load(id string) (*Container, error) {
+	cid, err := cString(id, "id")
+	if err != nil {
+		return nil, err
+	}
+	defer C.free(unsafe.Pointer(cid))
+	var out *C.rune_container_t
+	err = x.with(func(ctx *C.rune_context_t) error {
+		var e *C.rune_error_t
+		return check(C.rune_container_load(ctx, cid, &out, &e), e)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return newContainer(out), nil
+}
+
+// ID returns the container's id.
+func (c *Container) ID() string { return c.id }
+
+// Close frees the handle (once calls in flight, including a Wait, have returned); the
+// container itself is untouched. Closing twice is harmless.
+func (c *Container) Close() error {
+	c.h.close()
+	return nil
+}
+
+// Start starts a created container's process (rune start).
+func (c *Container) Start() error {
+	return c.with(func(p *C.rune_container_t) error {
+		var e *C.rune_error_t
+		return check(C.rune_container_start(p, &e), e)
+	})
+}
+
+// Kill sends sig to the container's init, or with all to every process in its cgroup.
+func (c *Container) Kill(sig syscall.Signal, all bool) error {
+	return c.with(func(p *C.rune_container_t) error {
+		var e *C.rune_error_t
+		return check(C.rune_container_kill(p, C.int32_t(sig), C.bool(all), &e), e)
+	})
+}
+
+// State returns the container's OCI state, read afresh (ErrNotFound once it is deleted).
+func (c *Container) State() (*State, error) {
+	var s State
+	err := c.with(func(p *C.rune_container_t) error {
+		var out *C.char
+		var e *C.rune_error_t
+		if err := check(C.rune_container_state_json(p, &out, &e), e); err != nil {
+			return err
+		}
+		return json.Unmarshal([]byte(goString(out)), &s)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// Status returns the container's current status.
+func (c *Container) Status() (Status, error) {
+	var s C.rune_status_t
+	err := c.with(func(p *C.rune_container_t) error {
+		var e *C.rune_error_t
+		return check(C.rune_container_status(p, &s, &e), e)
+	})
+	return Status(s), err
+}
+
+// Pid returns the pid of the container's init, or 0 when it is stopped.
+func (c *Container) Pid() (int, error) {
+	var pid C.int32_t
+	err := c.with(func(p *C.rune_container_t) error {
+		var e *C.rune_error_t
+		return check(C.rune_container_pid(p, &pid, &e), e)
+	})
+	return int(pid), err
+}
+
+// Wait waits until the container's init exits and returns its exit code (128+N when killed by
+// signal N). Only for containers created by this process through the same Context (else an
+// ErrInvalidState error). When ctx is done first, Wait returns ctx.Err(); the init is still
+// reaped in the background, and a later Wait returns its code.
+func (c *Container) Wait(ctx context.Context) (int, error) {
+	c.waitOnce.Do(func() {
+		p, err := c.h.acquire()
+		if err != nil {
+			c.waitCode, c.waitErr = -1, err
+			close(c.waitDone)
+			return
+		}
+		go func() {
+			defer c.h.release()
+			var code C.int32_t
+			var e *C.rune_error_t
+			c.waitErr = check(C.rune_container_wait((*C.rune_container_t)(p), &code, &e), e)
+			c.waitCode = int(code)
+			close(c.waitDone)
+		}()
+	})
+	select {
+	case <-c.waitDone:
+		return c.waitCode, c.waitErr
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
+}

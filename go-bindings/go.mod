@@ -1,0 +1,3 @@
+module rune.example/go/rune
+
+go 1.19
