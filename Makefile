@@ -16,7 +16,7 @@ INCLUDEDIR ?= $(PREFIX)/include
 # The soname's number: librune.so.$(RUNE_ABI). Equal to RUNE_ABI_VERSION (capi/build.rs).
 RUNE_ABI := 1
 RUNE_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
-C_TESTS := lifecycle bad_input threads
+C_TESTS := lifecycle bad_input threads enclave
 CTEST_DIR := $(TARGET_DIR)/ctest
 CTEST_CFLAGS := -std=c11 -Wall -Wextra -Wpedantic -Werror -g -pthread -I$(CURDIR)/include
 VALGRIND := valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite \
@@ -95,6 +95,7 @@ header-check:
 # then an install into a staging directory, used through pkg-config and its libexec rune.
 capi-test: capi
 	$(CARGO) build --release -p rune-core --bin rune
+	$(MAKE) -s -C skeleton BUILD_DIR=$(SKELETON_BUILD) all
 	$(CARGO) test -p rune-capi
 	@mkdir -p $(CTEST_DIR)
 	@for t in $(C_TESTS); do \
@@ -104,7 +105,7 @@ capi-test: capi
 	done
 	@for t in $(C_TESTS); do for k in shared static; do \
 	  echo "== tests/c/$$t.c ($$k, valgrind)"; \
-	  LD_LIBRARY_PATH=$(REL) RUNE_INIT_BINARY=$(REL)/rune \
+	  LD_LIBRARY_PATH=$(REL) RUNE_INIT_BINARY=$(REL)/rune RUNE_SKELETON_DIR=$(SKELETON_BUILD) \
 	    $(VALGRIND) --log-file=$(CTEST_DIR)/$$t-$$k.valgrind $(CTEST_DIR)/$$t-$$k; s=$$?; \
 	  grep -h 'ERROR SUMMARY\|definitely lost' $(CTEST_DIR)/$$t-$$k.valgrind; \
 	  [ $$s -eq 0 ] || { cat $(CTEST_DIR)/$$t-$$k.valgrind; exit 1; }; \
@@ -121,8 +122,9 @@ capi-test: capi
 # The Go bindings: vet, then tests running real containers, against the built librune.
 go-test: capi
 	$(CARGO) build --release -p rune-core --bin rune
+	$(MAKE) -s -C skeleton BUILD_DIR=$(SKELETON_BUILD) all
 	cd go-bindings && export GOPROXY=off GOFLAGS= CGO_LDFLAGS="-L$(REL)" \
-	    LD_LIBRARY_PATH=$(REL) RUNE_INIT_BINARY=$(REL)/rune && \
+	    LD_LIBRARY_PATH=$(REL) RUNE_INIT_BINARY=$(REL)/rune RUNE_SKELETON_DIR=$(SKELETON_BUILD) && \
 	  go vet ./... && go test -count=1 -v ./...
 
 bench: deps

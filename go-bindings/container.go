@@ -35,6 +35,20 @@ type CreateOptions struct {
 	NoNewKeyring bool
 	// PreserveFDs passes the caller's fds 3 .. 3+PreserveFDs-1 to the container process.
 	PreserveFDs uint32
+	// Enclave, when set, runs the container's process in an enclave runtime.
+	Enclave *Enclave
+}
+
+// Enclave names the enclave runtime of an enclave container (the enclave.* annotations).
+type Enclave struct {
+	// Type is intelSgx, awsNitroEnclaves, jailhouse or sim.
+	Type string
+	// RuntimePath is the host path of the enclave runtime (PAL) library.
+	RuntimePath string
+	// Args are the runtime's options, comma-separated (passed to pal_init joined by spaces).
+	Args string
+	// LogLevel is the runtime's log level (default info).
+	LogLevel string
 }
 
 // Status is a container's status.
@@ -213,6 +227,7 @@ func (o *CreateOptions) toC() (*C.rune_create_options_t, error) {
 			var e *C.rune_error_t
 			return check(C.rune_create_options_set_preserve_fds(co, C.uint32_t(o.PreserveFDs), &e), e)
 		},
+		func() error { return o.setEnclave(co) },
 	} {
 		if err := step(); err != nil {
 			return nil, err
@@ -330,4 +345,25 @@ func (c *Container) Wait(ctx context.Context) (int, error) {
 	case <-ctx.Done():
 		return -1, ctx.Err()
 	}
+}
+
+func (o *CreateOptions) setEnclave(co *C.rune_create_options_t) error {
+	if o.Enclave == nil {
+		return nil
+	}
+	strs := []string{o.Enclave.Type, o.Enclave.RuntimePath, o.Enclave.Args, o.Enclave.LogLevel}
+	cs := make([]*C.char, len(strs))
+	for i, v := range strs {
+		if v == "" && i >= 2 {
+			continue // optional: NULL
+		}
+		s, err := cString(v, "enclave setting")
+		if err != nil {
+			return err
+		}
+		defer C.free(unsafe.Pointer(s))
+		cs[i] = s
+	}
+	var e *C.rune_error_t
+	return check(C.rune_create_options_set_enclave(co, cs[0], cs[1], cs[2], cs[3], &e), e)
 }

@@ -320,3 +320,45 @@ func TestBadInput(t *testing.T) {
 func waitFor(p *rune.Process) (int, error) {
 	return p.Wait(context.Background())
 }
+
+// TestEnclaveContainer runs a container's process in the skeleton enclave runtime (type sim),
+// and a second process in the enclave through Exec.
+func TestEnclaveContainer(t *testing.T) {
+	dir := os.Getenv("RUNE_SKELETON_DIR")
+	if dir == "" {
+		t.Fatal("RUNE_SKELETON_DIR is not set (make go-test sets it)")
+	}
+	e := setup(t)
+	ctx := context.Background()
+	opts := &rune.CreateOptions{
+		Config:  config("sleep", "1000"),
+		Rootfs:  e.rootfs,
+		Enclave: &rune.Enclave{Type: "sim", RuntimePath: filepath.Join(dir, "liberpal-skeleton-v3.so")},
+	}
+	c, err := e.rc.Create("go-enclave", opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p, err := c.Exec(&rune.ExecOptions{Args: []string{"sh", "-c", "exit 9"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, err := p.Wait(ctx); err != nil || code != 9 {
+		t.Fatalf("exec in the enclave: %d, %v; want 9", code, err)
+	}
+	if err := e.rc.Delete("go-enclave", true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	bad := &rune.CreateOptions{Config: config("true"), Rootfs: e.rootfs,
+		Enclave: &rune.Enclave{Type: "nope", RuntimePath: "/x.so"}}
+	if _, err := e.rc.Create("go-enclave-bad", bad); !errors.Is(err, rune.ErrInvalidSpec) {
+		t.Fatalf("unknown enclave type: %v", err)
+	}
+}

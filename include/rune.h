@@ -197,6 +197,12 @@ typedef struct rune_context_t rune_context_t;
 typedef struct rune_create_options_t rune_create_options_t;
 
 /**
+ * A loaded enclave runtime. Opaque; made by `rune_enclave_load`, freed by
+ * `rune_enclave_free` (which does not call `pal_destroy`: call `rune_enclave_destroy` first).
+ */
+typedef struct rune_enclave_t rune_enclave_t;
+
+/**
  * An error object: a result code, the errno (0 when none) and a message naming the cause.
  * Made by librune, freed by the caller with `rune_error_free`.
  */
@@ -405,6 +411,107 @@ rune_result_t rune_context_set_log_callback(struct rune_context_t *ctx,
  * Must not run concurrently with another call using `ctx`.
  */
 void rune_context_free(struct rune_context_t *ctx);
+
+/**
+ * Loads the enclave runtime at `path` (an absolute path to a PAL shared library), negotiates
+ * its PAL API version (1 to 3) and resolves every symbol that version needs; a missing one is
+ * an error naming it. `path` is copied. Free the handle with `rune_enclave_free`. Thread-safe.
+ */
+rune_result_t rune_enclave_load(const char *path,
+                                struct rune_enclave_t **enclave_out,
+                                struct rune_error_t **err_out);
+
+/**
+ * The PAL API version of a loaded enclave runtime (1-3), or 0 for an invalid handle.
+ */
+uint32_t rune_enclave_version(const struct rune_enclave_t *enclave);
+
+/**
+ * `pal_init`: `args` (space-separated runtime options, may be NULL for none) and `log_level`
+ * (NULL for "info") are copied. Failures name the call, its return value and errno.
+ */
+rune_result_t rune_enclave_init(const struct rune_enclave_t *enclave,
+                                const char *args,
+                                const char *log_level,
+                                struct rune_error_t **err_out);
+
+/**
+ * `pal_create_process` (PAL v2+): starts `path` with `argv` (`argc` strings, argv[0]
+ * included) and `envp` (`envc` "NAME=value" strings) on the given stdin/stdout/stderr fds,
+ * which stay the caller's. Stores the PAL's process id in `*pid_out`. Inputs are copied.
+ */
+rune_result_t rune_enclave_create_process(const struct rune_enclave_t *enclave,
+                                          const char *path,
+                                          const char *const *argv,
+                                          size_t argc,
+                                          const char *const *envp,
+                                          size_t envc,
+                                          int32_t stdin_fd,
+                                          int32_t stdout_fd,
+                                          int32_t stderr_fd,
+                                          int32_t *pid_out,
+                                          struct rune_error_t **err_out);
+
+/**
+ * `pal_exec` (PAL v2+): runs the created process `pid` to its end and stores its exit code in
+ * `*exit_code_out` (0-255, or 128+N when killed by signal N). Blocks; other calls on the same
+ * handle may run meanwhile from other threads (`rune_enclave_kill`).
+ */
+rune_result_t rune_enclave_exec(const struct rune_enclave_t *enclave,
+                                int32_t pid,
+                                int32_t *exit_code_out,
+                                struct rune_error_t **err_out);
+
+/**
+ * v1's `pal_exec`: creates, runs and waits for `path` in one call (the only way a v1 PAL runs
+ * a process). Inputs are copied; stores the exit code in `*exit_code_out`.
+ */
+rune_result_t rune_enclave_exec_v1(const struct rune_enclave_t *enclave,
+                                   const char *path,
+                                   const char *const *argv,
+                                   size_t argc,
+                                   int32_t stdin_fd,
+                                   int32_t stdout_fd,
+                                   int32_t stderr_fd,
+                                   int32_t *exit_code_out,
+                                   struct rune_error_t **err_out);
+
+/**
+ * `pal_kill` (PAL v2+): sends `sig` to process `pid` (-1: all, 0: the current one).
+ */
+rune_result_t rune_enclave_kill(const struct rune_enclave_t *enclave,
+                                int32_t pid,
+                                int32_t sig,
+                                struct rune_error_t **err_out);
+
+/**
+ * `pal_destroy`: tears the enclave down. Call once, after the last process ended.
+ */
+rune_result_t rune_enclave_destroy(const struct rune_enclave_t *enclave,
+                                   struct rune_error_t **err_out);
+
+/**
+ * `pal_get_local_report` (PAL v3): the local attestation report for `target_info`
+ * (`target_info_len` bytes, may be NULL with length 0). On success `*report_out` is a new
+ * buffer of `*report_len_out` bytes, freed by the caller with `rune_bytes_free`.
+ */
+rune_result_t rune_enclave_local_report(const struct rune_enclave_t *enclave,
+                                        const uint8_t *target_info,
+                                        size_t target_info_len,
+                                        uint8_t **report_out,
+                                        size_t *report_len_out,
+                                        struct rune_error_t **err_out);
+
+/**
+ * Frees a buffer returned by `rune_enclave_local_report` (with its length). NULL is a no-op.
+ */
+void rune_bytes_free(uint8_t *bytes, size_t len);
+
+/**
+ * Unloads the enclave runtime (dlclose). Does not call `pal_destroy`. NULL or a freed handle
+ * is ignored. Must be the last use of the handle.
+ */
+void rune_enclave_free(struct rune_enclave_t *enclave);
 
 /**
  * The result code of an error.
@@ -651,6 +758,29 @@ rune_result_t rune_create_options_set_preserve_fds(struct rune_create_options_t 
 void rune_create_options_free(struct rune_create_options_t *opts);
 
 /**
+ * Adds an annotation to the container's config (replacing one of the same key in config.json).
+ * Copied. Thread-safe.
+ */
+rune_result_t rune_create_options_set_annotation(struct rune_create_options_t *opts,
+                                                 const char *key,
+                                                 const char *value,
+                                                 struct rune_error_t **err_out);
+
+/**
+ * Makes the container an enclave container: sets the `enclave.type` (`intelSgx`,
+ * `awsNitroEnclaves`, `jailhouse` or `sim`), `enclave.runtime.path` (the PAL library, a host
+ * path) and, when not NULL, `enclave.runtime.args` (comma-separated) and
+ * `enclave.runtime.loglevel` annotations. The type is checked when the container is created.
+ * Copied. Thread-safe.
+ */
+rune_result_t rune_create_options_set_enclave(struct rune_create_options_t *opts,
+                                              const char *enclave_type,
+                                              const char *runtime_path,
+                                              const char *runtime_args,
+                                              const char *log_level,
+                                              struct rune_error_t **err_out);
+
+/**
  * Frees a string returned by librune (`rune_container_state_json`, `rune_list_json`, ...).
  *
  * `rune_string_free(NULL)` does nothing; a string that librune did not return, or freed
@@ -676,13 +806,3 @@ const char *rune_version(void);
 #endif  // __cplusplus
 
 #endif  /* RUNE_H */
-
-/*
- * ---- Enclave runtimes (reserved) ----------------------------------------------------------
- * The enclave API will be added here, in a compatible ABI version 1 update:
- * - container creation with enclave settings (enclave.type, enclave.runtime.path/args/loglevel)
- *   through rune_create_options_t setters;
- * - a direct PAL API, rune_enclave_t (load an enclave runtime PAL from include/pal.h in the
- *   calling process, without forking: _new/_init/_exec/_kill/_free).
- * RUNE_RESULT_ENCLAVE is the result code of enclave runtime failures.
- */

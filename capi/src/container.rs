@@ -123,6 +123,7 @@ pub unsafe extern "C" fn rune_container_create(
             no_new_keyring: settings.no_new_keyring,
             preserve_fds: settings.preserve_fds,
             init_binary: Some(init_binary),
+            annotations: settings.annotations.clone(),
             ..Default::default()
         };
         let created = Container::create(&shared.store, &id, &core_opts)

@@ -21,6 +21,7 @@
 // Public modules in the order their items appear in rune.h (cbindgen keeps parse order).
 pub mod container;
 pub mod context;
+pub mod enclave;
 pub mod error;
 pub mod exec;
 pub mod exec_options;

@@ -38,6 +38,7 @@ pub(crate) struct CreateSettings {
     pub no_pivot: bool,
     pub no_new_keyring: bool,
     pub preserve_fds: i32,
+    pub annotations: Vec<(String, String)>,
 }
 
 impl Opaque for rune_create_options_t {
@@ -254,5 +255,71 @@ pub(crate) fn preserve_fds(n: u32) -> Result<i32> {
 pub unsafe extern "C" fn rune_create_options_free(opts: *mut rune_create_options_t) {
     or_default((), || {
         handle::free(opts);
+    })
+}
+
+/// Adds an annotation to the container's config (replacing one of the same key in config.json).
+/// Copied. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn rune_create_options_set_annotation(
+    opts: *mut rune_create_options_t,
+    key: *const c_char,
+    value: *const c_char,
+    err_out: *mut *mut rune_error_t,
+) -> rune_result_t {
+    set("rune_create_options_set_annotation", opts, err_out, |o| {
+        let k = string::arg(key, "key")?;
+        if k.is_empty() {
+            return Err(Error::invalid_argument("an annotation key cannot be empty"));
+        }
+        let v = string::arg(value, "value")?;
+        o.annotations.retain(|(x, _)| *x != k);
+        o.annotations.push((k, v));
+        Ok(())
+    })
+}
+
+/// Makes the container an enclave container: sets the `enclave.type` (`intelSgx`,
+/// `awsNitroEnclaves`, `jailhouse` or `sim`), `enclave.runtime.path` (the PAL library, a host
+/// path) and, when not NULL, `enclave.runtime.args` (comma-separated) and
+/// `enclave.runtime.loglevel` annotations. The type is checked when the container is created.
+/// Copied. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn rune_create_options_set_enclave(
+    opts: *mut rune_create_options_t,
+    enclave_type: *const c_char,
+    runtime_path: *const c_char,
+    runtime_args: *const c_char,
+    log_level: *const c_char,
+    err_out: *mut *mut rune_error_t,
+) -> rune_result_t {
+    set("rune_create_options_set_enclave", opts, err_out, |o| {
+        let mut add = vec![
+            (
+                "enclave.type".to_string(),
+                string::arg(enclave_type, "enclave_type")?,
+            ),
+            (
+                "enclave.runtime.path".to_string(),
+                string::arg(runtime_path, "runtime_path")?,
+            ),
+        ];
+        if !runtime_args.is_null() {
+            add.push((
+                "enclave.runtime.args".into(),
+                string::arg(runtime_args, "runtime_args")?,
+            ));
+        }
+        if !log_level.is_null() {
+            add.push((
+                "enclave.runtime.loglevel".into(),
+                string::arg(log_level, "log_level")?,
+            ));
+        }
+        for (k, v) in add {
+            o.annotations.retain(|(x, _)| *x != k);
+            o.annotations.push((k, v));
+        }
+        Ok(())
     })
 }

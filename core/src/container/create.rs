@@ -31,6 +31,8 @@ pub struct CreateOptions {
     pub keep_console: bool,
     /// `--systemd-cgroup`: cgroupsPath is `slice:prefix:name` (placed by its cgroupfs path).
     pub systemd_cgroup: bool,
+    /// Annotations added to (or replacing those of) config.json, e.g. the `enclave.*` ones.
+    pub annotations: Vec<(String, String)>,
     /// Pass this process's socket-activation fds (LISTEN_FDS) on, as the CLI does; off for
     /// library hosts, whose own sockets must not leak into containers.
     pub listen_fds: bool,
@@ -68,6 +70,11 @@ impl Container {
     pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<Created> {
         store::validate_id(id)?;
         let mut bundle = spec::load_bundle(&opts.bundle)?;
+        if !opts.annotations.is_empty() {
+            let mut ann = bundle.spec.annotations().clone().unwrap_or_default();
+            ann.extend(opts.annotations.iter().cloned());
+            bundle.spec.set_annotations(Some(ann));
+        }
         let enclave = EnclaveConfig::from_spec(&mut bundle.spec)?;
         if let Some(e) = &enclave {
             crate::enclave::add_devices(&mut bundle.spec, e)?;

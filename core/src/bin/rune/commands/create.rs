@@ -14,6 +14,7 @@ pub fn options(ctx: &Ctx, a: &CreateArgs) -> CreateOptions {
         keep_console: false,
         systemd_cgroup: ctx.systemd_cgroup,
         listen_fds: true,
+        annotations: Vec::new(),
     }
 }
 
