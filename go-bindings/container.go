@@ -367,3 +367,19 @@ func (o *CreateOptions) setEnclave(co *C.rune_create_options_t) error {
 	var e *C.rune_error_t
 	return check(C.rune_create_options_set_enclave(co, cs[0], cs[1], cs[2], cs[3], &e), e)
 }
+
+// Pause freezes every process of the container (rune pause).
+func (c *Container) Pause() error {
+	return c.with(func(p *C.rune_container_t) error {
+		var e *C.rune_error_t
+		return check(C.rune_container_pause(p, &e), e)
+	})
+}
+
+// Resume thaws a paused container (rune resume).
+func (c *Container) Resume() error {
+	return c.with(func(p *C.rune_container_t) error {
+		var e *C.rune_error_t
+		return check(C.rune_container_resume(p, &e), e)
+	})
+}

@@ -343,6 +343,15 @@ func TestEnclaveContainer(t *testing.T) {
 	if err := c.Start(); err != nil {
 		t.Fatal(err)
 	}
+	if err := c.Pause(); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := c.Status(); err != nil || s != rune.StatusPaused {
+		t.Fatalf("status after pause %v, %v", s, err)
+	}
+	if err := c.Resume(); err != nil {
+		t.Fatal(err)
+	}
 	p, err := c.Exec(&rune.ExecOptions{Args: []string{"sh", "-c", "exit 9"}})
 	if err != nil {
 		t.Fatal(err)

@@ -275,6 +275,18 @@ rune_result_t rune_container_start(struct rune_container_t *container,
                                    struct rune_error_t **err_out);
 
 /**
+ * Pauses (freezes) every process of a running container: `rune pause`. Thread-safe.
+ */
+rune_result_t rune_container_pause(struct rune_container_t *container,
+                                   struct rune_error_t **err_out);
+
+/**
+ * Resumes a paused container: `rune resume`. Thread-safe.
+ */
+rune_result_t rune_container_resume(struct rune_container_t *container,
+                                    struct rune_error_t **err_out);
+
+/**
  * Sends signal `signal` (1..SIGRTMAX) to the container's init, or with `all` to every process
  * in its cgroup (`rune kill [--all]`). `RUNE_RESULT_INVALID_STATE` when it is stopped.
  * Thread-safe.

@@ -177,6 +177,32 @@ pub unsafe extern "C" fn rune_container_start(
     })
 }
 
+/// Pauses (freezes) every process of a running container: `rune pause`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn rune_container_pause(
+    container: *mut rune_container_t,
+    err_out: *mut *mut rune_error_t,
+) -> rune_result_t {
+    boundary("rune_container_pause", err_out, || {
+        let h = handle::borrow(container as *const rune_container_t)?;
+        h.core().pause()?;
+        Ok(())
+    })
+}
+
+/// Resumes a paused container: `rune resume`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn rune_container_resume(
+    container: *mut rune_container_t,
+    err_out: *mut *mut rune_error_t,
+) -> rune_result_t {
+    boundary("rune_container_resume", err_out, || {
+        let h = handle::borrow(container as *const rune_container_t)?;
+        h.core().resume()?;
+        Ok(())
+    })
+}
+
 /// Sends signal `signal` (1..SIGRTMAX) to the container's init, or with `all` to every process
 /// in its cgroup (`rune kill [--all]`). `RUNE_RESULT_INVALID_STATE` when it is stopped.
 /// Thread-safe.

@@ -126,6 +126,13 @@ static void test_config_exec_kill(const struct testdir *t, rune_context_t *ctx) 
   OK(rune_container_start(c, &err));
   OK(rune_container_status(c, &status, &err));
   CHECK(status == RUNE_STATUS_RUNNING, "status %d after start", status);
+  OK(rune_container_pause(c, &err));
+  OK(rune_container_status(c, &status, &err));
+  CHECK(status == RUNE_STATUS_PAUSED, "status %d after pause", status);
+  EXPECT(RUNE_RESULT_INVALID_STATE, rune_container_pause(c, &err));
+  OK(rune_container_resume(c, &err));
+  OK(rune_container_status(c, &status, &err));
+  CHECK(status == RUNE_STATUS_RUNNING, "status %d after resume", status);
   OK(rune_container_pid(c, &pid, &err));
 
   OK(rune_exec_options_new(&ex, &err));
