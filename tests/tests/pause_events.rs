@@ -332,3 +332,30 @@ fn ps_lists_host_pids() {
     rune.delete_force(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));
 }
+
+#[test]
+fn exec_ignore_paused_runs_once_resumed() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("ignpause");
+    b.args(&["sleep", "1000"]);
+    let (_, pid) = rune.start_container(&b);
+    rune.cmd(["pause", b.id.as_str()]).run().assert_ok();
+    // Resume from another thread while the exec waits for the frozen cgroup.
+    let root = rune.root().to_path_buf();
+    let bin = rune.bin().to_path_buf();
+    let id = b.id.clone();
+    let resumer = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        std::process::Command::new(bin)
+            .arg("--root")
+            .arg(root)
+            .args(["resume", &id])
+            .status()
+    });
+    let out = rune.exec(&b.id, &["--ignore-paused", "--", "sh", "-c", "echo ran"]);
+    assert!(resumer.join().unwrap().unwrap().success());
+    out.assert_ok();
+    assert_eq!(out.stdout, "ran\n");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}

@@ -24,6 +24,8 @@ pub struct ExecOptions {
     pub keep_console: bool,
     /// Pass this process's socket-activation fds (LISTEN_FDS) on, as the CLI does.
     pub listen_fds: bool,
+    /// Allow exec into a paused container (it runs once the container is resumed).
+    pub ignore_paused: bool,
 }
 
 /// A started process: its pid (a child of the caller) and the pty master if kept.
@@ -35,7 +37,7 @@ pub struct Execed {
 impl Container {
     pub fn exec(&self, opts: &ExecOptions) -> Result<Execed> {
         let status = self.status();
-        if !status.can_exec() {
+        if !status.can_exec() && !(opts.ignore_paused && status == super::Status::Paused) {
             return Err(err!(
                 InvalidState,
                 "cannot exec in a {} container",

@@ -88,6 +88,7 @@ pub fn run(ctx: &Ctx, a: ExecArgs) -> CmdResult {
         init_binary: None,
         keep_console: terminal && !a.detach && a.console_socket.is_none(),
         listen_fds: true,
+        ignore_paused: a.ignore_paused,
     };
     let set = (!a.detach).then(supervise::block_signals);
     let started = c.exec(&opts)?;
