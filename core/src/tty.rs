@@ -11,12 +11,17 @@ use std::path::Path;
 
 /// Opens a new pty in this process's /dev: (master, slave).
 pub fn new_pty() -> Result<(OwnedFd, OwnedFd)> {
+    new_pty_at("/dev/ptmx")
+}
+
+/// Opens a new pty through the given ptmx (a devpts instance's `ptmx`): (master, slave).
+pub fn new_pty_at(ptmx: &str) -> Result<(OwnedFd, OwnedFd)> {
     let master = nix::fcntl::open(
-        "/dev/ptmx",
+        ptmx,
         nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_NOCTTY | nix::fcntl::OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     )
-    .context("open /dev/ptmx in the container")?;
+    .with_context(|| format!("open {}", ptmx))?;
     let unlock: libc::c_int = 0;
     // SAFETY: TIOCSPTLCK takes a pointer to an int.
     if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } != 0 {

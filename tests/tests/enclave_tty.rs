@@ -26,7 +26,7 @@ fn exec_with_terminal_into_an_enclave() {
             "--",
             "sh",
             "-c",
-            "[ -t 0 ] && [ -t 1 ] && echo stdio-is-a-tty; echo enclave-tty-done",
+            "[ -t 0 ] && [ -t 1 ] && echo stdio-is-a-tty; tty; ls /dev/pts; echo enclave-tty-done",
         ],
     );
     out.assert_ok();
@@ -35,6 +35,16 @@ fn exec_with_terminal_into_an_enclave() {
     let text = cap.output.replace('\r', "");
     assert!(text.contains("stdio-is-a-tty"), "{text:?}");
     assert!(text.contains("enclave-tty-done"), "{text:?}");
+    // The pty is the container's own (its devpts lists it), not one of the host's.
+    let tty = text
+        .lines()
+        .find(|l| l.starts_with("/dev/pts/"))
+        .expect("tty names a pts");
+    let n = tty.trim_start_matches("/dev/pts/");
+    assert!(
+        text.lines().any(|l| l.split_whitespace().any(|w| w == n)),
+        "{text:?}"
+    );
     rune.delete_force(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));
 }

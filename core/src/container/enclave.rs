@@ -44,7 +44,7 @@ impl Container {
             .collect();
         let terminal = p.terminal().unwrap_or(false);
         let pty = if terminal {
-            Some(crate::tty::new_pty()?)
+            Some(container_pty(self.state.init_pid)?)
         } else {
             None
         };
@@ -106,5 +106,16 @@ impl Container {
             ));
         }
         client::report(&self.store.dir_of(self.id()), target_info)
+    }
+}
+
+/// A pty from the container's own devpts (through its init's root), so the process in the
+/// enclave finds its terminal under /dev/pts; the host's devpts where that is not reachable
+/// (rootless: the init's root is not ours to open).
+fn container_pty(init_pid: i32) -> Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    let ptmx = format!("/proc/{}/root/dev/pts/ptmx", init_pid);
+    match crate::tty::new_pty_at(&ptmx) {
+        Ok(p) => Ok(p),
+        Err(_) => crate::tty::new_pty(),
     }
 }

@@ -85,10 +85,14 @@ pub fn parse_signal(s: &str) -> Result<i32> {
 }
 
 impl Container {
+    /// Signals the init, or with `all` every process in the container's cgroup. With `all`, a
+    /// stopped container is not an error (what is left of it is signalled), as with runc:
+    /// containerd sends `kill --all` when it removes any container. The error otherwise reads
+    /// "container not running", the words containerd's shim looks for.
     pub fn kill(&self, sig: i32, all: bool) -> Result<()> {
         let status = self.status();
-        if !status.can_kill() {
-            return Err(err!(InvalidState, "container {} is not running", self.id()));
+        if !status.can_kill() && !all {
+            return Err(err!(InvalidState, "container not running: {}", self.id()));
         }
         if all {
             if let Some(path) = &self.state.cgroup_path {
@@ -96,6 +100,9 @@ impl Container {
                     // SAFETY: kill with a pid and signal number.
                     unsafe { libc::kill(pid, sig) };
                 }
+                return Ok(());
+            }
+            if !status.can_kill() {
                 return Ok(());
             }
         }

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 
 fn connect(state_dir: &Path) -> Result<Channel> {
     let path = state_dir.join(super::SOCKET);
-    let s = UnixStream::connect(&path).map_err(|e| {
+    let (_dir, short) = super::short_path(state_dir)?;
+    let s = UnixStream::connect(&short).map_err(|e| {
         Error::io(
             format!("connect to the enclave host at {}", path.display()),
             e,

@@ -45,7 +45,10 @@ extern "C" fn on_signal(sig: libc::c_int) {
 pub fn listen(state_dir: &std::path::Path) -> Result<UnixListener> {
     let path = state_dir.join(super::SOCKET);
     let _ = std::fs::remove_file(&path);
-    UnixListener::bind(&path).map_err(|e| crate::Error::io(format!("bind {}", path.display()), e))
+    // A socket address holds 107 bytes; a state directory may be longer (Docker's is): bind
+    // through a short path naming an fd of the directory instead.
+    let (_dir, short) = super::short_path(state_dir)?;
+    UnixListener::bind(&short).map_err(|e| crate::Error::io(format!("bind {}", path.display()), e))
 }
 
 /// Runs the entrypoint through the PAL and serves exec requests; never returns.
