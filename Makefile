@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 CARGO ?= cargo
 SKELETON_BUILD := $(CURDIR)/target/skeleton
 
-.PHONY: all build deps demo install test lint unit integration skeleton bench clean
+.PHONY: all build deps demo install test lint unit integration skeleton clients-test bench clean
 .PHONY: capi header header-check capi-test go-test
 
 # librune (capi/), its header, C tests and Go bindings. Cargo's output directory, which
@@ -65,7 +65,15 @@ integration:
 	$(CARGO) build -p rune-core --bin rune
 	RUNE_BIN=$(CURDIR)/target/debug/rune $(CARGO) test -p rune-integration --no-fail-fast
 
-test: deps lint unit skeleton integration header-check capi-test go-test
+# rune under its real clients: containerd (ctr and the CRI), Podman and Docker, each daemon
+# started by the script with its state in a temp dir (tests/clients/run.sh; as root).
+clients-test: deps
+	@tests/clients/deps.sh
+	$(CARGO) build --release -p rune-core
+	$(MAKE) -s -C skeleton BUILD_DIR=$(SKELETON_BUILD) all
+	RUNE=$(REL)/rune PAL=$(SKELETON_BUILD)/liberpal-skeleton-v3.so tests/clients/run.sh
+
+test: deps lint unit skeleton integration header-check capi-test go-test clients-test
 
 # librune.so (soname librune.so.1) and librune.a, built by one rustc run that also prints the
 # system libraries a static link needs (kept in librune.static-libs for tests and rune.pc);
