@@ -37,7 +37,8 @@ pub struct Execed {
 impl Container {
     pub fn exec(&self, opts: &ExecOptions) -> Result<Execed> {
         let status = self.status();
-        if !status.can_exec() && !(opts.ignore_paused && status == super::Status::Paused) {
+        let paused_ok = opts.ignore_paused && status == super::Status::Paused;
+        if !(status.can_exec() || paused_ok) {
             return Err(err!(
                 InvalidState,
                 "cannot exec in a {} container",
