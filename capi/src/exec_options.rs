@@ -6,6 +6,7 @@ use crate::handle::{self, Opaque};
 use crate::options::{preserve_fds, write};
 use crate::panic::{boundary, or_default};
 use crate::string;
+use rune_core::container::ProcessOverrides;
 use rune_core::oci_spec::runtime::{Process, Spec};
 use std::ffi::c_char;
 use std::path::PathBuf;
@@ -40,37 +41,26 @@ impl ExecSettings {
     /// The process to run, as `rune exec` builds it: the process JSON, or the container's own
     /// process, with the args, env, cwd, user and terminal set here applied on top.
     pub fn process(&self, config: &Spec) -> Result<Process> {
-        let mut p = match &self.process {
-            Some(p) => p.clone(),
-            None if self.args.is_none() => {
-                return Err(Error::invalid_argument(
-                    "exec: no command (rune_exec_options_set_args or \
-                     rune_exec_options_set_process_json)",
-                ))
-            }
-            None => config.process().clone().unwrap_or_default(),
+        if self.process.is_none() && self.args.is_none() {
+            return Err(Error::invalid_argument(
+                "exec: no command (rune_exec_options_set_args or \
+                 rune_exec_options_set_process_json)",
+            ));
+        }
+        let o = ProcessOverrides {
+            args: self.args.clone(),
+            env: self.env.clone(),
+            cwd: self.cwd.as_ref().map(Into::into),
+            uid: self.user.map(|u| u.0),
+            gid: self.user.map(|u| u.1),
+            // Without a process JSON, no terminal unless asked for.
+            terminal: match &self.process {
+                None => Some(self.terminal.unwrap_or(false)),
+                Some(_) => self.terminal,
+            },
+            ..Default::default()
         };
-        if let Some(a) = &self.args {
-            p.set_args(Some(a.clone()));
-        }
-        if self.process.is_none() || self.terminal.is_some() {
-            p.set_terminal(Some(self.terminal.unwrap_or(false)));
-        }
-        if !self.env.is_empty() {
-            let mut env = p.env().clone().unwrap_or_default();
-            env.extend(self.env.iter().cloned());
-            p.set_env(Some(env));
-        }
-        if let Some(cwd) = &self.cwd {
-            p.set_cwd(cwd.into());
-        }
-        if let Some((uid, gid)) = self.user {
-            let mut user = p.user().clone();
-            user.set_uid(uid);
-            user.set_gid(gid);
-            p.set_user(user);
-        }
-        Ok(p)
+        Ok(o.apply(self.process.clone(), config)?)
     }
 }
 

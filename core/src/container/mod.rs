@@ -6,6 +6,7 @@ mod enclave;
 mod exec;
 mod kill;
 mod pause;
+mod process;
 mod start;
 mod status;
 mod update;
@@ -13,6 +14,7 @@ mod update;
 pub use create::{CreateOptions, Created};
 pub use exec::{ExecOptions, Execed};
 pub use kill::parse_signal;
+pub use process::ProcessOverrides;
 pub use status::Status;
 
 use crate::error::Result;
