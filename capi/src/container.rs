@@ -111,12 +111,13 @@ pub unsafe extern "C" fn rune_container_create(
         let settings = read(handle::borrow(opts)?).clone();
         rune_core::store::validate_id(&id)?;
         let init_binary = shared.init_binary()?;
-        let bundle = settings.bundle_dir(&id)?;
+        let source = settings.config_source()?;
         shared.log(rune_log_level_t::Debug, || {
-            format!("create {id}: bundle {}", bundle.path.display())
+            format!("create {id}: bundle {}", source.bundle.display())
         });
         let core_opts = CreateOptions {
-            bundle: bundle.path.clone(),
+            bundle: source.bundle.clone(),
+            config: source.config.clone(),
             pid_file: settings.pid_file.clone(),
             console_socket: settings.console_socket.clone(),
             no_pivot: settings.no_pivot,
@@ -128,7 +129,6 @@ pub unsafe extern "C" fn rune_container_create(
         };
         let created = Container::create(&shared.store, &id, &core_opts)
             .map_err(|e| Error::from(e).context(format!("create container {id:?}")))?;
-        drop(bundle);
         let pid = created.container.state().init_pid;
         let child = shared.children.add(pid);
         shared.log(rune_log_level_t::Info, || {

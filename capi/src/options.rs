@@ -1,7 +1,7 @@
 //! `rune_create_options_t`: how to create a container (the rune CLI's `create` flags).
 //! Every setter copies its input; the object is only read by `rune_container_create`.
 
-use crate::bundle::{self, TempBundle};
+use crate::bundle;
 use crate::context::absolute;
 use crate::error::{rune_error_t, rune_result_t, Error, Result};
 use crate::handle::{self, Opaque};
@@ -54,33 +54,37 @@ pub(crate) fn write<T>(l: &RwLock<T>) -> RwLockWriteGuard<'_, T> {
     l.write().unwrap_or_else(|e| e.into_inner())
 }
 
-/// A bundle directory for core: the given one, or a temporary one for a config string.
-pub(crate) struct BundleDir {
-    pub path: PathBuf,
-    /// Kept until the create call ends, then removed.
-    _temp: Option<TempBundle>,
+/// Where core finds the container's config: a bundle directory, or a config in memory (with
+/// the current directory as its bundle, where a relative `root.path` resolves).
+pub(crate) struct ConfigSource {
+    pub bundle: PathBuf,
+    pub config: Option<rune_core::oci_spec::runtime::Spec>,
 }
 
 impl CreateSettings {
-    pub fn bundle_dir(&self, id: &str) -> Result<BundleDir> {
+    pub fn config_source(&self) -> Result<ConfigSource> {
         match &self.source {
             Source::Unset => Err(Error::invalid_argument(
                 "the create options have neither a bundle nor a config \
                  (rune_create_options_set_bundle or rune_create_options_set_config_json)",
             )),
-            Source::Bundle(p) => Ok(BundleDir {
-                path: p.clone(),
-                _temp: None,
+            Source::Bundle(p) => Ok(ConfigSource {
+                bundle: p.clone(),
+                config: None,
             }),
             Source::Config { json, rootfs } => {
-                let rootfs = match rootfs {
-                    Some(r) => Some(absolute(r.clone())?),
-                    None => None,
-                };
-                let t = TempBundle::write(json, rootfs.as_deref(), id)?;
-                Ok(BundleDir {
-                    path: t.path().to_path_buf(),
-                    _temp: Some(t),
+                let mut json = json.clone();
+                if let Some(r) = rootfs {
+                    let r = absolute(r.clone())?;
+                    bundle::set_root_path(&mut json, &r)?;
+                }
+                let spec = rune_core::spec::parse_config(json.to_string().as_bytes())?;
+                let cwd = std::env::current_dir().map_err(|e| {
+                    Error::new(rune_result_t::Os, format!("current directory: {e}"))
+                })?;
+                Ok(ConfigSource {
+                    bundle: cwd,
+                    config: Some(spec),
                 })
             }
         }

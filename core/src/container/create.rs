@@ -20,6 +20,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Default)]
 pub struct CreateOptions {
     pub bundle: PathBuf,
+    /// The config, when the caller has it in memory; else `<bundle>/config.json` is read.
+    pub config: Option<oci_spec::runtime::Spec>,
     pub pid_file: Option<PathBuf>,
     pub console_socket: Option<PathBuf>,
     pub no_pivot: bool,
@@ -69,7 +71,10 @@ impl Undo {
 impl Container {
     pub fn create(store: &Store, id: &str, opts: &CreateOptions) -> Result<Created> {
         store::validate_id(id)?;
-        let mut bundle = spec::load_bundle(&opts.bundle)?;
+        let mut bundle = match &opts.config {
+            Some(c) => spec::bundle_from_spec(&opts.bundle, c.clone())?,
+            None => spec::load_bundle(&opts.bundle)?,
+        };
         if !opts.annotations.is_empty() {
             let mut ann = bundle.spec.annotations().clone().unwrap_or_default();
             ann.extend(opts.annotations.iter().cloned());

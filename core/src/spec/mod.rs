@@ -30,6 +30,16 @@ pub fn load_bundle(bundle: &Path) -> Result<Bundle> {
     Ok(Bundle { path, spec, rootfs })
 }
 
+/// A bundle from a config given in memory: `bundle` (it must exist) is where a relative
+/// `root.path` resolves and what the state records.
+pub fn bundle_from_spec(bundle: &Path, spec: Spec) -> Result<Bundle> {
+    let path = std::fs::canonicalize(bundle)
+        .map_err(|e| err!(NotFound, "bundle {}: {}", bundle.display(), io_desc(&e)))?;
+    let rootfs = rootfs_path(&path, &spec)?;
+    validate(&spec)?;
+    Ok(Bundle { path, spec, rootfs })
+}
+
 /// Parses config.json text; the error names the line and column.
 pub fn parse_config(text: &[u8]) -> Result<Spec> {
     serde_json::from_slice::<Spec>(text)

@@ -15,6 +15,7 @@ pub fn options(ctx: &Ctx, a: &CreateArgs) -> CreateOptions {
         systemd_cgroup: ctx.systemd_cgroup,
         listen_fds: true,
         annotations: Vec::new(),
+        config: None,
     }
 }
 
