@@ -169,7 +169,9 @@ pub unsafe extern "C" fn rune_container_start(
 ) -> rune_result_t {
     boundary("rune_container_start", err_out, || {
         let h = handle::borrow(container as *const rune_container_t)?;
-        h.core().start()?;
+        for w in h.core().start()? {
+            h.shared.log(rune_log_level_t::Warn, || w.to_string());
+        }
         h.shared.log(rune_log_level_t::Info, || {
             format!("container {} started", h.id())
         });
@@ -244,7 +246,9 @@ pub unsafe extern "C" fn rune_container_delete(
         let pid = Container::load(&shared.store, &id)
             .ok()
             .map(|c| c.state().init_pid);
-        Container::delete(&shared.store, &id, force)?;
+        for w in Container::delete(&shared.store, &id, force)? {
+            shared.log(rune_log_level_t::Warn, || w.to_string());
+        }
         if let Some(child) = pid.and_then(|p| shared.children.get(p)) {
             let _ = shared.children.wait(&child, false);
         }

@@ -13,7 +13,10 @@ use std::time::Duration;
 impl Container {
     /// Deletes container `id`. A created container is killed first (as runc does); a running
     /// or paused one only with `force`.
-    pub fn delete(store: &Store, id: &str, force: bool) -> Result<()> {
+    /// Returns the warnings of what failed without stopping the deletion (poststop hooks,
+    /// moving network devices back).
+    pub fn delete(store: &Store, id: &str, force: bool) -> Result<Vec<crate::Error>> {
+        let mut warnings = Vec::new();
         let dir = match store.lock(id) {
             Ok(d) => d,
             Err(e) if e.kind() == crate::ErrorKind::NotFound => return Err(not_found(id)),
@@ -22,7 +25,9 @@ impl Container {
         let state = match dir.read_state() {
             Ok(s) => s,
             // A directory without state is the remains of a failed create.
-            Err(e) if e.kind() == crate::ErrorKind::NotFound => return dir.remove(),
+            Err(e) if e.kind() == crate::ErrorKind::NotFound => {
+                return dir.remove().map(|_| warnings)
+            }
             Err(e) => return Err(e),
         };
         let c = Container {
@@ -46,7 +51,7 @@ impl Container {
         if status != Status::Stopped {
             // Host devices go back before the namespace (and virtual peers with it) goes away.
             if let Err(e) = crate::netdev::move_out(&c.state.config, c.state.init_pid) {
-                eprintln!("rune: warning: {}", e);
+                warnings.push(e);
             }
             // SAFETY: the init was checked alive with its start time.
             unsafe { libc::kill(c.state.init_pid, libc::SIGKILL) };
@@ -70,10 +75,8 @@ impl Container {
         let json = oci_state_value(&c.state, Status::Stopped, 0).to_string();
         let poststop = hooks::run(Point::Poststop, &Point::Poststop.of(&c.state.config), &json);
         dir.remove()?;
-        if let Err(e) = poststop {
-            eprintln!("rune: warning: {}", e);
-        }
-        Ok(())
+        warnings.extend(poststop.err());
+        Ok(warnings)
     }
 }
 

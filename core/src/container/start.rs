@@ -7,7 +7,9 @@ use crate::hooks::{self, Point};
 use crate::store::EXEC_FIFO;
 
 impl Container {
-    pub fn start(&mut self) -> Result<()> {
+    /// Starts the container; returns the warnings of failed poststart hooks (not errors, per
+    /// runtime.md).
+    pub fn start(&mut self) -> Result<Vec<Error>> {
         let dir = self.store.lock(self.id())?;
         self.state = dir.read_state()?;
         let status = self.status();
@@ -43,9 +45,11 @@ impl Container {
         let spec = &self.state.config;
         let json = oci_state_value(&self.state, Status::Running, self.state.init_pid).to_string();
         // poststart failures are warnings, not errors (runtime.md).
-        if let Err(e) = hooks::run(Point::Poststart, &Point::Poststart.of(spec), &json) {
-            eprintln!("rune: warning: {}", e);
-        }
-        Ok(())
+        Ok(
+            hooks::run(Point::Poststart, &Point::Poststart.of(spec), &json)
+                .err()
+                .into_iter()
+                .collect(),
+        )
     }
 }

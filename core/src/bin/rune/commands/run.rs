@@ -14,9 +14,14 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CmdResult {
     }
     let created = Container::create(&ctx.store, &a.create.id, &opts)?;
     let mut c = created.container;
-    if let Err(e) = c.start() {
-        let _ = Container::delete(&ctx.store, c.id(), true);
-        return Err(e);
+    match c.start() {
+        Ok(warnings) => warnings
+            .iter()
+            .for_each(|w| ctx.log.log("warning", w.message())),
+        Err(e) => {
+            let _ = Container::delete(&ctx.store, c.id(), true);
+            return Err(e);
+        }
     }
     let set = match set {
         Some(s) => s,
@@ -24,8 +29,11 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CmdResult {
     };
     let status = supervise::supervise(c.state().init_pid, set, created.console);
     if !a.keep {
-        if let Err(e) = Container::delete(&ctx.store, c.id(), true) {
-            ctx.log.error(e.message());
+        match Container::delete(&ctx.store, c.id(), true) {
+            Ok(warnings) => warnings
+                .iter()
+                .for_each(|w| ctx.log.log("warning", w.message())),
+            Err(e) => ctx.log.error(e.message()),
         }
     }
     Ok(status.code())

@@ -2,6 +2,8 @@ use crate::{CmdResult, Ctx};
 use rune_core::Container;
 
 pub fn run(ctx: &Ctx, id: &str) -> CmdResult {
-    Container::load(&ctx.store, id)?.start()?;
+    for w in Container::load(&ctx.store, id)?.start()? {
+        ctx.log.log("warning", w.message());
+    }
     Ok(0)
 }
