@@ -318,3 +318,48 @@ fn exec_into_nonexistent_container_fails() {
     rune.exec(&id, &["true"])
         .assert_fail_mentioning(&["does not exist", "not found", &id]);
 }
+
+#[test]
+fn exec_into_a_sub_cgroup() {
+    let rune = Rune::new();
+    let (b, pid) = running(&rune, "execcg");
+    let cg = b
+        .cgroups_path_value()
+        .expect("the default bundle has a cgroupsPath");
+    for ctrl in ["memory", "pids"] {
+        std::fs::create_dir(cgroup_dir(ctrl, &cg).join("sub1")).unwrap();
+    }
+    let out = rune.exec(
+        &b.id,
+        &[
+            "--cgroup",
+            "memory,pids:sub1",
+            "--",
+            "cat",
+            "/proc/self/cgroup",
+        ],
+    );
+    out.assert_ok();
+    let line = |c: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.split(':').nth(1) == Some(c))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("memory").ends_with(&format!("{cg}/sub1")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        line("pids").ends_with(&format!("{cg}/sub1")),
+        "{}",
+        out.stdout
+    );
+    assert!(line("cpu").ends_with(&cg), "{}", out.stdout);
+    rune.exec(&b.id, &["--cgroup", "nosuch", "--", "true"])
+        .assert_fail_mentioning(&["nosuch"]);
+    // delete removes the sub-cgroups with the container's.
+    finish(&rune, &b, pid);
+}

@@ -119,6 +119,82 @@ impl std::fmt::Display for CgroupPath {
     }
 }
 
+/// Moves `pid` into the sub-cgroup `sub` of the container whose init is `init_pid` (runc's
+/// `exec --cgroup`): in the v1 hierarchies of `controllers`, or in every hierarchy when None.
+/// The sub-cgroup must exist.
+pub fn join_sub(pid: i32, init_pid: i32, controllers: Option<&[String]>, sub: &str) -> Result<()> {
+    if sub.split('/').any(|c| c == "..") {
+        return Err(err!(
+            InvalidArgument,
+            "--cgroup {:?}: must stay below the container's cgroup",
+            sub
+        ));
+    }
+    let paths = paths_of(init_pid);
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut joined = 0;
+    for line in info.lines() {
+        let (pre, post) = match line.split_once(" - ") {
+            Some(x) => x,
+            None => continue,
+        };
+        let mut post = post.split(' ');
+        let fstype = post.next().unwrap_or("");
+        if fstype != "cgroup" && fstype != "cgroup2" {
+            continue;
+        }
+        let opts = post.nth(1).unwrap_or("");
+        let ctrls: Vec<&str> = opts
+            .split(',')
+            .filter(|o| *o != "rw" && *o != "ro")
+            .collect();
+        let key = if fstype == "cgroup2" {
+            ""
+        } else {
+            ctrls.first().copied().unwrap_or("")
+        };
+        if let Some(want) = controllers {
+            if !want.iter().any(|w| ctrls.contains(&w.as_str())) {
+                continue;
+            }
+        }
+        let base = match paths.get(key) {
+            Some(b) => b,
+            None => continue,
+        };
+        let mount = pre.split(' ').nth(4).unwrap_or("");
+        let dir = std::path::Path::new(mount)
+            .join(base.trim_start_matches('/'))
+            .join(sub.trim_start_matches('/'));
+        if !dir.is_dir() {
+            return Err(err!(NotFound, "--cgroup: {} does not exist", dir.display()));
+        }
+        std::fs::write(dir.join("cgroup.procs"), pid.to_string())
+            .map_err(|e| Error::io(format!("join cgroup {}", dir.display()), e))?;
+        joined += 1;
+    }
+    if joined == 0 {
+        return Err(err!(
+            NotFound,
+            "--cgroup {:?}: no such cgroup controller",
+            sub
+        ));
+    }
+    Ok(())
+}
+
+/// rmdir of every cgroup below `dir`, deepest first (cgroupfs files go with their directory).
+fn remove_children(dir: &std::path::Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for e in entries.flatten() {
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_children(&e.path());
+                let _ = std::fs::remove_dir(e.path());
+            }
+        }
+    }
+}
+
 /// True when the config sets any resource limit (device rules aside).
 pub fn has_limits(spec: &Spec) -> bool {
     let r = match spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
@@ -282,8 +358,13 @@ impl Manager {
             .is_some_and(|s| matches!(s, FreezerState::Frozen | FreezerState::Freezing))
     }
 
-    /// Removes the cgroup from every hierarchy, retrying briefly while processes leave it.
+    /// Removes the cgroup from every hierarchy (sub-cgroups made inside it first), retrying
+    /// briefly while processes leave it.
     pub fn remove(&self) -> Result<()> {
+        for sub in self.cg.subsystems() {
+            let dir = cgroups_rs::Controller::path(sub.to_controller()).to_path_buf();
+            remove_children(&dir);
+        }
         let mut last = None;
         for _ in 0..200 {
             match self.cg.delete() {

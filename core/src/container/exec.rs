@@ -26,6 +26,8 @@ pub struct ExecOptions {
     pub listen_fds: bool,
     /// Allow exec into a paused container (it runs once the container is resumed).
     pub ignore_paused: bool,
+    /// Sub-cgroups to run in (`--cgroup [controllers:]path`): controllers (None: all) and path.
+    pub sub_cgroups: Vec<(Option<Vec<String>>, String)>,
 }
 
 /// A started process: its pid (a child of the caller) and the pty master if kept.
@@ -90,6 +92,9 @@ impl Container {
             child.release()?;
             if let Some(path) = &self.state.cgroup_path {
                 Manager::load(path).add(child.pid)?;
+            }
+            for (ctrls, sub) in &opts.sub_cgroups {
+                crate::cgroups::join_sub(child.pid, self.state.init_pid, ctrls.as_deref(), sub)?;
             }
             let mut cfg = InitConfig {
                 mode: Mode::Exec,

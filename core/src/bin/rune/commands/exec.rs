@@ -55,6 +55,17 @@ pub fn run(ctx: &Ctx, a: ExecArgs) -> CmdResult {
         keep_console: terminal && !a.detach && a.console_socket.is_none(),
         listen_fds: true,
         ignore_paused: a.ignore_paused,
+        sub_cgroups: a
+            .cgroup
+            .iter()
+            .map(|c| match c.split_once(':') {
+                Some((ctrls, path)) => (
+                    Some(ctrls.split(',').map(String::from).collect()),
+                    path.to_string(),
+                ),
+                None => (None, c.clone()),
+            })
+            .collect(),
     };
     let set = (!a.detach).then(supervise::block_signals);
     let started = c.exec(&opts)?;
