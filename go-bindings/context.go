@@ -9,6 +9,8 @@ import "C"
 import (
 	"encoding/json"
 	"runtime"
+	"runtime/cgo"
+	"sync"
 	"unsafe"
 )
 
@@ -17,6 +19,9 @@ import (
 // those of the rune CLI. Safe for concurrent use.
 type Context struct {
 	h *handle
+	// logger is the cgo handle of the SetLogger function, released by Close.
+	logMu  sync.Mutex
+	logger *cgo.Handle
 }
 
 // NewContext makes a context on state root root ("" means /run/rune). The environment
@@ -47,6 +52,12 @@ func NewContext(root string) (*Context, error) {
 // Close frees the context. Containers made through it stay usable. Closing twice is harmless.
 func (x *Context) Close() error {
 	x.h.close()
+	x.logMu.Lock()
+	if x.logger != nil {
+		x.logger.Delete()
+		x.logger = nil
+	}
+	x.logMu.Unlock()
 	return nil
 }
 

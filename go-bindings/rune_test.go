@@ -371,3 +371,46 @@ func TestEnclaveContainer(t *testing.T) {
 		t.Fatalf("unknown enclave type: %v", err)
 	}
 }
+
+// TestLogger checks that librune's messages reach a Go logger: a container's creation and
+// deletion, and a failing poststart hook as a warning.
+func TestLogger(t *testing.T) {
+	e := setup(t)
+	var mu sync.Mutex
+	var got []string
+	if err := e.rc.SetLogger(func(l rune.LogLevel, msg string) {
+		mu.Lock()
+		defer mu.Unlock()
+		got = append(got, fmt.Sprintf("%d %s", l, msg))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	cfg := strings.Replace(string(config("true")), `"root":`,
+		`"hooks": {"poststart": [{"path": "/bin/false"}]}, "root":`, 1)
+	c, err := e.rc.Create("go-log", &rune.CreateOptions{Config: []byte(cfg), Rootfs: e.rootfs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rc.Delete("go-log", false); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	all := strings.Join(got, "\n")
+	for _, want := range []string{"created", "deleted", "poststart"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("no %q in the log:\n%s", want, all)
+		}
+	}
+	warn := fmt.Sprintf("%d ", rune.LogWarn)
+	if !strings.Contains(all, warn) {
+		t.Errorf("no warning in the log:\n%s", all)
+	}
+}
