@@ -1,0 +1,36 @@
+//! `run -t` in the foreground without a console socket: rune allocates the pty and copies
+//! between it and its own terminal (here one that script(1) provides), as `runc run` does.
+
+use rune_integration::*;
+use std::process::Command;
+
+fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+#[test]
+fn foreground_run_with_a_terminal() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("fgtty");
+    b.terminal(true)
+        .sh("[ -t 0 ] && [ -t 1 ] && echo stdio-is-a-tty; tty; exit 7");
+    b.write();
+    rune.track(&b.id);
+    let cmd = format!(
+        "{} --root {} run --bundle {} {}",
+        shell_quote(rune.bin().to_str().unwrap()),
+        shell_quote(rune.root().to_str().unwrap()),
+        shell_quote(b.path().to_str().unwrap()),
+        b.id
+    );
+    // script gives rune a terminal on stdin/stdout and returns the child's exit code (-e).
+    let out = Command::new("timeout")
+        .args(["20", "script", "-qec", &cmd, "/dev/null"])
+        .output()
+        .expect("run script (util-linux)");
+    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    assert!(text.contains("stdio-is-a-tty"), "{text:?}");
+    assert!(text.lines().any(|l| l.starts_with("/dev/pts/")), "{text:?}");
+    assert_eq!(out.status.code(), Some(7), "{text:?}");
+    assert_no_leaks(&rune, &b, None);
+}
