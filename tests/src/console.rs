@@ -125,36 +125,9 @@ fn poll_in(fd: RawFd, deadline: Instant) -> bool {
 
 /// Receive one fd passed with SCM_RIGHTS on a connected unix socket.
 fn recv_fd(sock: RawFd) -> Result<RawFd, String> {
-    let mut data = [0u8; 4096];
-    let mut iov = libc::iovec {
-        iov_base: data.as_mut_ptr().cast(),
-        iov_len: data.len(),
-    };
-    // Room for a handful of fds, aligned for cmsghdr.
-    let mut cbuf = [0u64; 16];
-    // SAFETY: zeroed msghdr is a valid empty header; fields set below.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = cbuf.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&cbuf) as _;
-    // SAFETY: msg points at live buffers for the duration of the call.
-    let n = unsafe { libc::recvmsg(sock, &mut msg, libc::MSG_CMSG_CLOEXEC) };
-    if n < 0 {
-        return Err(format!("recvmsg: {}", std::io::Error::last_os_error()));
-    }
-    // SAFETY: walking the control buffer the kernel filled in.
-    unsafe {
-        let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
-        while !cmsg.is_null() {
-            if (*cmsg).cmsg_level == libc::SOL_SOCKET && (*cmsg).cmsg_type == libc::SCM_RIGHTS {
-                let fd = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const RawFd);
-                return Ok(fd);
-            }
-            cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
-        }
-    }
-    Err(format!(
-        "no SCM_RIGHTS fd in the message ({n} bytes of data)"
-    ))
+    let (mut data, mut fds) = (Vec::new(), Vec::new());
+    let n = crate::fdpass::recv_with_fds(sock, &mut data, &mut fds)?;
+    fds.first()
+        .copied()
+        .ok_or_else(|| format!("no SCM_RIGHTS fd in the message ({n} bytes of data)"))
 }

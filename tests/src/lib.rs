@@ -9,6 +9,7 @@
 pub mod bundle;
 pub mod console;
 pub mod enclave;
+mod fdpass;
 pub mod invocation;
 pub mod leak;
 pub mod output;
