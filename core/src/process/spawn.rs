@@ -203,7 +203,7 @@ unsafe fn child_steps(
     }
     if ro_exe {
         let p = exe.as_ptr();
-        let mut st: libc::statvfs = std::mem::zeroed();
+        let mut st = KernelStatfs::default();
         if libc::mount(
             std::ptr::null(),
             c"/".as_ptr(),
@@ -211,13 +211,13 @@ unsafe fn child_steps(
             libc::MS_SLAVE | libc::MS_REC,
             std::ptr::null(),
         ) != 0
-            || libc::statvfs(p, &mut st) != 0
+            || libc::syscall(libc::SYS_statfs, p, &mut st as *mut KernelStatfs) != 0
             || libc::mount(p, p, std::ptr::null(), libc::MS_BIND, std::ptr::null()) != 0
         {
             fail(err_w, STEP_MOUNT);
         }
         // Keep the flags the kernel may have locked (nosuid, nodev, noexec, atime).
-        let f = st.f_flag as libc::c_ulong;
+        let f = st.f_flags as libc::c_ulong;
         let mut keep = f
             & (libc::MS_NOSUID
                 | libc::MS_NODEV
@@ -241,6 +241,25 @@ unsafe fn child_steps(
     }
     libc::execve(exe.as_ptr(), argv.as_ptr(), envp.as_ptr());
     fail(err_w, STEP_EXEC)
+}
+
+/// The kernel's `struct statfs` (x86-64 and other 64-bit ABIs): the raw system call is used
+/// between clone and execve, where glibc's statvfs is not promised async-signal-safe.
+#[repr(C)]
+#[derive(Default)]
+struct KernelStatfs {
+    f_type: libc::c_long,
+    f_bsize: libc::c_long,
+    f_blocks: u64,
+    f_bfree: u64,
+    f_bavail: u64,
+    f_files: u64,
+    f_ffree: u64,
+    f_fsid: [libc::c_int; 2],
+    f_namelen: libc::c_long,
+    f_frsize: libc::c_long,
+    f_flags: libc::c_long,
+    f_spare: [libc::c_long; 4],
 }
 
 unsafe fn fail(err_w: RawFd, step: u32) -> ! {

@@ -26,7 +26,11 @@ pub fn dispatch(ctx: &Ctx, cmd: Command) -> CmdResult {
             "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver"
         ));
     }
-    ctx.log.debug(&format!("rune {:?} (root {})", cmd, ctx.store.root().display()));
+    ctx.log.debug(&format!(
+        "rune {:?} (root {})",
+        cmd,
+        ctx.store.root().display()
+    ));
     match cmd {
         Command::Spec(a) => spec::run(a),
         Command::Create(a) => create::run(ctx, a),
