@@ -133,17 +133,22 @@ pub fn join_sub(pid: i32, init_pid: i32, controllers: Option<&[String]>, sub: &s
     let paths = paths_of(init_pid);
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let mut joined = 0;
+    // Visible cgroup mounts (a later mount over a mount point hides the earlier one).
+    let mut mounts: Vec<(String, String, String)> = Vec::new();
     for line in info.lines() {
         let (pre, post) = match line.split_once(" - ") {
             Some(x) => x,
             None => continue,
         };
+        let mp = pre.split(' ').nth(4).unwrap_or("").to_string();
+        mounts.retain(|(m, _, _)| !std::path::Path::new(m).starts_with(&mp));
         let mut post = post.split(' ');
-        let fstype = post.next().unwrap_or("");
-        if fstype != "cgroup" && fstype != "cgroup2" {
-            continue;
+        let fstype = post.next().unwrap_or("").to_string();
+        if fstype == "cgroup" || fstype == "cgroup2" {
+            mounts.push((mp, fstype, post.nth(1).unwrap_or("").to_string()));
         }
-        let opts = post.nth(1).unwrap_or("");
+    }
+    for (mount, fstype, opts) in &mounts {
         let ctrls: Vec<&str> = opts
             .split(',')
             .filter(|o| *o != "rw" && *o != "ro")
@@ -162,7 +167,6 @@ pub fn join_sub(pid: i32, init_pid: i32, controllers: Option<&[String]>, sub: &s
             Some(b) => b,
             None => continue,
         };
-        let mount = pre.split(' ').nth(4).unwrap_or("");
         let dir = std::path::Path::new(mount)
             .join(base.trim_start_matches('/'))
             .join(sub.trim_start_matches('/'));

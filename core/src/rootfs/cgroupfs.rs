@@ -105,12 +105,16 @@ fn mount_one(h: &Hierarchy, dir: &Path, flags: libc::c_ulong, in_cgroupns: bool)
 fn hierarchies(paths: &HashMap<String, String>) -> Vec<Hierarchy> {
     let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let path_of = |key: &str| -> String { paths.get(key).cloned().unwrap_or_else(|| "/".into()) };
-    let mut out = Vec::new();
+    let mut out: Vec<Hierarchy> = Vec::new();
     for line in info.lines() {
         let (pre, post) = match line.split_once(" - ") {
             Some(x) => x,
             None => continue,
         };
+        let mount_point = PathBuf::from(pre.split(' ').nth(4).unwrap_or(""));
+        // A later mount at or above a hierarchy's mount point hides it (e.g. cgroup2 mounted
+        // over /sys/fs/cgroup): only what is visible counts.
+        out.retain(|h| !h.mount_point.starts_with(&mount_point));
         let mut post = post.split(' ');
         let fstype = post.next().unwrap_or("");
         if fstype != "cgroup" && fstype != "cgroup2" {
@@ -118,7 +122,6 @@ fn hierarchies(paths: &HashMap<String, String>) -> Vec<Hierarchy> {
         }
         let _src = post.next();
         let super_opts = post.next().unwrap_or("");
-        let mount_point = PathBuf::from(pre.split(' ').nth(4).unwrap_or(""));
         let name = match mount_point.strip_prefix("/sys/fs/cgroup") {
             Ok(p) => p.to_string_lossy().into_owned(),
             Err(_) => continue,
