@@ -6,6 +6,7 @@
 
 mod devices;
 mod limits;
+pub mod mounts;
 mod stats;
 
 use crate::err;
@@ -131,43 +132,19 @@ pub fn join_sub(pid: i32, init_pid: i32, controllers: Option<&[String]>, sub: &s
         ));
     }
     let paths = paths_of(init_pid);
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let mut joined = 0;
-    // Visible cgroup mounts (a later mount over a mount point hides the earlier one).
-    let mut mounts: Vec<(String, String, String)> = Vec::new();
-    for line in info.lines() {
-        let (pre, post) = match line.split_once(" - ") {
-            Some(x) => x,
-            None => continue,
-        };
-        let mp = pre.split(' ').nth(4).unwrap_or("").to_string();
-        mounts.retain(|(m, _, _)| !std::path::Path::new(m).starts_with(&mp));
-        let mut post = post.split(' ');
-        let fstype = post.next().unwrap_or("").to_string();
-        if fstype == "cgroup" || fstype == "cgroup2" {
-            mounts.push((mp, fstype, post.nth(1).unwrap_or("").to_string()));
-        }
-    }
-    for (mount, fstype, opts) in &mounts {
-        let ctrls: Vec<&str> = opts
-            .split(',')
-            .filter(|o| *o != "rw" && *o != "ro")
-            .collect();
-        let key = if fstype == "cgroup2" {
-            ""
-        } else {
-            ctrls.first().copied().unwrap_or("")
-        };
+    for m in mounts::visible() {
         if let Some(want) = controllers {
-            if !want.iter().any(|w| ctrls.contains(&w.as_str())) {
+            if !want.iter().any(|w| m.controllers.contains(w)) {
                 continue;
             }
         }
-        let base = match paths.get(key) {
+        let base = match paths.get(m.key()) {
             Some(b) => b,
             None => continue,
         };
-        let dir = std::path::Path::new(mount)
+        let dir = m
+            .mount_point
             .join(base.trim_start_matches('/'))
             .join(sub.trim_start_matches('/'));
         if !dir.is_dir() {

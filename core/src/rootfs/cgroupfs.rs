@@ -103,50 +103,22 @@ fn mount_one(h: &Hierarchy, dir: &Path, flags: libc::c_ulong, in_cgroupns: bool)
 }
 
 fn hierarchies(paths: &HashMap<String, String>) -> Vec<Hierarchy> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
-    let path_of = |key: &str| -> String { paths.get(key).cloned().unwrap_or_else(|| "/".into()) };
-    let mut out: Vec<Hierarchy> = Vec::new();
-    for line in info.lines() {
-        let (pre, post) = match line.split_once(" - ") {
-            Some(x) => x,
-            None => continue,
-        };
-        let mount_point = PathBuf::from(pre.split(' ').nth(4).unwrap_or(""));
-        // A later mount at or above a hierarchy's mount point hides it (e.g. cgroup2 mounted
-        // over /sys/fs/cgroup): only what is visible counts.
-        out.retain(|h| !h.mount_point.starts_with(&mount_point));
-        let mut post = post.split(' ');
-        let fstype = post.next().unwrap_or("");
-        if fstype != "cgroup" && fstype != "cgroup2" {
-            continue;
-        }
-        let _src = post.next();
-        let super_opts = post.next().unwrap_or("");
-        let name = match mount_point.strip_prefix("/sys/fs/cgroup") {
-            Ok(p) => p.to_string_lossy().into_owned(),
-            Err(_) => continue,
-        };
-        let ctrls: Vec<&str> = super_opts
-            .split(',')
-            .filter(|o| {
-                !matches!(*o, "rw" | "ro")
-                    && !o.starts_with("nsdelegate")
-                    && !o.starts_with("memory_")
+    crate::cgroups::mounts::visible()
+        .into_iter()
+        .filter_map(|m| {
+            let name = m
+                .mount_point
+                .strip_prefix("/sys/fs/cgroup")
+                .ok()?
+                .to_string_lossy()
+                .into_owned();
+            Some(Hierarchy {
+                path: paths.get(m.key()).cloned().unwrap_or_else(|| "/".into()),
+                name,
+                options: m.controllers.join(","),
+                fstype: m.fstype,
+                mount_point: m.mount_point,
             })
-            .collect();
-        let options = ctrls.join(",");
-        let key = if fstype == "cgroup2" {
-            String::new()
-        } else {
-            ctrls.first().map(|s| s.to_string()).unwrap_or_default()
-        };
-        out.push(Hierarchy {
-            path: path_of(&key),
-            name,
-            fstype: fstype.to_string(),
-            options,
-            mount_point,
-        });
-    }
-    out
+        })
+        .collect()
 }

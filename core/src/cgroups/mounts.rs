@@ -1,0 +1,61 @@
+//! The cgroup hierarchies mounted in this mount namespace, as /proc/self/mountinfo lists them.
+
+use std::path::PathBuf;
+
+/// One visible cgroup (v1) or cgroup2 mount.
+#[derive(Debug, Clone)]
+pub struct CgroupMount {
+    pub mount_point: PathBuf,
+    /// "cgroup" or "cgroup2".
+    pub fstype: String,
+    /// The superblock options naming the hierarchy (`cpu`, `cpu,cpuacct`, `name=systemd`);
+    /// empty for cgroup2.
+    pub controllers: Vec<String>,
+}
+
+impl CgroupMount {
+    /// The key of the hierarchy in /proc/<pid>/cgroup: its first controller, "" for cgroup2.
+    pub fn key(&self) -> &str {
+        if self.fstype == "cgroup2" {
+            ""
+        } else {
+            self.controllers.first().map(String::as_str).unwrap_or("")
+        }
+    }
+}
+
+/// The cgroup mounts that are visible: a later mount at or above a mount point hides it (e.g.
+/// cgroup2 mounted over /sys/fs/cgroup hides the v1 hierarchies below).
+pub fn visible() -> Vec<CgroupMount> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
+    let mut out: Vec<CgroupMount> = Vec::new();
+    for line in info.lines() {
+        let (pre, post) = match line.split_once(" - ") {
+            Some(x) => x,
+            None => continue,
+        };
+        let mount_point = PathBuf::from(pre.split(' ').nth(4).unwrap_or(""));
+        out.retain(|m| !m.mount_point.starts_with(&mount_point));
+        let mut post = post.split(' ');
+        let fstype = post.next().unwrap_or("");
+        if fstype != "cgroup" && fstype != "cgroup2" {
+            continue;
+        }
+        let options = post.nth(1).unwrap_or("");
+        let controllers = options
+            .split(',')
+            .filter(|o| {
+                !matches!(*o, "rw" | "ro")
+                    && !o.starts_with("nsdelegate")
+                    && !o.starts_with("memory_")
+            })
+            .map(String::from)
+            .collect();
+        out.push(CgroupMount {
+            mount_point,
+            fstype: fstype.to_string(),
+            controllers,
+        });
+    }
+    out
+}
