@@ -227,8 +227,10 @@ impl Manager {
     /// Creates the cgroup in every hierarchy.
     pub fn create(path: &CgroupPath) -> Result<Manager> {
         let m = Manager::load(path);
-        m.cg.create()
-            .map_err(|e| cg_err(&format!("create cgroup {}", path), e))?;
+        if let Err(e) = m.cg.create() {
+            let _ = m.cg.delete();
+            return Err(cg_err(&format!("create cgroup {}", path), e));
+        }
         // cgroups-rs ignores a failed mkdir in a v1 hierarchy: check each one.
         for sub in m.cg.subsystems() {
             let dir = cgroups_rs::Controller::path(sub.to_controller()).to_path_buf();
@@ -255,10 +257,6 @@ impl Manager {
             cg,
             path: path.clone(),
         }
-    }
-
-    pub fn path(&self) -> &CgroupPath {
-        &self.path
     }
 
     pub fn add(&self, pid: i32) -> Result<()> {

@@ -49,7 +49,8 @@ pub struct Created {
 /// What to undo when creation fails part-way.
 struct Undo {
     pids: Vec<i32>,
-    cgroup: Option<Manager>,
+    /// Set once the cgroup exists (loaded again only on this error path).
+    cgroup: Option<cgroups::CgroupPath>,
 }
 
 impl Undo {
@@ -61,8 +62,8 @@ impl Undo {
         for pid in &self.pids {
             let _ = wait_exit(*pid);
         }
-        if let Some(cg) = self.cgroup {
-            let _ = cg.remove();
+        if let Some(path) = self.cgroup {
+            let _ = Manager::load(&path).remove();
         }
         let _ = dir.remove();
     }
@@ -208,15 +209,14 @@ fn create_in(
     } else {
         cgroups::path_for(spec, id)
     };
-    undo.cgroup = Some(Manager::load(&cg_path));
+    // Manager::create removes what it made when it fails.
     let cg = match Manager::create(&cg_path) {
-        Ok(cg) => Some(cg),
-        // Rootless without a delegated cgroup: run without one, unless limits were asked for.
-        Err(e) if rootless() && !cgroups::has_limits(spec) => {
-            let _ = e;
-            undo.cgroup = None;
-            None
+        Ok(cg) => {
+            undo.cgroup = Some(cg_path.clone());
+            Some(cg)
         }
+        // Rootless without a delegated cgroup: run without one, unless limits were asked for.
+        Err(_) if rootless() && !cgroups::has_limits(spec) => None,
         Err(e) => return Err(e),
     };
 
