@@ -114,3 +114,17 @@ func (h *handle) freeIfDone() {
 		h.ptr = nil
 	}
 }
+
+// setString passes a non-empty v to a librune setter (an empty v leaves the option unset).
+func setString(v, what string, set func(*C.char, **C.rune_error_t) C.rune_result_t) error {
+	if v == "" {
+		return nil
+	}
+	s, err := cString(v, what)
+	if err != nil {
+		return err
+	}
+	defer C.free(unsafe.Pointer(s))
+	var e *C.rune_error_t
+	return check(set(s, &e), e)
+}

@@ -168,22 +168,10 @@ func (o *CreateOptions) toC() (*C.rune_create_options_t, error) {
 			C.rune_create_options_free(co)
 		}
 	}()
-	setStr := func(v, what string, set func(*C.char, **C.rune_error_t) C.rune_result_t) error {
-		if v == "" {
-			return nil
-		}
-		s, err := cString(v, what)
-		if err != nil {
-			return err
-		}
-		defer C.free(unsafe.Pointer(s))
-		var e *C.rune_error_t
-		return check(set(s, &e), e)
-	}
 	var err error
 	switch {
 	case o.Bundle != "":
-		err = setStr(o.Bundle, "bundle", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
+		err = setString(o.Bundle, "bundle", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
 			return C.rune_create_options_set_bundle(co, s, e)
 		})
 	case len(o.Config) > 0:
@@ -206,12 +194,12 @@ func (o *CreateOptions) toC() (*C.rune_create_options_t, error) {
 	}
 	for _, step := range []func() error{
 		func() error {
-			return setStr(o.PidFile, "pid file", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
+			return setString(o.PidFile, "pid file", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
 				return C.rune_create_options_set_pid_file(co, s, e)
 			})
 		},
 		func() error {
-			return setStr(o.ConsoleSocket, "console socket", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
+			return setString(o.ConsoleSocket, "console socket", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
 				return C.rune_create_options_set_console_socket(co, s, e)
 			})
 		},

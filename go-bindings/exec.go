@@ -10,7 +10,6 @@ import (
 	"context"
 	"runtime"
 	"sync"
-	"unsafe"
 )
 
 // User is a uid and gid inside the container.
@@ -115,18 +114,6 @@ func (o *ExecOptions) toC() (*C.rune_exec_options_t, error) {
 			C.rune_exec_options_free(eo)
 		}
 	}()
-	str := func(v, what string, set func(*C.char, **C.rune_error_t) C.rune_result_t) error {
-		if v == "" {
-			return nil
-		}
-		s, err := cString(v, what)
-		if err != nil {
-			return err
-		}
-		defer C.free(unsafe.Pointer(s))
-		var e *C.rune_error_t
-		return check(set(s, &e), e)
-	}
 	list := func(v []string, what string, set func(**C.char, C.size_t, **C.rune_error_t) C.rune_result_t) error {
 		if len(v) == 0 {
 			return nil
@@ -144,7 +131,7 @@ func (o *ExecOptions) toC() (*C.rune_exec_options_t, error) {
 			if len(o.Process) == 0 {
 				return nil
 			}
-			return str(string(o.Process), "process", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
+			return setString(string(o.Process), "process", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
 				return C.rune_exec_options_set_process_json(eo, s, e)
 			})
 		},
@@ -159,7 +146,7 @@ func (o *ExecOptions) toC() (*C.rune_exec_options_t, error) {
 			})
 		},
 		func() error {
-			return str(o.Cwd, "cwd", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
+			return setString(o.Cwd, "cwd", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
 				return C.rune_exec_options_set_cwd(eo, s, e)
 			})
 		},
@@ -178,7 +165,7 @@ func (o *ExecOptions) toC() (*C.rune_exec_options_t, error) {
 			return check(C.rune_exec_options_set_terminal(eo, C.bool(true), &e), e)
 		},
 		func() error {
-			return str(o.ConsoleSocket, "console socket", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
+			return setString(o.ConsoleSocket, "console socket", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
 				return C.rune_exec_options_set_console_socket(eo, s, e)
 			})
 		},
@@ -187,7 +174,7 @@ func (o *ExecOptions) toC() (*C.rune_exec_options_t, error) {
 			return check(C.rune_exec_options_set_detach(eo, C.bool(o.Detach), &e), e)
 		},
 		func() error {
-			return str(o.PidFile, "pid file", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
+			return setString(o.PidFile, "pid file", func(s *C.char, e **C.rune_error_t) C.rune_result_t {
 				return C.rune_exec_options_set_pid_file(eo, s, e)
 			})
 		},
