@@ -10,6 +10,8 @@ pub mod bundle;
 pub mod console;
 pub mod enclave;
 mod fdpass;
+pub mod fifo;
+pub use fifo::{mkfifo, trigger};
 pub mod invocation;
 pub mod leak;
 pub mod output;

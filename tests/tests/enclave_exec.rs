@@ -3,7 +3,6 @@
 //! stdio, environment, working directory and exit code.
 
 use rune_integration::*;
-use std::ffi::CString;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 
@@ -94,9 +93,7 @@ fn exec_stdin_through_enclave(version: u32) {
 fn exec_detach_with_pid_file(version: u32) {
     let (rune, b, trace, pid) = running("encexecd", version);
     let gate = trace.file("gate");
-    let c = CString::new(gate.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo with a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0);
+    mkfifo(&gate);
     let pf = rune.scratch().join("exec.pid");
     let script = "read x < /trace/gate; echo \"got-$x\" > /trace/done";
     let out = rune.exec(

@@ -1,7 +1,7 @@
 //! `pause`/`resume` (freezer), `events` (stats and OOM notifications) and `ps`.
 
 use rune_integration::*;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -213,22 +213,6 @@ fn events_interval_streams_stats() {
     assert_no_leaks(&rune, &b, Some(pid));
 }
 
-/// Open the FIFO `path` for writing once the container reads it, and write a line.
-fn trigger(path: &Path) {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = None;
-    let opened = wait_until(POLL_TIMEOUT, || {
-        f = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)
-            .ok();
-        f.is_some()
-    });
-    assert!(opened, "nobody reads the FIFO {path:?}");
-    f.unwrap().write_all(b"go\n").unwrap();
-}
-
 #[test]
 fn events_reports_oom_kill() {
     // Init waits on a FIFO until `events` is streaming, then a subshell
@@ -236,9 +220,7 @@ fn events_reports_oom_kill() {
     let rune = Rune::new();
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("go");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo with a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0);
+    mkfifo(&fifo);
     let limit = 32 * 1024 * 1024;
     let mut b = Bundle::new("evoom");
     b.set(

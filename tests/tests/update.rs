@@ -125,23 +125,6 @@ fn update_cpu_limits() {
     finish(&rune, &b, pid);
 }
 
-/// Open the FIFO `path` for writing once the container reads it, and write a line.
-fn trigger(path: &Path) {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = None;
-    let opened = wait_until(POLL_TIMEOUT, || {
-        f = std::fs::OpenOptions::new()
-            .write(true)
-            .custom_flags(libc::O_NONBLOCK)
-            .open(path)
-            .ok();
-        f.is_some()
-    });
-    assert!(opened, "nobody reads the FIFO {path:?}");
-    use std::io::Write;
-    f.unwrap().write_all(b"go\n").unwrap();
-}
-
 #[test]
 fn update_pids_limit_is_enforced() {
     // Init waits on a FIFO (a builtin `read`: no fork), then tries to start
@@ -150,9 +133,7 @@ fn update_pids_limit_is_enforced() {
     let rune = Rune::new();
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("go");
-    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
-    // SAFETY: mkfifo with a valid NUL-terminated path.
-    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o666) }, 0);
+    mkfifo(&fifo);
     let mut b = Bundle::new("updpids");
     b.bind(dir.path(), "/mnt/a", &[]).sh(
         "read x < /mnt/a/go; for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1000 & done; \
