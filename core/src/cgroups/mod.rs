@@ -227,9 +227,17 @@ impl Manager {
     /// Creates the cgroup in every hierarchy.
     pub fn create(path: &CgroupPath) -> Result<Manager> {
         let m = Manager::load(path);
-        if let Err(e) = m.cg.create() {
-            let _ = m.cg.delete();
-            return Err(cg_err(&format!("create cgroup {}", path), e));
+        // cgroups-rs makes each v2 directory with exists() then mkdir: a container created at the
+        // same moment under the same parent can win that race (EEXIST). The directory is then
+        // there, so a second pass goes on past it.
+        let mut tries = 0;
+        while let Err(e) = m.cg.create() {
+            tries += 1;
+            let e = cg_err(&format!("create cgroup {}", path), e);
+            if e.errno() != Some(libc::EEXIST) || tries == 8 {
+                let _ = m.cg.delete();
+                return Err(e);
+            }
         }
         // cgroups-rs ignores a failed mkdir in a v1 hierarchy: check each one.
         for sub in m.cg.subsystems() {
