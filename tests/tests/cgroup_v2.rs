@@ -36,7 +36,7 @@ fn on_v2_host(script: &str) -> (bool, String) {
 fn container_on_a_unified_cgroup_host() {
     let rune = Rune::new();
     let mut b = Bundle::new("cgv2");
-    let cg = format!("/rune-test-v2/{}", b.id);
+    let cg = format!("/rune-test-v2a/{}", b.id);
     b.cgroups_path(Some(&cg)).namespace("cgroup", None).args(&[
         "sh",
         "-c",
@@ -54,7 +54,7 @@ fn container_on_a_unified_cgroup_host() {
          echo freeze=$(cat /sys/fs/cgroup{cg}/cgroup.freeze); \
          {r} resume {id}; {r} state {id} | grep -q '\"running\"' && echo resumed; \
          {r} delete --force {id}; [ ! -e /sys/fs/cgroup{cg} ] && echo removed; \
-         rmdir /sys/fs/cgroup/rune-test-v2 2>/dev/null || true"
+         rmdir /sys/fs/cgroup/rune-test-v2a 2>/dev/null || true"
     );
     let (ok, text) = on_v2_host(&script);
     assert!(ok, "{text}");
@@ -74,14 +74,14 @@ fn container_on_a_unified_cgroup_host() {
 fn absent_v2_controller_is_a_clear_error() {
     let rune = Rune::new();
     let mut b = Bundle::new("cgv2lim");
-    b.cgroups_path(Some(&format!("/rune-test-v2/{}", b.id)))
+    b.cgroups_path(Some(&format!("/rune-test-v2b/{}", b.id)))
         .set("/linux/resources/pids", serde_json::json!({"limit": 10}))
         .args(&["true"]);
     b.write();
     rune.track(&b.id);
     let script = format!(
         "{} --root {} run --bundle {} {} && echo unexpected-success; \
-         rmdir /sys/fs/cgroup/rune-test-v2 2>/dev/null || true",
+         rmdir /sys/fs/cgroup/rune-test-v2b 2>/dev/null || true",
         rune.bin().display(),
         rune.root().display(),
         b.path().display(),
@@ -91,4 +91,74 @@ fn absent_v2_controller_is_a_clear_error() {
     assert!(!text.contains("unexpected-success"), "{text}");
     assert!(text.contains("pids"), "{text}");
     assert!(rune.cmd(["list", "-q"]).run().stdout.trim().is_empty());
+}
+
+/// Containers created at the same moment under one new parent cgroup all start: whoever makes a
+/// shared directory first, the others go on past it.
+#[test]
+fn concurrent_containers_share_a_new_parent() {
+    let rune = Rune::new();
+    let r = format!("{} --root {}", rune.bin().display(), rune.root().display());
+    let parent = format!("rune-test-v2c-{}", std::process::id());
+    let mut bundles = Vec::new();
+    let mut script = String::from("set +e; ");
+    for round in 0..4 {
+        for _ in 0..6 {
+            let mut b = Bundle::new("cgv2par");
+            let cg = format!("/{parent}-{round}/a/b/{}", b.id);
+            b.cgroups_path(Some(&cg)).args(&["true"]);
+            b.write();
+            rune.track(&b.id);
+            script += &format!(
+                "({r} run --bundle {} {} 2>&1 >/dev/null && echo ok-{} || echo FAILED-{}) & ",
+                b.path().display(),
+                b.id,
+                b.id,
+                b.id
+            );
+            bundles.push(b);
+        }
+        script += "wait; ";
+        script += &format!(
+            "rmdir /sys/fs/cgroup/{parent}-{round}/a/b /sys/fs/cgroup/{parent}-{round}/a \
+             /sys/fs/cgroup/{parent}-{round}; "
+        );
+    }
+    let (_, text) = on_v2_host(&script);
+    for b in &bundles {
+        assert!(
+            text.lines().any(|l| l.trim() == format!("ok-{}", b.id)),
+            "{} did not run:\n{text}",
+            b.id
+        );
+    }
+}
+
+/// Without a cgroup namespace the container's own cgroup2 directory is bind-mounted at
+/// /sys/fs/cgroup, read-only as the config asks.
+#[test]
+fn cgroup2_bind_mount_without_cgroup_namespace() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("cgv2bind");
+    let cg = format!("/rune-test-v2d/{}", b.id);
+    b.cgroups_path(Some(&cg)).args(&[
+        "sh",
+        "-c",
+        "grep ' /sys/fs/cgroup ' /proc/self/mounts | cut -d' ' -f3,4 | cut -d, -f1; \
+         grep -qx 1 /sys/fs/cgroup/cgroup.procs && echo pid1-inside; \
+         mkdir /sys/fs/cgroup/sub 2>/dev/null || echo refused",
+    ]);
+    b.write();
+    rune.track(&b.id);
+    let script = format!(
+        "{} --root {} run --bundle {} {}; rmdir /sys/fs/cgroup/rune-test-v2d",
+        rune.bin().display(),
+        rune.root().display(),
+        b.path().display(),
+        b.id
+    );
+    let (ok, text) = on_v2_host(&script);
+    assert!(ok, "{text}");
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    assert_eq!(lines, ["cgroup2 ro", "pid1-inside", "refused"], "{text}");
 }

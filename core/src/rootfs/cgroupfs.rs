@@ -38,7 +38,7 @@ pub fn mount(
             | libc::MS_RELATIME);
     let unified_only = hier.len() == 1 && hier[0].fstype == "cgroup2" && hier[0].name.is_empty();
     if unified_only {
-        return mount_one(&hier[0], target, flags, in_cgroupns);
+        return mount_one(&hier[0], target, flags, in_cgroupns, Some(reopen));
     }
     sys::mount(
         Some(Path::new("tmpfs")),
@@ -53,7 +53,7 @@ pub fn mount(
     for h in &hier {
         let dir = target.join(&h.name);
         super::mounts::mkdir_all(&dir)?;
-        mount_one(h, &dir, flags, in_cgroupns)?;
+        mount_one(h, &dir, flags, in_cgroupns, None)?;
     }
     if flags & libc::MS_RDONLY != 0 {
         sys::mount(
@@ -70,7 +70,15 @@ pub fn mount(
 
 /// A v1 hierarchy is always bind-mounted from the container's cgroup (a fresh v1 mount is
 /// refused in a user namespace); cgroup2 is mounted afresh inside a cgroup namespace.
-fn mount_one(h: &Hierarchy, dir: &Path, flags: libc::c_ulong, in_cgroupns: bool) -> Result<()> {
+/// `reopen`, where `dir` is an fd's path, names the bind mount for its remount: the old fd
+/// still names the directory underneath.
+fn mount_one(
+    h: &Hierarchy,
+    dir: &Path,
+    flags: libc::c_ulong,
+    in_cgroupns: bool,
+    reopen: Option<&dyn Fn() -> Result<std::os::fd::OwnedFd>>,
+) -> Result<()> {
     if in_cgroupns && h.fstype == "cgroup2" {
         let data = if h.fstype == "cgroup" {
             Some(h.options.as_str())
@@ -95,8 +103,13 @@ fn mount_one(h: &Hierarchy, dir: &Path, flags: libc::c_ulong, in_cgroupns: bool)
             None,
             &|| format!("bind cgroup {}", src.display()),
         )?;
+        let mounted = reopen.map(|r| r()).transpose()?;
+        let dir = match &mounted {
+            Some(fd) => sys::fd_path(std::os::fd::AsRawFd::as_raw_fd(fd)),
+            None => dir.to_path_buf(),
+        };
         let f = libc::MS_BIND | libc::MS_REMOUNT | flags;
-        sys::mount(None, dir, None, f, None, &|| {
+        sys::mount(None, &dir, None, f, None, &|| {
             format!("remount cgroup {}", src.display())
         })
     }
