@@ -24,6 +24,10 @@ fn list_table_json_and_quiet() {
     assert_eq!(out.stdout.lines().count(), 1, "{out}");
     rune.cmd(["list", "-q"]).run().assert_ok();
     assert_eq!(rune.cmd(["list", "-q"]).run().stdout.trim(), "");
+    // runc's JSON for no container is `null`.
+    let out = rune.cmd(["list", "-f", "json"]).run();
+    out.assert_ok();
+    assert_eq!(out.stdout, "null\n", "{out}");
 
     let mut a = Bundle::new("lista");
     a.args(&["sleep", "1000"]);
