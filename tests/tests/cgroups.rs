@@ -174,3 +174,39 @@ fn memory_limit_is_enforced() {
     );
     assert_no_leaks(&rune, &b, None);
 }
+
+/// On the hybrid layout the container is also placed in the cgroup2 tree, as runc does (and
+/// so is a process `exec` adds); its /sys/fs/cgroup/unified is that cgroup, not the host's tree.
+#[test]
+fn hybrid_host_joins_the_unified_tree_too() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("cguni");
+    b.args(&["sleep", "1000"]);
+    let (_, pid) = rune.start_container(&b);
+    let want = b.cgroups_path_value().unwrap();
+    let dir = cgroup_dir("", &want);
+    assert!(procs(&dir).contains(&pid), "{dir:?}");
+    let out = rune.exec(
+        &b.id,
+        &[
+            "sh",
+            "-c",
+            "grep '^0::' /proc/self/cgroup; cat /sys/fs/cgroup/unified/cgroup.procs",
+        ],
+    );
+    out.assert_ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], format!("0::{want}"), "{out}");
+    // The container's processes only, by their numbers in its pid namespace: its init, then
+    // the exec'd ones (the host's tree would list rune's own processes and the host's).
+    assert_eq!(lines[1], "1", "{out}");
+    assert!(
+        lines[2..]
+            .iter()
+            .all(|p| p.parse::<i32>().is_ok_and(|p| p < 10)),
+        "{out}"
+    );
+    rune.delete_force(&b.id).assert_ok();
+    assert!(!dir.exists(), "{dir:?} left behind");
+    assert_no_leaks(&rune, &b, Some(pid));
+}

@@ -18,6 +18,7 @@ use cgroups_rs::CgroupPid;
 use oci_spec::runtime::{LinuxResources, Spec};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
+use std::path::PathBuf;
 
 /// Where a container's cgroup is: `path` below each hierarchy's root, or, for a relative
 /// `cgroupsPath` (and the default, the container id), below rune's own cgroup in each v1
@@ -192,6 +193,18 @@ pub fn has_limits(spec: &Spec) -> bool {
         || r.unified().as_ref().is_some_and(|x| !x.is_empty())
 }
 
+/// Where cgroup2 is mounted beside the v1 hierarchies (the hybrid layout), if it is.
+fn hybrid_unified_root() -> Option<PathBuf> {
+    let all = mounts::visible();
+    if all.iter().any(|m| m.fstype == "cgroup") {
+        all.into_iter()
+            .find(|m| m.fstype == "cgroup2")
+            .map(|m| m.mount_point)
+    } else {
+        None
+    }
+}
+
 /// A process's cgroup path in each hierarchy, keyed by its first controller (or "" for v2).
 pub fn paths_of(pid: i32) -> HashMap<String, String> {
     let text = std::fs::read_to_string(format!("/proc/{}/cgroup", pid)).unwrap_or_default();
@@ -221,6 +234,9 @@ fn cg_err(what: &str, e: cgroups_rs::error::Error) -> Error {
 pub struct Manager {
     cg: Cgroup,
     path: CgroupPath,
+    /// On the hybrid layout, the container's directory in the cgroup2 tree, which runc joins
+    /// too (no limits there; it groups the processes for tools such as systemd).
+    unified: Option<PathBuf>,
 }
 
 impl Manager {
@@ -240,15 +256,21 @@ impl Manager {
             }
         }
         // cgroups-rs ignores a failed mkdir in a v1 hierarchy: check each one.
-        for sub in m.cg.subsystems() {
-            let dir = cgroups_rs::Controller::path(sub.to_controller()).to_path_buf();
-            if !dir.is_dir() {
-                let _ = m.cg.delete();
-                return Err(Error::new(
-                    crate::ErrorKind::PermissionDenied,
-                    format!("create cgroup {}: cannot create {}", path, dir.display()),
-                ));
-            }
+        let mut dirs: Vec<PathBuf> =
+            m.cg.subsystems()
+                .iter()
+                .map(|sub| cgroups_rs::Controller::path(sub.to_controller()).to_path_buf())
+                .collect();
+        if let Some(u) = &m.unified {
+            let _ = std::fs::create_dir_all(u);
+            dirs.push(u.clone());
+        }
+        if let Some(dir) = dirs.iter().find(|d| !d.is_dir()) {
+            let _ = m.remove_once();
+            return Err(Error::new(
+                crate::ErrorKind::PermissionDenied,
+                format!("create cgroup {}: cannot create {}", path, dir.display()),
+            ));
         }
         Ok(m)
     }
@@ -261,16 +283,31 @@ impl Manager {
         } else {
             Cgroup::load_with_relative_paths(hier, &path.path, path.parents.clone())
         };
+        let unified = if cg.v2() {
+            None
+        } else {
+            hybrid_unified_root().map(|root| {
+                let parent = path.parents.get("").map(String::as_str).unwrap_or("");
+                root.join(parent.trim_start_matches('/')).join(&path.path)
+            })
+        };
         Manager {
             cg,
             path: path.clone(),
+            unified,
         }
     }
 
     pub fn add(&self, pid: i32) -> Result<()> {
         self.cg
             .add_task_by_tgid(CgroupPid::from(pid as u64))
-            .map_err(|e| cg_err(&format!("add process {} to cgroup {}", pid, self.path), e))
+            .map_err(|e| cg_err(&format!("add process {} to cgroup {}", pid, self.path), e))?;
+        if let Some(u) = &self.unified {
+            std::fs::write(u.join("cgroup.procs"), pid.to_string()).map_err(|e| {
+                Error::io(format!("add process {} to cgroup {}", pid, u.display()), e)
+            })?;
+        }
+        Ok(())
     }
 
     /// Applies the config's device rules and limits.
@@ -352,16 +389,34 @@ impl Manager {
             let dir = cgroups_rs::Controller::path(sub.to_controller()).to_path_buf();
             remove_children(&dir);
         }
-        let mut last = None;
+        if let Some(u) = &self.unified {
+            remove_children(u);
+        }
+        let mut last = Ok(());
         for _ in 0..200 {
-            match self.cg.delete() {
-                Ok(()) => return Ok(()),
-                Err(e) => last = Some(e),
+            last = self.remove_once();
+            if last.is_ok() {
+                break;
             }
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
-        match last {
-            Some(e) => Err(cg_err(&format!("remove cgroup {}", self.path), e)),
+        last
+    }
+
+    fn remove_once(&self) -> Result<()> {
+        if let Err(e) = self.cg.delete() {
+            let e = cg_err(&format!("remove cgroup {}", self.path), e);
+            if e.errno() != Some(libc::ENOENT) {
+                return Err(e);
+            }
+        }
+        match &self.unified {
+            Some(u) => match std::fs::remove_dir(u) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    Err(Error::io(format!("remove cgroup {}", u.display()), e))
+                }
+                _ => Ok(()),
+            },
             None => Ok(()),
         }
     }
