@@ -213,30 +213,27 @@ fn events_interval_streams_stats() {
     assert_no_leaks(&rune, &b, Some(pid));
 }
 
-#[test]
-fn events_reports_oom_kill() {
-    // Init waits on a FIFO until `events` is streaming, then a subshell
-    // allocates past the limit and is OOM-killed; init survives.
-    let rune = Rune::new();
-    let dir = tempfile::tempdir().unwrap();
-    let fifo = dir.path().join("go");
+/// A container whose init waits on a FIFO, then runs `script` under a 32 MiB memory limit.
+fn oom_container(rune: &Rune, prefix: &str, script: &str) -> (Bundle, i32, PathBuf) {
+    let dir = rune.scratch().join(unique_id(prefix));
+    std::fs::create_dir(&dir).unwrap();
+    let fifo = dir.join("go");
     mkfifo(&fifo);
     let limit = 32 * 1024 * 1024;
-    let mut b = Bundle::new("evoom");
+    let mut b = Bundle::new(prefix);
     b.set(
         "/linux/resources/memory",
         json!({"limit": limit, "swap": limit}),
     )
-    .bind(dir.path(), "/mnt/a", &[])
-    .sh(
-        "read x < /mnt/a/go; (x=$(head -c 100000000 /dev/zero | tr '\\0' a)); \
-         echo rc=$?; exec sleep 100000",
-    );
-    let (out, pid) = rune.start_container(&b);
-    let ev = Events::start(&rune, &["--interval", "200ms", b.id.as_str()]);
-    // The first stats line: the events process is set up.
-    assert_eq!(ev.next(Duration::from_secs(10))["type"], "stats");
-    trigger(&fifo);
+    .bind(&dir, "/mnt/a", &[])
+    .sh(&format!("read x < /mnt/a/go; {script}"));
+    let (_, pid) = rune.start_container(&b);
+    (b, pid, fifo)
+}
+
+/// The first line of `ev` that is not a stats line, which must be the container's OOM event.
+#[track_caller]
+fn expect_oom(ev: &Events, id: &str) {
     let deadline = Instant::now() + POLL_TIMEOUT;
     let oom = loop {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -246,18 +243,59 @@ fn events_reports_oom_kill() {
         }
     };
     assert_eq!(oom["type"], "oom", "{oom}");
-    assert_eq!(oom["id"], b.id.as_str(), "{oom}");
+    assert_eq!(oom["id"], id, "{oom}");
     let keys: Vec<&String> = oom.as_object().unwrap().keys().collect();
     assert!(
         oom.get("data").is_none_or(Value::is_null),
         "oom event carries data: {keys:?}"
     );
-    assert!(wait_until(POLL_TIMEOUT, || out
-        .stdout_now()
-        .contains("rc=137")));
+}
+
+#[test]
+fn events_reports_oom_kill() {
+    // Once `events` is streaming, a subshell (the OOM killer's first choice by its
+    // oom_score_adj) allocates past the limit and is killed.
+    let rune = Rune::new();
+    let (b, pid, fifo) = oom_container(
+        &rune,
+        "evoom",
+        "(echo 1000 > /proc/self/oom_score_adj; x=$(head -c 100000000 /dev/zero | tr '\\0' a)); \
+         exec sleep 100000",
+    );
+    let ev = Events::start(&rune, &["--interval", "200ms", b.id.as_str()]);
+    // The first stats line: the events process is set up.
+    assert_eq!(ev.next(Duration::from_secs(10))["type"], "stats");
+    trigger(&fifo);
+    expect_oom(&ev, &b.id);
     drop(ev);
-    assert_eq!(rune.status(&b.id), "running");
     rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+/// When the OOM killer takes the init itself, the event still comes before the stream ends.
+#[test]
+fn events_reports_oom_kill_of_the_init() {
+    let rune = Rune::new();
+    let (b, pid, fifo) = oom_container(
+        &rune,
+        "evoominit",
+        "exec dd if=/dev/zero of=/dev/null bs=100M count=1",
+    );
+    let mut ev = Events::start(&rune, &["--interval", "200ms", b.id.as_str()]);
+    assert_eq!(ev.next(Duration::from_secs(10))["type"], "stats");
+    trigger(&fifo);
+    expect_oom(&ev, &b.id);
+    assert!(rune.wait_status(&b.id, "stopped"));
+    let deadline = Instant::now() + POLL_TIMEOUT;
+    let status = loop {
+        match ev.child.try_wait().unwrap() {
+            Some(st) => break st,
+            None if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            None => panic!("events did not end after the container stopped"),
+        }
+    };
+    assert!(status.success(), "{status}");
+    rune.delete(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));
 }
 

@@ -38,13 +38,15 @@ pub fn run(ctx: &Ctx, a: EventsArgs) -> CmdResult {
     let mut ooms = c.oom_kills();
     let mut next = Instant::now();
     loop {
-        if c.status() == Status::Stopped {
-            return Ok(0);
-        }
+        // Read before the status: when the OOM killer took the init itself, its kill is still
+        // reported before the stream ends.
         let now = c.oom_kills();
         if now > ooms {
             outln!("{}", serde_json::json!({"type": "oom", "id": c.id()}));
             ooms = now;
+        }
+        if c.status() == Status::Stopped {
+            return Ok(0);
         }
         if Instant::now() >= next {
             match c.stats() {
