@@ -19,6 +19,9 @@ pub enum NotifyReply {
     Errno(i32),
     /// Close the fd at once: notified syscalls then fail with ENOSYS.
     Close,
+    /// Answer every notification with this errno, but hold the first one: create `received` in
+    /// [`SeccompListener::dir`], and answer once `continue` appears there.
+    GatedErrno(i32),
 }
 
 /// One notification the agent answered.
@@ -41,7 +44,7 @@ pub struct ListenerReport {
     pub raw: String,
     /// The payload parsed as JSON (`Value::Null` if it is not JSON).
     pub state: Value,
-    /// Notifications answered (only with [`NotifyReply::Errno`]).
+    /// Notifications received (with [`NotifyReply::Errno`] and [`NotifyReply::GatedErrno`]).
     pub notifications: Vec<Notification>,
 }
 
@@ -62,7 +65,8 @@ impl SeccompListener {
             .expect("seccomp agent tempdir");
         let path = dir.path().join("agent.sock");
         let listener = UnixListener::bind(&path).expect("bind seccomp agent socket");
-        let handle = std::thread::spawn(move || serve(listener, reply));
+        let gate = dir.path().to_path_buf();
+        let handle = std::thread::spawn(move || serve(listener, reply, gate));
         SeccompListener {
             _dir: dir,
             path,
@@ -72,6 +76,11 @@ impl SeccompListener {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The agent's directory (its socket, and the files of [`NotifyReply::GatedErrno`]).
+    pub fn dir(&self) -> &Path {
+        self._dir.path()
     }
 
     /// Wait for the agent: returns once the connection was served and (with
@@ -87,7 +96,11 @@ impl SeccompListener {
     }
 }
 
-fn serve(listener: UnixListener, reply: NotifyReply) -> Result<ListenerReport, String> {
+fn serve(
+    listener: UnixListener,
+    reply: NotifyReply,
+    gate: PathBuf,
+) -> Result<ListenerReport, String> {
     let deadline = Instant::now() + TIMEOUT;
     let mut report = ListenerReport::default();
     if poll(listener.as_raw_fd(), deadline) == 0 {
@@ -109,8 +122,13 @@ fn serve(listener: UnixListener, reply: NotifyReply) -> Result<ListenerReport, S
     report.fds = fds.len();
     report.raw = String::from_utf8_lossy(&data).into_owned();
     report.state = serde_json::from_str(&report.raw).unwrap_or(Value::Null);
-    if let (NotifyReply::Errno(errno), Some(&fd)) = (reply, fds.first()) {
-        report.notifications = answer(fd, errno, deadline);
+    let (errno, gate) = match reply {
+        NotifyReply::Errno(e) => (Some(e), None),
+        NotifyReply::GatedErrno(e) => (Some(e), Some(gate)),
+        NotifyReply::Close => (None, None),
+    };
+    if let (Some(errno), Some(&fd)) = (errno, fds.first()) {
+        report.notifications = answer(fd, errno, gate, deadline);
     }
     for fd in fds {
         // SAFETY: fds received from the kernel, owned by this thread.
@@ -119,9 +137,15 @@ fn serve(listener: UnixListener, reply: NotifyReply) -> Result<ListenerReport, S
     Ok(report)
 }
 
-/// Answer notifications on seccomp fd `fd` with `-errno` until no task uses
-/// the filter any more (POLLHUP) or the deadline passes.
-fn answer(fd: RawFd, errno: i32, deadline: Instant) -> Vec<Notification> {
+/// Answer notifications on seccomp fd `fd` with `-errno` until no task uses the filter any
+/// more (POLLHUP) or the deadline passes; with a `gate`, the first one is held (see
+/// [`NotifyReply::GatedErrno`]).
+fn answer(
+    fd: RawFd,
+    errno: i32,
+    mut gate: Option<PathBuf>,
+    deadline: Instant,
+) -> Vec<Notification> {
     let mut seen = Vec::new();
     loop {
         let rev = poll(fd, deadline);
@@ -142,6 +166,12 @@ fn answer(fd: RawFd, errno: i32, deadline: Instant) -> Vec<Notification> {
             pid: req.pid,
             nr: req.data.nr,
         });
+        if let Some(dir) = gate.take() {
+            let _ = std::fs::write(dir.join("received"), "");
+            while !dir.join("continue").exists() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         let mut resp = libc::seccomp_notif_resp {
             id: req.id,
             val: 0,

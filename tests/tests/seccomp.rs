@@ -272,6 +272,57 @@ fn listener_closing_the_fd_makes_syscalls_fail_with_enosys() {
     assert_no_leaks(&rune, &b, None);
 }
 
+/// A mkdir that the agent holds after receiving it, while the container sends it SIGSTOP (a
+/// non-fatal signal), waits up to a second for it to stop, and sends SIGCONT. Returns the
+/// notifications the agent got and the container's output.
+fn held_mkdir_stopped_and_continued(flags: Value) -> (Vec<Notification>, Output) {
+    let agent = SeccompListener::new(NotifyReply::GatedErrno(libc::ENAMETOOLONG));
+    let rune = Rune::new();
+    let mut b = Bundle::new("secheld");
+    let mut profile = notify_profile(agent.path(), "k");
+    profile["flags"] = flags;
+    b.set("/linux/seccomp", profile)
+        .writable_tmp()
+        .bind(agent.dir(), "/mnt/agent", &[])
+        .sh("mkdir /tmp/x & m=$!; \
+             until [ -e /mnt/agent/received ]; do usleep 10000; done; \
+             kill -STOP $m; i=0; \
+             until grep -q '^State:.*stopped' /proc/$m/status || [ $i -ge 100 ]; do \
+               usleep 10000; i=$((i+1)); done; \
+             grep '^State:' /proc/$m/status; kill -CONT $m; \
+             : > /mnt/agent/continue; wait $m; echo rc=$?; grep Seccomp: /proc/self/status");
+    let out = rune.run(&b);
+    let report = agent.finish();
+    assert_process_state(&report, &b.id, "k");
+    out.assert_ok();
+    assert!(out.stderr.contains("File name too long"), "{out}");
+    assert_no_leaks(&rune, &b, None);
+    (report.notifications, out)
+}
+
+/// SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV, which the libseccomp here (2.5) cannot set: rune
+/// loads the filter with it itself. Once the agent has received a notification, only a fatal
+/// signal interrupts the syscall: the process waits killable (state D) and never stops, and
+/// the agent sees one notification; without the flag it stops, the kernel restarts the syscall on SIGCONT, and
+/// the agent sees it twice.
+#[test]
+fn listener_with_wait_killable_recv() {
+    let (seen, out) = held_mkdir_stopped_and_continued(json!([
+        "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+        "SECCOMP_FILTER_FLAG_LOG"
+    ]));
+    assert_eq!(seen.len(), 1, "{seen:?}\n{out}");
+    assert!(
+        out.stdout.starts_with("State:\tD (disk sleep)\nrc=1\n"),
+        "{out}"
+    );
+    assert!(out.stdout.contains("Seccomp:\t2"), "{out}");
+
+    let (seen, out) = held_mkdir_stopped_and_continued(json!([]));
+    assert_eq!(seen.len(), 2, "without the flag:\n{seen:?}\n{out}");
+    assert!(out.stdout.starts_with("State:\tT (stopped)\n"), "{out}");
+}
+
 #[test]
 fn podman_profile_as_shipped_is_accepted() {
     // The file as is, with its non-OCI fields (archMap, includes, comment...)

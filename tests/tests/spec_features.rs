@@ -206,6 +206,11 @@ fn features_json() {
     ] {
         assert!(hooks.contains(&h), "hook {h} missing: {hooks:?}");
     }
+    // This kernel (6.x) takes every flag rune knows, WAIT_KILLABLE_RECV (5.19) included.
+    assert_eq!(
+        f["linux"]["seccomp"]["supportedFlags"], f["linux"]["seccomp"]["knownFlags"],
+        "{f}"
+    );
     let opts = f["mountOptions"].as_array().expect("mountOptions");
     for o in [
         "ro", "rw", "bind", "rbind", "nosuid", "nodev", "noexec", "private", "rslave",

@@ -85,7 +85,8 @@ pub fn build(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
         let r = match n.as_str() {
             "SECCOMP_FILTER_FLAG_LOG" => ctx.set_ctl_log(true),
             "SECCOMP_FILTER_FLAG_SPEC_ALLOW" => ctx.set_ctl_ssb(true),
-            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => ctx.set_ctl_waitkill(true),
+            // libseccomp before 2.6 does not know it: `load` passes it to the kernel itself.
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV" => Ok(&mut ctx),
             "SECCOMP_FILTER_FLAG_TSYNC" => ctx.set_ctl_tsync(true),
             other => return Err(err!(InvalidSpec, "seccomp: unknown flag {:?}", other)),
         };
@@ -140,9 +141,16 @@ fn libseccomp_version() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
+fn has_flag(s: &LinuxSeccomp, flag: &str) -> bool {
+    s.flags().iter().flatten().any(|f| name(f) == flag)
+}
+
 /// Loads the filter into this process; returns the notify fd when the filter has one.
 pub fn load(s: &LinuxSeccomp) -> Result<Option<OwnedFd>> {
     let ctx = build(s)?;
+    if uses_notify(s) && has_flag(s, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") {
+        return load_raw(s, &ctx).map(Some);
+    }
     ctx.load().map_err(|e| seccomp_err("load filter", e))?;
     if !uses_notify(s) {
         return Ok(None);
@@ -160,6 +168,112 @@ pub fn load(s: &LinuxSeccomp) -> Result<Option<OwnedFd>> {
     }
     // SAFETY: a new descriptor owned by us.
     Ok(Some(unsafe { OwnedFd::from_raw_fd(dup) }))
+}
+
+/// The filter flags this kernel takes (the features document's `supportedFlags`), probed as
+/// runc does: seccomp(2) with no program fails with EFAULT once the flags pass its check.
+pub fn supported_flags() -> Vec<&'static str> {
+    const NEW_LISTENER: libc::c_ulong = 1 << 3;
+    [
+        ("SECCOMP_FILTER_FLAG_TSYNC", 1),
+        ("SECCOMP_FILTER_FLAG_LOG", 1 << 1),
+        ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", 1 << 2),
+        // Only valid with a listener.
+        (
+            "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
+            (1 << 5) | NEW_LISTENER,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, flags)| {
+        // SAFETY: a NULL program: the kernel checks the flags, then fails to read it.
+        let r = unsafe {
+            libc::syscall(
+                libc::SYS_seccomp,
+                libc::SECCOMP_SET_MODE_FILTER,
+                *flags as libc::c_ulong,
+                std::ptr::null::<libc::sock_fprog>(),
+            )
+        };
+        r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT)
+    })
+    .map(|(name, _)| name)
+    .collect()
+}
+
+/// Loads the filter with seccomp(2) directly, for the flags libseccomp cannot pass (it knows
+/// WAIT_KILLABLE_RECV from 2.6 on): the BPF program libseccomp generates, the config's flags
+/// and NEW_LISTENER. Returns the notify fd.
+fn load_raw(s: &LinuxSeccomp, ctx: &ScmpFilterContext) -> Result<OwnedFd> {
+    const TSYNC: libc::c_ulong = 1;
+    const LOG: libc::c_ulong = 1 << 1;
+    const SPEC_ALLOW: libc::c_ulong = 1 << 2;
+    const NEW_LISTENER: libc::c_ulong = 1 << 3;
+    const WAIT_KILLABLE_RECV: libc::c_ulong = 1 << 5;
+    let mut flags = NEW_LISTENER | WAIT_KILLABLE_RECV;
+    for (name, bit) in [
+        ("SECCOMP_FILTER_FLAG_TSYNC", TSYNC),
+        ("SECCOMP_FILTER_FLAG_LOG", LOG),
+        ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", SPEC_ALLOW),
+    ] {
+        if has_flag(s, name) {
+            flags |= bit;
+        }
+    }
+    let prog = export(ctx)?;
+    let fprog = libc::sock_fprog {
+        len: u16::try_from(prog.len())
+            .map_err(|_| err!(InvalidSpec, "seccomp: the filter is too long"))?,
+        filter: prog.as_ptr() as *mut libc::sock_filter,
+    };
+    // SAFETY: seccomp(SECCOMP_SET_MODE_FILTER) reads the program `fprog` points to, alive here.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            flags,
+            &fprog as *const libc::sock_fprog,
+        )
+    };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        let hint = if e.raw_os_error() == Some(libc::EINVAL) {
+            " (flags refused: WAIT_KILLABLE_RECV needs Linux 5.19, TSYNC excludes a listener)"
+        } else {
+            ""
+        };
+        return Err(Error::io(format!("seccomp: load filter{}", hint), e));
+    }
+    // SAFETY: the kernel returned a new descriptor, the listener, owned by us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// The filter as the kernel's BPF program (an array of sock_filter), through a memfd.
+fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>> {
+    use std::io::{Read, Seek};
+    let name = c"rune-seccomp-bpf";
+    // SAFETY: memfd_create with a valid name.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
+    if fd < 0 {
+        return Err(Error::io("seccomp: memfd", std::io::Error::last_os_error()));
+    }
+    // SAFETY: a new descriptor owned by us.
+    let mut f = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    ctx.export_bpf(&f)
+        .map_err(|e| seccomp_err("export the filter", e))?;
+    let mut bytes = Vec::new();
+    f.rewind()
+        .and_then(|_| f.read_to_end(&mut bytes))
+        .map_err(|e| Error::io("seccomp: read the exported filter", e))?;
+    Ok(bytes
+        .chunks_exact(std::mem::size_of::<libc::sock_filter>())
+        .map(|c| libc::sock_filter {
+            code: u16::from_ne_bytes([c[0], c[1]]),
+            jt: c[2],
+            jf: c[3],
+            k: u32::from_ne_bytes([c[4], c[5], c[6], c[7]]),
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -24,8 +24,7 @@ pub fn run() -> CmdResult {
                 "archs": ["SCMP_ARCH_X86", "SCMP_ARCH_X86_64", "SCMP_ARCH_X32"],
                 "knownFlags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
                                "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"],
-                "supportedFlags": ["SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG",
-                                   "SECCOMP_FILTER_FLAG_SPEC_ALLOW"]
+                "supportedFlags": supported_seccomp_flags()
             },
             "apparmor": {"enabled": true},
             "selinux": {"enabled": true},
@@ -39,4 +38,14 @@ pub fn run() -> CmdResult {
     });
     outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     Ok(0)
+}
+
+#[cfg(feature = "seccomp")]
+fn supported_seccomp_flags() -> Vec<&'static str> {
+    rune_core::security::seccomp::supported_flags()
+}
+
+#[cfg(not(feature = "seccomp"))]
+fn supported_seccomp_flags() -> Vec<&'static str> {
+    Vec::new()
 }
