@@ -2,7 +2,8 @@
 //! between it and its own terminal (here one that script(1) provides), as `runc run` does.
 
 use rune_integration::*;
-use std::process::Command;
+use std::io::Read;
+use std::process::{Command, Stdio};
 
 fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
@@ -24,13 +25,26 @@ fn foreground_run_with_a_terminal() {
         b.id
     );
     // script gives rune a terminal on stdin/stdout and returns the child's exit code (-e).
-    let out = Command::new("timeout")
+    // Its stdin is a pipe kept open: at EOF script would type the EOF character into the
+    // terminal, which rune, in raw mode by then, passes to the container like any key.
+    let mut child = Command::new("timeout")
         .args(["20", "script", "-qec", &cmd, "/dev/null"])
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
         .expect("run script (util-linux)");
-    let text = String::from_utf8_lossy(&out.stdout).replace('\r', "");
+    let _stdin = child.stdin.take();
+    let mut stdout = Vec::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    let text = String::from_utf8_lossy(&stdout).replace('\r', "");
     assert!(text.contains("stdio-is-a-tty"), "{text:?}");
     assert!(text.lines().any(|l| l.starts_with("/dev/pts/")), "{text:?}");
-    assert_eq!(out.status.code(), Some(7), "{text:?}");
+    assert_eq!(status.code(), Some(7), "{text:?}");
     assert_no_leaks(&rune, &b, None);
 }
