@@ -236,7 +236,8 @@ pub struct Manager {
     path: CgroupPath,
     /// On the hybrid layout, the container's directory in the cgroup2 tree, which runc joins
     /// too (no limits there; it groups the processes for tools such as systemd).
-    unified: Option<PathBuf>,
+    /// Found when first needed: most uses (status, stats) never need it.
+    unified: std::cell::OnceCell<Option<PathBuf>>,
 }
 
 impl Manager {
@@ -261,7 +262,7 @@ impl Manager {
                 .iter()
                 .map(|sub| cgroups_rs::Controller::path(sub.to_controller()).to_path_buf())
                 .collect();
-        if let Some(u) = &m.unified {
+        if let Some(u) = m.unified() {
             let _ = std::fs::create_dir_all(u);
             dirs.push(u.clone());
         }
@@ -283,26 +284,33 @@ impl Manager {
         } else {
             Cgroup::load_with_relative_paths(hier, &path.path, path.parents.clone())
         };
-        let unified = if cg.v2() {
-            None
-        } else {
-            hybrid_unified_root().map(|root| {
-                let parent = path.parents.get("").map(String::as_str).unwrap_or("");
-                root.join(parent.trim_start_matches('/')).join(&path.path)
-            })
-        };
         Manager {
             cg,
             path: path.clone(),
-            unified,
+            unified: Default::default(),
         }
+    }
+
+    fn unified(&self) -> Option<&PathBuf> {
+        self.unified
+            .get_or_init(|| {
+                if self.cg.v2() {
+                    return None;
+                }
+                hybrid_unified_root().map(|root| {
+                    let parent = self.path.parents.get("").map(String::as_str).unwrap_or("");
+                    root.join(parent.trim_start_matches('/'))
+                        .join(&self.path.path)
+                })
+            })
+            .as_ref()
     }
 
     pub fn add(&self, pid: i32) -> Result<()> {
         self.cg
             .add_task_by_tgid(CgroupPid::from(pid as u64))
             .map_err(|e| cg_err(&format!("add process {} to cgroup {}", pid, self.path), e))?;
-        if let Some(u) = &self.unified {
+        if let Some(u) = self.unified() {
             std::fs::write(u.join("cgroup.procs"), pid.to_string()).map_err(|e| {
                 Error::io(format!("add process {} to cgroup {}", pid, u.display()), e)
             })?;
@@ -389,7 +397,7 @@ impl Manager {
             let dir = cgroups_rs::Controller::path(sub.to_controller()).to_path_buf();
             remove_children(&dir);
         }
-        if let Some(u) = &self.unified {
+        if let Some(u) = self.unified() {
             remove_children(u);
         }
         let mut last = Ok(());
@@ -410,7 +418,7 @@ impl Manager {
                 return Err(e);
             }
         }
-        match &self.unified {
+        match self.unified() {
             Some(u) => match std::fs::remove_dir(u) {
                 Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                     Err(Error::io(format!("remove cgroup {}", u.display()), e))
