@@ -7,9 +7,13 @@
 use rune_integration::*;
 use std::process::Command;
 
-fn on_v2_host(script: &str) -> (bool, String) {
+/// Runs `script` on the unified host. On the way out, whatever happened, every container left in
+/// `rune`'s root is deleted there (where its cgroup is), so none holds the output pipes open.
+fn on_v2_host(rune: &Rune, script: &str) -> (bool, String) {
+    let r = format!("{} --root {}", rune.bin().display(), rune.root().display());
     let full = format!(
-        "set -e; mount -t tmpfs tmpfs /sys/fs/cgroup; mount -t cgroup2 none /sys/fs/cgroup; {script}"
+        "trap 'for c in $({r} list -q); do {r} delete --force $c; done' EXIT; set -e; \
+         mount -t tmpfs tmpfs /sys/fs/cgroup; mount -t cgroup2 none /sys/fs/cgroup; {script}"
     );
     let out = Command::new("timeout")
         .args([
@@ -56,7 +60,7 @@ fn container_on_a_unified_cgroup_host() {
          {r} delete --force {id}; [ ! -e /sys/fs/cgroup{cg} ] && echo removed; \
          rmdir /sys/fs/cgroup/rune-test-v2a 2>/dev/null || true"
     );
-    let (ok, text) = on_v2_host(&script);
+    let (ok, text) = on_v2_host(&rune, &script);
     assert!(ok, "{text}");
     for want in ["member", "paused", "freeze=1", "resumed", "removed"] {
         assert!(
@@ -87,7 +91,7 @@ fn absent_v2_controller_is_a_clear_error() {
         b.path().display(),
         b.id
     );
-    let (_, text) = on_v2_host(&script);
+    let (_, text) = on_v2_host(&rune, &script);
     assert!(!text.contains("unexpected-success"), "{text}");
     assert!(text.contains("pids"), "{text}");
     assert!(rune.cmd(["list", "-q"]).run().stdout.trim().is_empty());
@@ -124,7 +128,7 @@ fn concurrent_containers_share_a_new_parent() {
              /sys/fs/cgroup/{parent}-{round}; "
         );
     }
-    let (_, text) = on_v2_host(&script);
+    let (_, text) = on_v2_host(&rune, &script);
     for b in &bundles {
         assert!(
             text.lines().any(|l| l.trim() == format!("ok-{}", b.id)),
@@ -157,8 +161,41 @@ fn cgroup2_bind_mount_without_cgroup_namespace() {
         b.path().display(),
         b.id
     );
-    let (ok, text) = on_v2_host(&script);
+    let (ok, text) = on_v2_host(&rune, &script);
     assert!(ok, "{text}");
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
     assert_eq!(lines, ["cgroup2 ro", "pid1-inside", "refused"], "{text}");
+}
+
+/// The init moves itself to a leaf below the container's cgroup and turns a controller on for
+/// its children: cgroup v2 then refuses processes in the container's cgroup itself (EBUSY), and
+/// `exec` joins the init's cgroup instead, as runc does.
+#[test]
+fn exec_joins_the_init_cgroup_when_the_top_one_refuses() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("cgv2exec");
+    let cg = format!("/rune-test-v2e/{}", b.id);
+    b.cgroups_path(Some(&cg)).args(&["sleep", "1000"]);
+    b.write();
+    rune.track(&b.id);
+    let r = format!("{} --root {}", rune.bin().display(), rune.root().display());
+    let (id, bundle) = (&b.id, b.path().display());
+    let script = format!(
+        "{r} create --bundle {bundle} {id}; {r} start {id}; \
+         pid=$({r} state {id} | sed -n 's/.*\"pid\": \\([0-9]*\\).*/\\1/p'); \
+         mkdir /sys/fs/cgroup{cg}/leaf; echo $pid > /sys/fs/cgroup{cg}/leaf/cgroup.procs; \
+         echo +hugetlb > /sys/fs/cgroup{cg}/cgroup.subtree_control; \
+         echo $$ > /sys/fs/cgroup{cg}/cgroup.procs 2>/dev/null || echo top-refuses; \
+         {r} exec {id} grep ^0:: /proc/self/cgroup; \
+         {r} delete --force {id}; [ ! -e /sys/fs/cgroup{cg} ] && echo removed; \
+         rmdir /sys/fs/cgroup/rune-test-v2e"
+    );
+    let (ok, text) = on_v2_host(&rune, &script);
+    assert!(ok, "{text}");
+    let lines: Vec<&str> = text.lines().map(str::trim).collect();
+    assert_eq!(
+        lines,
+        ["top-refuses", format!("0::{cg}/leaf").as_str(), "removed"],
+        "{text}"
+    );
 }

@@ -165,6 +165,21 @@ pub fn join_sub(pid: i32, init_pid: i32, controllers: Option<&[String]>, sub: &s
     Ok(())
 }
 
+/// Moves `pid` into the cgroup2 cgroup of the process `init_pid`.
+pub fn join_init_unified(pid: i32, init_pid: i32) -> Result<()> {
+    let rel = paths_of(init_pid)
+        .remove("")
+        .ok_or_else(|| err!(NotFound, "process {} has no cgroup2 cgroup", init_pid))?;
+    let root = mounts::visible()
+        .into_iter()
+        .find(|m| m.fstype == "cgroup2")
+        .ok_or_else(|| err!(NotFound, "cgroup2 is not mounted"))?
+        .mount_point;
+    let dir = root.join(rel.trim_start_matches('/'));
+    std::fs::write(dir.join("cgroup.procs"), pid.to_string())
+        .map_err(|e| Error::io(format!("join cgroup {}", dir.display()), e))
+}
+
 /// rmdir of every cgroup below `dir`, deepest first (cgroupfs files go with their directory).
 fn remove_children(dir: &std::path::Path) {
     if let Ok(entries) = std::fs::read_dir(dir) {

@@ -91,7 +91,17 @@ impl Container {
         let result = (|| -> Result<Execed> {
             child.release()?;
             if let Some(path) = &self.state.cgroup_path {
-                Manager::load(path).add(child.pid)?;
+                if let Err(e) = Manager::load(path).add(child.pid) {
+                    // cgroup v2 refuses a process in a cgroup whose children have controllers
+                    // (the init moved itself below and enabled them): join the init's cgroup,
+                    // as runc does; an explicit --cgroup is joined below instead.
+                    if e.errno() != Some(libc::EBUSY) {
+                        return Err(e);
+                    }
+                    if opts.sub_cgroups.is_empty() {
+                        crate::cgroups::join_init_unified(child.pid, self.state.init_pid)?;
+                    }
+                }
             }
             for (ctrls, sub) in &opts.sub_cgroups {
                 crate::cgroups::join_sub(child.pid, self.state.init_pid, ctrls.as_deref(), sub)?;
