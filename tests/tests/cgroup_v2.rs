@@ -36,6 +36,20 @@ fn on_v2_host(rune: &Rune, script: &str) -> (bool, String) {
     (out.status.success(), text)
 }
 
+/// Writes the bundle; returns the rune command line (with --root) and the script lines that
+/// create and start the container, leaving its pid in `$pid`.
+fn started_in_script(rune: &Rune, b: &Bundle) -> (String, String) {
+    b.write();
+    rune.track(&b.id);
+    let r = format!("{} --root {}", rune.bin().display(), rune.root().display());
+    let (id, bundle) = (&b.id, b.path().display());
+    let start = format!(
+        "{r} create --bundle {bundle} {id}; {r} start {id}; \
+         pid=$({r} state {id} | sed -n 's/.*\"pid\": \\([0-9]*\\).*/\\1/p');"
+    );
+    (r, start)
+}
+
 #[test]
 fn container_on_a_unified_cgroup_host() {
     let rune = Rune::new();
@@ -46,13 +60,10 @@ fn container_on_a_unified_cgroup_host() {
         "-c",
         "grep cgroup2 /proc/self/mounts | cut -d' ' -f2,3; sleep 1000",
     ]);
-    b.write();
-    rune.track(&b.id);
-    let r = format!("{} --root {}", rune.bin().display(), rune.root().display());
-    let (id, bundle) = (&b.id, b.path().display());
+    let (r, start) = started_in_script(&rune, &b);
+    let id = &b.id;
     let script = format!(
-        "{r} create --bundle {bundle} {id}; {r} start {id}; \
-         pid=$({r} state {id} | sed -n 's/.*\"pid\": \\([0-9]*\\).*/\\1/p'); \
+        "{start} \
          grep -qx \"$pid\" /sys/fs/cgroup{cg}/cgroup.procs && echo member; \
          {r} pause {id}; {r} state {id} | grep -q '\"paused\"' && echo paused; \
          echo freeze=$(cat /sys/fs/cgroup{cg}/cgroup.freeze); \
@@ -176,13 +187,10 @@ fn exec_joins_the_init_cgroup_when_the_top_one_refuses() {
     let mut b = Bundle::new("cgv2exec");
     let cg = format!("/rune-test-v2e/{}", b.id);
     b.cgroups_path(Some(&cg)).args(&["sleep", "1000"]);
-    b.write();
-    rune.track(&b.id);
-    let r = format!("{} --root {}", rune.bin().display(), rune.root().display());
-    let (id, bundle) = (&b.id, b.path().display());
+    let (r, start) = started_in_script(&rune, &b);
+    let id = &b.id;
     let script = format!(
-        "{r} create --bundle {bundle} {id}; {r} start {id}; \
-         pid=$({r} state {id} | sed -n 's/.*\"pid\": \\([0-9]*\\).*/\\1/p'); \
+        "{start} \
          mkdir /sys/fs/cgroup{cg}/leaf; echo $pid > /sys/fs/cgroup{cg}/leaf/cgroup.procs; \
          echo +hugetlb > /sys/fs/cgroup{cg}/cgroup.subtree_control; \
          echo $$ > /sys/fs/cgroup{cg}/cgroup.procs 2>/dev/null || echo top-refuses; \
