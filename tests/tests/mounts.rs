@@ -303,41 +303,46 @@ fn no_pivot() {
     assert_no_leaks(&rune, &b, None);
 }
 
-#[test]
-fn rootfs_propagation_private() {
-    let mut b = Bundle::new("propprivate");
-    b.set("/linux/rootfsPropagation", json!("private"));
+/// The propagation tags of the container's / (the optional fields of mountinfo, between the
+/// options, field 6, and " - ") with `rootfsPropagation` set to `prop`.
+fn root_propagation_tags(prop: &str) -> Vec<String> {
+    let mut b = Bundle::new("prop");
+    b.set("/linux/rootfsPropagation", json!(prop));
     let out = run_in(&mut b, "cat /proc/self/mountinfo");
     let root = mountinfo_line(&out, "/");
-    // Optional fields sit between the options (field 6) and " - ".
-    let optional: Vec<&str> = root
-        .split(" - ")
+    root.split(" - ")
         .next()
         .unwrap()
         .split_whitespace()
         .skip(6)
-        .collect();
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn rootfs_propagation_private() {
+    let tags = root_propagation_tags("private");
     assert!(
-        optional.is_empty(),
-        "private root has propagation tags: {root}"
+        tags.is_empty(),
+        "private root has propagation tags: {tags:?}"
     );
 }
 
 #[test]
 fn rootfs_propagation_shared() {
-    let mut b = Bundle::new("propshared");
-    b.set("/linux/rootfsPropagation", json!("shared"));
-    let out = run_in(&mut b, "cat /proc/self/mountinfo");
-    let root = mountinfo_line(&out, "/");
-    let optional: Vec<&str> = root
-        .split(" - ")
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .skip(6)
-        .collect();
+    let tags = root_propagation_tags("shared");
     assert!(
-        optional.iter().any(|o| o.starts_with("shared:")),
-        "rootfsPropagation=shared: the rootfs mount should be in a peer group: {root}"
+        tags.iter().any(|o| o.starts_with("shared:")),
+        "rootfsPropagation=shared: the rootfs mount should be in a peer group: {tags:?}"
     );
+}
+
+/// The rootfs is bound onto itself and readonlyPaths are bound too before / becomes
+/// unbindable.
+#[test]
+fn rootfs_propagation_unbindable() {
+    for prop in ["unbindable", "runbindable"] {
+        let tags = root_propagation_tags(prop);
+        assert_eq!(tags, ["unbindable"], "{prop}");
+    }
 }

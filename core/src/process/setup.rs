@@ -61,7 +61,6 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
     )?;
     if has_mntns {
         rootfs::enter(&cfg.rootfs, cfg.no_pivot)?;
-        rootfs::set_root_propagation(spec)?;
     } else {
         nix::unistd::chroot(&cfg.rootfs).context("chroot into the rootfs")?;
         nix::unistd::chdir("/").context("chdir /")?;
@@ -71,6 +70,10 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
         console(process, ch)?;
     }
     rootfs::finish(spec)?;
+    // Last: an unbindable / would refuse the binds of readonlyPaths that finish makes.
+    if has_mntns {
+        rootfs::set_root_propagation(spec)?;
+    }
     if !cfg.no_new_keyring {
         join_session_keyring(&cfg.id);
     }

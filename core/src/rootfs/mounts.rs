@@ -18,6 +18,13 @@ pub fn prepare_root(spec: &Spec, rootfs: &Path) -> Result<()> {
         .and_then(|l| l.rootfs_propagation().as_deref())
         .and_then(super::propagation_flag)
         .unwrap_or(libc::MS_SLAVE | libc::MS_REC);
+    // An unbindable rootfs could not be bound onto itself below: private until the pivot,
+    // after which set_root_propagation makes / unbindable.
+    let prop = if prop & libc::MS_UNBINDABLE != 0 {
+        libc::MS_PRIVATE | libc::MS_REC
+    } else {
+        prop
+    };
     sys::mount(None, Path::new("/"), None, prop, None, &|| {
         "set the propagation of /".into()
     })?;
