@@ -23,7 +23,7 @@ fn resources_are_written_to_cgroup_files() {
     let mut b = Bundle::new("cgres");
     b.set(
         "/linux/resources/memory",
-        json!({"limit": 64 * 1024 * 1024}),
+        json!({"limit": 64 * 1024 * 1024, "kernelTCP": 16 * 1024 * 1024}),
     )
     .set(
         "/linux/resources/cpu",
@@ -36,6 +36,10 @@ fn resources_are_written_to_cgroup_files() {
 
     let mem = cgroup_dir("memory", &path);
     assert_eq!(read_trim(&mem.join("memory.limit_in_bytes")), "67108864");
+    assert_eq!(
+        read_trim(&mem.join("memory.kmem.tcp.limit_in_bytes")),
+        "16777216"
+    );
     let cpu = cgroup_dir("cpu", &path);
     assert_eq!(read_trim(&cpu.join("cpu.cfs_quota_us")), "50000");
     assert_eq!(read_trim(&cpu.join("cpu.cfs_period_us")), "100000");

@@ -98,7 +98,9 @@ fn memory(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
     let (limit, reservation, swap) = (nz(m.limit()), nz(m.reservation()), nz(m.swap()));
     // Docker sends -1 for "unset" swappiness.
     let swappiness = m.swappiness().filter(|s| *s as i64 != -1 && *s != u64::MAX);
+    let kernel_tcp = nz(m.kernel_tcp());
     let any = limit.is_some()
+        || kernel_tcp.is_some()
         || reservation.is_some()
         || swap.is_some()
         || swappiness.is_some()
@@ -109,7 +111,7 @@ fn memory(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
         None => return Ok(()),
     };
     let dir = mc.path().to_path_buf();
-    for v in [limit, reservation, swap].into_iter().flatten() {
+    for v in [limit, reservation, swap, kernel_tcp].into_iter().flatten() {
         if v < -1 {
             return Err(err!(
                 InvalidSpec,
@@ -171,6 +173,11 @@ fn memory(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
     }
     if let Some(r) = reservation {
         write(&dir, soft_file, &num(r))?;
+    }
+    // kernelTCP is v1's alone (v2 accounts TCP buffers in memory.max); `kernel`, the kmem
+    // limit, the kernel itself no longer enforces (5.16 on), and runc ignores it.
+    if let (Some(t), false) = (kernel_tcp, v2(cg)) {
+        write(&dir, "memory.kmem.tcp.limit_in_bytes", &t.to_string())?;
     }
     if let Some(s) = swappiness {
         if s > 100 {

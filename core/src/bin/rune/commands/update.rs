@@ -65,10 +65,15 @@ fn from_flags(a: &UpdateArgs) -> rune_core::Result<LinuxResources> {
         pids.set_limit(p);
         r.set_pids(Some(pids));
     }
-    if a.blkio_weight.is_some() {
+    if let Some(w) = a.blkio_weight {
+        let mut b = rune_core::oci_spec::runtime::LinuxBlockIo::default();
+        b.set_weight(Some(w));
+        r.set_block_io(Some(b));
+    }
+    if a.l3_cache_schema.is_some() || a.mem_bw_schema.is_some() {
         return Err(err!(
             InvalidArgument,
-            "--blkio-weight: block I/O limits are not supported by rune yet"
+            "--l3-cache-schema/--mem-bw-schema: Intel RDT (resctrl) is not available on this host"
         ));
     }
     Ok(r)
