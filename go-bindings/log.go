@@ -30,7 +30,7 @@ func runeGoLog(h C.uintptr_t, level C.int, msg *C.char) {
 }
 
 // SetLogger makes librune report what it does on this context (containers created, started,
-// deleted; warnings such as failed poststart or poststop hooks) to f. f may be called from any
+// deleted; warnings such as failed poststop hooks) to f. f may be called from any
 // goroutine, also concurrently; it must not call back into this Context. A later SetLogger
 // replaces f. The logger is released by Close.
 func (x *Context) SetLogger(f func(level LogLevel, msg string)) error {

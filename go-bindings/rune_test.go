@@ -373,7 +373,7 @@ func TestEnclaveContainer(t *testing.T) {
 }
 
 // TestLogger checks that librune's messages reach a Go logger: a container's creation and
-// deletion, and a failing poststart hook as a warning.
+// deletion, and a failing poststop hook as a warning.
 func TestLogger(t *testing.T) {
 	e := setup(t)
 	var mu sync.Mutex
@@ -386,7 +386,7 @@ func TestLogger(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := strings.Replace(string(config("true")), `"root":`,
-		`"hooks": {"poststart": [{"path": "/bin/false"}]}, "root":`, 1)
+		`"hooks": {"poststop": [{"path": "/bin/false"}]}, "root":`, 1)
 	c, err := e.rc.Create("go-log", &rune.CreateOptions{Config: []byte(cfg), Rootfs: e.rootfs})
 	if err != nil {
 		t.Fatal(err)
@@ -404,7 +404,7 @@ func TestLogger(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	all := strings.Join(got, "\n")
-	for _, want := range []string{"created", "deleted", "poststart"} {
+	for _, want := range []string{"created", "deleted", "poststop"} {
 		if !strings.Contains(all, want) {
 			t.Errorf("no %q in the log:\n%s", want, all)
 		}

@@ -134,7 +134,7 @@ typedef enum rune_result {
  */
 typedef enum rune_status {
   /**
-   * Being created (seen only by hooks).
+   * Being created (seen only by a seccomp notify listener).
    */
   RUNE_STATUS_CREATING = 1,
   /**
@@ -164,7 +164,7 @@ typedef enum rune_log_level {
    */
   RUNE_LOG_LEVEL_ERROR = 1,
   /**
-   * Something went wrong that did not fail the call (a cleanup, a poststart hook).
+   * Something went wrong that did not fail the call (a cleanup, a poststop hook).
    */
   RUNE_LOG_LEVEL_WARN = 2,
   /**

@@ -22,7 +22,7 @@ pub struct rune_container_t {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum rune_status {
-    /// Being created (seen only by hooks).
+    /// Being created (seen only by a seccomp notify listener).
     Creating = 1,
     /// Created: its init waits for `rune_container_start`.
     Created = 2,
@@ -169,9 +169,7 @@ pub unsafe extern "C" fn rune_container_start(
 ) -> rune_result_t {
     boundary("rune_container_start", err_out, || {
         let h = handle::borrow(container as *const rune_container_t)?;
-        for w in h.core().start()? {
-            h.shared.log(rune_log_level_t::Warn, || w.to_string());
-        }
+        h.core().start()?;
         h.shared.log(rune_log_level_t::Info, || {
             format!("container {} started", h.id())
         });

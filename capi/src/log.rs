@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 pub enum rune_log_level {
     /// A call failed.
     Error = 1,
-    /// Something went wrong that did not fail the call (a cleanup, a poststart hook).
+    /// Something went wrong that did not fail the call (a cleanup, a poststop hook).
     Warn = 2,
     /// A lifecycle event: a container created, started, killed, deleted; a process started.
     Info = 3,

@@ -19,6 +19,20 @@ pub enum Point {
 }
 
 impl Point {
+    pub const ALL: [Point; 6] = [
+        Point::Prestart,
+        Point::CreateRuntime,
+        Point::CreateContainer,
+        Point::StartContainer,
+        Point::Poststart,
+        Point::Poststop,
+    ];
+
+    /// Hooks run by the runtime on the host, rather than inside the container.
+    fn in_runtime_namespace(self) -> bool {
+        !matches!(self, Point::CreateContainer | Point::StartContainer)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             Point::Prestart => "prestart",
@@ -50,22 +64,53 @@ impl Point {
 
 /// Runs the hooks of one point in order; the first failure stops them and is returned.
 pub fn run(point: Point, hooks: &[Hook], state_json: &str) -> Result<()> {
+    let dir = work_dir(point, state_json);
     for (i, h) in hooks.iter().enumerate() {
-        run_one(h, state_json).map_err(|e| {
-            e.context(format!(
-                "{} hook #{} ({})",
-                point.name(),
-                i,
-                h.path().display()
-            ))
-        })?;
+        run_one(h, state_json, dir.as_deref()).map_err(|e| named(e, point, i, h))?;
     }
     Ok(())
 }
 
-fn run_one(h: &Hook, state_json: &str) -> Result<()> {
+/// Runs every hook of one point, whatever fails (poststop: failures are warnings and "the
+/// remaining hooks and lifecycle continue"); returns the failures.
+pub fn run_all(point: Point, hooks: &[Hook], state_json: &str) -> Vec<Error> {
+    let dir = work_dir(point, state_json);
+    hooks
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            run_one(h, state_json, dir.as_deref())
+                .err()
+                .map(|e| named(e, point, i, h))
+        })
+        .collect()
+}
+
+fn named(e: Error, point: Point, i: usize, h: &Hook) -> Error {
+    e.context(format!(
+        "{} hook #{} ({})",
+        point.name(),
+        i,
+        h.path().display()
+    ))
+}
+
+/// Host-side hooks run in the bundle directory, as runc's do.
+fn work_dir(point: Point, state_json: &str) -> Option<std::path::PathBuf> {
+    if !point.in_runtime_namespace() {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_str(state_json).ok()?;
+    let dir = std::path::PathBuf::from(v["bundle"].as_str()?);
+    dir.is_dir().then_some(dir)
+}
+
+fn run_one(h: &Hook, state_json: &str, dir: Option<&std::path::Path>) -> Result<()> {
     let args = h.args().clone().unwrap_or_default();
     let mut cmd = Command::new(h.path());
+    if let Some(d) = dir {
+        cmd.current_dir(d);
+    }
     if let Some(a0) = args.first() {
         use std::os::unix::process::CommandExt;
         cmd.arg0(a0);

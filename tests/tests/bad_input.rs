@@ -89,6 +89,24 @@ fn missing_root() {
 }
 
 #[test]
+fn oci_version_not_semver() {
+    let rune = Rune::new();
+    for v in ["invalid", "1.0", "1.0.2.3", "01.0.0", "1.0.0-", ""] {
+        let b = bundle_with("badversion", |b| {
+            b.set("/ociVersion", json!(v));
+        });
+        create_fails(&rune, &b, &["ociVersion"]);
+    }
+    // What real callers send is fine.
+    for v in ["1.0.0", "1.0.2-dev", "1.2.1", "1.1.0-rc.1+build.5"] {
+        let b = bundle_with("goodversion", |b| {
+            b.set("/ociVersion", json!(v));
+        });
+        rune.run(&b).assert_ok();
+    }
+}
+
+#[test]
 fn relative_cwd() {
     let rune = Rune::new();
     let b = bundle_with("relcwd", |b| {
@@ -272,6 +290,9 @@ fn unknown_signal() {
         rune.kill(&b.id, Some(sig)).assert_fail_mentioning(&[sig]);
     }
     rune.kill(&b.id, Some("99999")).assert_fail();
+    rune.kill(&b.id, Some("-1")).assert_fail();
+    // 0 only checks the init is there, as kill(1) and runc do.
+    rune.kill(&b.id, Some("0")).assert_ok();
     // The container is untouched.
     assert_eq!(rune.status(&b.id), "running");
     assert!(pid_alive(pid));

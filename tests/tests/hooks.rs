@@ -102,7 +102,15 @@ fn all_hooks_run_in_order_with_state_on_stdin() {
         let st = read_state(marks.path(), kind);
         assert_eq!(st["pid"], pid, "{kind} should see the init pid: {st}");
     }
-    assert_eq!(read_state(marks.path(), "poststop")["status"], "stopped");
+    // The environment is made before the create-time hooks (lifecycle step 2).
+    for (kind, status) in [
+        ("prestart", "created"),
+        ("createRuntime", "created"),
+        ("poststart", "running"),
+        ("poststop", "stopped"),
+    ] {
+        assert_eq!(read_state(marks.path(), kind)["status"], status, "{kind}");
+    }
 }
 
 #[test]
@@ -191,29 +199,95 @@ fn hook_timeout_is_enforced() {
 }
 
 #[test]
-fn failing_poststop_hook_does_not_fail_delete() {
-    // Spec: a failing poststop hook is logged, and the lifecycle continues.
+fn failing_poststop_hook_does_not_fail_delete_nor_stop_the_others() {
+    // Spec: a failing poststop hook is logged, "the remaining hooks and lifecycle continue".
     let rune = Rune::new();
+    let marks = tempfile::tempdir().unwrap();
     let mut b = Bundle::new("poststopfail");
-    b.hook("poststop", sh_hook("exit 3")).args(&["true"]);
+    b.hook("poststop", sh_hook("exit 3"))
+        .hook(
+            "poststop",
+            sh_hook(&format!("touch {}/second", marks.path().display())),
+        )
+        .args(&["true"]);
     let (_, pid) = rune.start_container(&b);
     assert!(rune.wait_status(&b.id, "stopped"));
-    rune.delete(&b.id).assert_ok();
+    let out = rune.delete(&b.id);
+    out.assert_ok();
+    assert!(out.stderr.contains("poststop hook #0"), "{out}");
+    assert!(
+        marks.path().join("second").exists(),
+        "the second hook did not run"
+    );
     assert_no_leaks(&rune, &b, Some(pid));
 }
 
 #[test]
-fn failing_poststart_hook_does_not_stop_the_container() {
-    // Spec: if a poststart hook fails, the runtime logs a warning and the
-    // lifecycle continues as if the hook had succeeded.
+fn failing_poststart_hook_fails_start_and_stops_the_container() {
+    // Spec (runtime.md, lifecycle step 9): the runtime generates an error, stops the container
+    // and goes on at its destruction; runc does the same.
     let rune = Rune::new();
     let marks = tempfile::tempdir().unwrap();
     let mut b = Bundle::new("poststartfail");
+    b.hook("poststart", sh_hook("echo hook-said-no >&2; exit 3"))
+        .hook(
+            "poststart",
+            sh_hook(&format!("touch {}/second", marks.path().display())),
+        )
+        .hook(
+            "poststop",
+            sh_hook(&format!("touch {}/poststop", marks.path().display())),
+        )
+        .args(&["sleep", "1000"]);
+    let (_, pid) = rune.create_ok(&b);
+    rune.start(&b.id)
+        .assert_fail_mentioning(&["poststart hook #0"])
+        .assert_fail_mentioning(&["hook-said-no"]);
+    assert_eq!(rune.status(&b.id), "stopped");
+    assert!(!marks.path().join("second").exists());
+    rune.delete(&b.id).assert_ok();
+    assert!(marks.path().join("poststop").exists());
+    assert_no_leaks(&rune, &b, Some(pid));
+
+    // `run` removes the container it could not start.
+    let mut b = Bundle::new("poststartfailrun");
     b.hook("poststart", sh_hook("exit 3"))
-        .bind(marks.path(), "/mnt/a", &["bind"])
-        .sh("echo ran > /mnt/a/ran");
-    let out = rune.run(&b);
-    out.assert_ok();
-    assert!(marks.path().join("ran").exists());
+        .args(&["sleep", "1000"]);
+    rune.run(&b).assert_fail_mentioning(&["poststart"]);
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn host_hooks_run_in_the_bundle_directory() {
+    let rune = Rune::new();
+    let marks = tempfile::tempdir().unwrap();
+    let mut b = Bundle::new("hookcwd");
+    for kind in ["prestart", "poststop"] {
+        b.hook(
+            kind,
+            sh_hook(&format!("pwd > {}/{kind}", marks.path().display())),
+        );
+    }
+    b.args(&["true"]);
+    rune.run(&b).assert_ok();
+    for kind in ["prestart", "poststop"] {
+        let cwd = std::fs::read_to_string(marks.path().join(kind)).unwrap();
+        assert_eq!(
+            Path::new(cwd.trim()).canonicalize().ok(),
+            b.path().canonicalize().ok(),
+            "{kind}"
+        );
+    }
+}
+
+#[test]
+fn hook_timeout_of_zero_is_refused() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("hooktimeout0");
+    let mut hook = sh_hook("true");
+    hook["timeout"] = json!(0);
+    b.hook("poststart", hook).args(&["true"]);
+    rune.create(&b)
+        .assert_fail_mentioning(&["timeout must be greater than zero"]);
     assert_no_leaks(&rune, &b, None);
 }

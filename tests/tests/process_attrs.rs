@@ -122,8 +122,9 @@ fn intel_rdt_without_resctrl_is_a_clear_error() {
 }
 
 #[test]
-fn lsm_labels_are_ignored_where_the_host_has_no_lsm() {
-    // This host runs neither AppArmor nor SELinux (as checked below): runc ignores both.
+fn lsm_labels_are_refused_where_the_host_has_no_lsm() {
+    // This host runs neither AppArmor nor SELinux (as checked below): runc refuses each of
+    // these, and so does rune, up front, leaving nothing behind.
     assert!(
         !std::path::Path::new("/sys/module/apparmor/parameters/enabled").exists()
             || std::fs::read_to_string("/sys/module/apparmor/parameters/enabled")
@@ -132,15 +133,31 @@ fn lsm_labels_are_ignored_where_the_host_has_no_lsm() {
                 != "Y"
     );
     assert!(!std::path::Path::new("/sys/fs/selinux/enforce").exists());
-    let mut b = Bundle::new("lsm");
-    b.set("/process/apparmorProfile", json!("docker-default"))
-        .set(
+    let rune = Rune::new();
+    for (pointer, value, words) in [
+        (
+            "/process/apparmorProfile",
+            "docker-default",
+            "AppArmor is not enabled",
+        ),
+        (
             "/process/selinuxLabel",
-            json!("system_u:system_r:container_t:s0"),
-        )
-        .set(
+            "system_u:system_r:container_t:s0",
+            "SELinux is not enabled",
+        ),
+        (
             "/linux/mountLabel",
-            json!("system_u:object_r:container_file_t:s0"),
-        );
-    assert_eq!(run_sh(&mut b, "echo ran").trim(), "ran");
+            "system_u:object_r:container_file_t:s0",
+            "SELinux is not enabled",
+        ),
+    ] {
+        let mut b = Bundle::new("lsm");
+        b.set(pointer, json!(value)).args(&["true"]);
+        rune.run(&b).assert_fail_mentioning(&[words]);
+        assert_no_leaks(&rune, &b, None);
+        // An empty value asks for nothing.
+        let mut b = Bundle::new("lsmempty");
+        b.set(pointer, json!("")).args(&["true"]);
+        rune.run(&b).assert_ok();
+    }
 }

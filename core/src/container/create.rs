@@ -298,10 +298,11 @@ fn create_in(
                 host.send_with_fds(&Msg::Config(Box::new(cfg.clone())), &[fifo.as_raw_fd()])?;
             }
             Msg::Hooks => {
-                let json = oci_state_value(&state, Status::Creating, state.init_pid).to_string();
+                // The environment is made (lifecycle step 2 is over): `created`, as the
+                // runtime-spec's state definition has it and runtime-tools checks.
+                let json = oci_state_value(&state, Status::Created, state.init_pid).to_string();
                 hooks::run(Point::Prestart, &Point::Prestart.of(spec), &json)?;
                 hooks::run(Point::CreateRuntime, &Point::CreateRuntime.of(spec), &json)?;
-                let json = oci_state_value(&state, Status::Created, state.init_pid).to_string();
                 host.send(&Msg::HooksDone { state: json })?;
             }
             Msg::Console => {

@@ -73,9 +73,9 @@ impl Container {
             cg.remove()?;
         }
         let json = oci_state_value(&c.state, Status::Stopped, 0).to_string();
-        let poststop = hooks::run(Point::Poststop, &Point::Poststop.of(&c.state.config), &json);
+        let poststop = hooks::run_all(Point::Poststop, &Point::Poststop.of(&c.state.config), &json);
         dir.remove()?;
-        warnings.extend(poststop.err());
+        warnings.extend(poststop);
         Ok(warnings)
     }
 }

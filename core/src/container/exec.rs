@@ -47,6 +47,7 @@ impl Container {
                 status.as_str()
             ));
         }
+        crate::security::process_attrs::check_lsm(&opts.process, None)?;
         check_console_args(
             opts.process.terminal().unwrap_or(false),
             opts.console_socket.as_deref(),

@@ -45,7 +45,8 @@ const SIGNALS: &[(&str, i32)] = &[
 pub fn parse_signal(s: &str) -> Result<i32> {
     let bad = || err!(InvalidArgument, "unknown signal {:?}", s);
     if let Ok(n) = s.parse::<i32>() {
-        if n > 0 && n <= libc::SIGRTMAX() {
+        // 0 checks that the process exists, as kill(1) does; runc takes it too.
+        if n >= 0 && n <= libc::SIGRTMAX() {
             return Ok(n);
         }
         return Err(bad());

@@ -7,9 +7,9 @@ use crate::hooks::{self, Point};
 use crate::store::EXEC_FIFO;
 
 impl Container {
-    /// Starts the container; returns the warnings of failed poststart hooks (not errors, per
-    /// runtime.md).
-    pub fn start(&mut self) -> Result<Vec<Error>> {
+    /// Starts the container. A failed poststart hook is an error and stops the container
+    /// (runtime.md, lifecycle step 9), as runc does.
+    pub fn start(&mut self) -> Result<()> {
         let dir = self.store.lock(self.id())?;
         self.state = dir.read_state()?;
         let status = self.status();
@@ -44,12 +44,15 @@ impl Container {
         drop(dir);
         let spec = &self.state.config;
         let json = oci_state_value(&self.state, Status::Running, self.state.init_pid).to_string();
-        // poststart failures are warnings, not errors (runtime.md).
-        Ok(
-            hooks::run(Point::Poststart, &Point::Poststart.of(spec), &json)
-                .err()
-                .into_iter()
-                .collect(),
-        )
+        if let Err(e) = hooks::run(Point::Poststart, &Point::Poststart.of(spec), &json) {
+            let _ = self.kill(libc::SIGKILL, true);
+            crate::process::wait_gone(
+                self.state.init_pid,
+                self.state.init_start_time,
+                std::time::Duration::from_secs(10),
+            );
+            return Err(e);
+        }
+        Ok(())
     }
 }

@@ -226,7 +226,36 @@ pub(crate) fn selinux_enabled() -> bool {
     std::path::Path::new("/sys/fs/selinux/enforce").exists()
 }
 
-/// AppArmor profile and SELinux label for the next execve, when the host has them.
+/// An AppArmor profile or SELinux label the host cannot apply is an error before anything is
+/// made, as runc refuses them too (it only finds out half-way through, when applying them).
+pub fn check_lsm(process: &Process, mount_label: Option<&str>) -> Result<()> {
+    let set = |v: &Option<String>| v.as_deref().is_some_and(|p| !p.is_empty());
+    if set(process.apparmor_profile()) && !apparmor_enabled() {
+        return Err(crate::err!(
+            InvalidSpec,
+            "apparmor profile {:?} is set, but AppArmor is not enabled on this host",
+            process.apparmor_profile().as_deref().unwrap_or("")
+        ));
+    }
+    if set(process.selinux_label()) && !selinux_enabled() {
+        return Err(crate::err!(
+            InvalidSpec,
+            "selinux label {:?} is set, but SELinux is not enabled on this host",
+            process.selinux_label().as_deref().unwrap_or("")
+        ));
+    }
+    if mount_label.is_some_and(|l| !l.is_empty()) && !selinux_enabled() {
+        return Err(crate::err!(
+            InvalidSpec,
+            "linux.mountLabel {:?} is set, but SELinux is not enabled on this host",
+            mount_label.unwrap_or("")
+        ));
+    }
+    Ok(())
+}
+
+/// AppArmor profile and SELinux label for the next execve (check_lsm made sure the host has
+/// what is asked).
 fn lsm_labels(process: &Process) -> Result<()> {
     if let Some(profile) = process
         .apparmor_profile()

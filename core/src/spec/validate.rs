@@ -119,6 +119,9 @@ pub fn validate(spec: &Spec) -> Result<()> {
             }
         }
     }
+    crate::security::process_attrs::check_lsm(process, linux.mount_label().as_deref())?;
+    check_version(spec.version())?;
+    check_hooks(spec)?;
     if let Some(p) = linux.rootfs_propagation() {
         if crate::rootfs::propagation_flag(p).is_none() {
             return Err(err!(
@@ -126,6 +129,57 @@ pub fn validate(spec: &Spec) -> Result<()> {
                 "config.json: unknown rootfsPropagation {:?}",
                 p
             ));
+        }
+    }
+    Ok(())
+}
+
+/// ociVersion is SemVer 2.0.0 (config.md): MAJOR.MINOR.PATCH, then an optional -pre-release
+/// and +build of dot-separated [0-9A-Za-z-] identifiers.
+fn check_version(v: &str) -> Result<()> {
+    let (core, build) = match v.split_once('+') {
+        Some((c, b)) => (c, Some(b)),
+        None => (v, None),
+    };
+    let (core, pre) = match core.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (core, None),
+    };
+    let number = |n: &str| {
+        !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) && (n == "0" || !n.starts_with('0'))
+    };
+    let idents = |s: &str| {
+        s.split('.')
+            .all(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    };
+    let parts: Vec<&str> = core.split('.').collect();
+    if parts.len() == 3
+        && parts.iter().all(|p| number(p))
+        && pre.is_none_or(idents)
+        && build.is_none_or(idents)
+    {
+        return Ok(());
+    }
+    Err(err!(
+        InvalidSpec,
+        "config.json: ociVersion {:?} is not a SemVer version (such as 1.2.0)",
+        v
+    ))
+}
+
+/// A hook's timeout, when set, is greater than zero (config.md).
+fn check_hooks(spec: &Spec) -> Result<()> {
+    use crate::hooks::Point;
+    for point in Point::ALL {
+        for h in point.of(spec) {
+            if h.timeout().is_some_and(|t| t <= 0) {
+                return Err(err!(
+                    InvalidSpec,
+                    "config.json: {} hook {}: timeout must be greater than zero",
+                    point.name(),
+                    h.path().display()
+                ));
+            }
         }
     }
     Ok(())

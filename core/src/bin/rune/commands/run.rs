@@ -14,14 +14,9 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CmdResult {
     }
     let created = Container::create(&ctx.store, &a.create.id, &opts)?;
     let mut c = created.container;
-    match c.start() {
-        Ok(warnings) => warnings
-            .iter()
-            .for_each(|w| ctx.log.log("warning", w.message())),
-        Err(e) => {
-            let _ = Container::delete(&ctx.store, c.id(), true);
-            return Err(e);
-        }
+    if let Err(e) = c.start() {
+        let _ = Container::delete(&ctx.store, c.id(), true);
+        return Err(e);
     }
     let set = match set {
         Some(s) => s,

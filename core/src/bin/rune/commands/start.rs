@@ -2,8 +2,6 @@ use crate::{CmdResult, Ctx};
 use rune_core::Container;
 
 pub fn run(ctx: &Ctx, id: &str) -> CmdResult {
-    for w in Container::load(&ctx.store, id)?.start()? {
-        ctx.log.log("warning", w.message());
-    }
+    Container::load(&ctx.store, id)?.start()?;
     Ok(0)
 }
