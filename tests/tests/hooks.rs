@@ -173,6 +173,31 @@ fn failing_prestart_hook_fails_create_and_leaves_nothing() {
 }
 
 #[test]
+fn failing_create_hooks_go_on_with_poststop() {
+    // runtime.md: a failed prestart, createRuntime or createContainer hook is an error, and
+    // the lifecycle goes on at the destruction and the poststop hooks (as runc does).
+    let rune = Rune::new();
+    for point in ["prestart", "createRuntime", "createContainer"] {
+        let marks = tempfile::tempdir().unwrap();
+        let mut b = Bundle::new("hookfailstop");
+        b.hook(point, sh_hook("exit 3"))
+            .hook(
+                "poststop",
+                sh_hook(&format!("cat > {}/poststop.json", marks.path().display())),
+            )
+            .args(&["true"]);
+        let out = rune.create(&b);
+        out.assert_fail_mentioning(&[point]);
+        // Only rune's own error: nothing from the init it gave up on.
+        assert!(!out.stderr.contains("rune init"), "{point}: {out}");
+        let st = read_state(marks.path(), "poststop");
+        assert_eq!(st["status"], "stopped", "{point}: {st}");
+        assert_eq!(st["id"], b.id.as_str(), "{point}: {st}");
+        assert_no_leaks(&rune, &b, None);
+    }
+}
+
+#[test]
 fn failing_create_runtime_hook_fails_run() {
     let rune = Rune::new();
     let marks = tempfile::tempdir().unwrap();

@@ -51,6 +51,9 @@ struct Undo {
     pids: Vec<i32>,
     /// Set once the cgroup exists (loaded again only on this error path).
     cgroup: Option<cgroups::CgroupPath>,
+    /// Set once the hooks start: a failure from there on goes on with the container's
+    /// destruction and its poststop hooks (runtime.md, steps 12 and 13), with this state.
+    poststop: Option<(Vec<oci_spec::runtime::Hook>, String)>,
 }
 
 impl Undo {
@@ -64,6 +67,10 @@ impl Undo {
         }
         if let Some(path) = self.cgroup {
             let _ = Manager::load(&path).remove();
+        }
+        if let Some((hooks, state)) = self.poststop {
+            // Failures are warnings, and the create error is what the caller gets.
+            let _ = hooks::run_all(Point::Poststop, &hooks, &state);
         }
         let _ = dir.remove();
     }
@@ -90,6 +97,7 @@ impl Container {
         let mut undo = Undo {
             pids: Vec::new(),
             cgroup: None,
+            poststop: None,
         };
         match create_in(id, opts, &bundle, enclave, &dir, &mut undo) {
             Ok((state, console)) => {
@@ -301,6 +309,8 @@ fn create_in(
                 // The environment is made (lifecycle step 2 is over): `created`, as the
                 // runtime-spec's state definition has it and runtime-tools checks.
                 let json = oci_state_value(&state, Status::Created, state.init_pid).to_string();
+                let stopped = oci_state_value(&state, Status::Stopped, 0).to_string();
+                undo.poststop = Some((Point::Poststop.of(spec), stopped));
                 hooks::run(Point::Prestart, &Point::Prestart.of(spec), &json)?;
                 hooks::run(Point::CreateRuntime, &Point::CreateRuntime.of(spec), &json)?;
                 host.send(&Msg::HooksDone { state: json })?;

@@ -167,6 +167,9 @@ fn hooks_round_trip(spec: &Spec, ch: &Channel) -> Result<String> {
     match ch.recv()? {
         Some((Msg::HooksDone { state }, _)) => Ok(state),
         Some((Msg::Error(e), _)) => Err(e.into_error()),
+        // The host gave up (a hook failed): it reports its own error; leave quietly.
+        // SAFETY: _exit ends this process at once; the host kills and reaps it anyway.
+        None => unsafe { libc::_exit(1) },
         other => Err(err!(
             Internal,
             "expected HooksDone, got {:?}",
