@@ -303,8 +303,11 @@ fn unknown_signal() {
 #[test]
 fn unknown_subcommand_and_missing_id() {
     let rune = Rune::new();
-    rune.cmd(["frobnicate"]).run().assert_fail();
+    // Usage errors exit 1, as runc's do.
+    assert_eq!(rune.cmd(["frobnicate"]).run().exit_code(), 1);
+    assert_eq!(rune.cmd(["--bogus", "list"]).run().exit_code(), 1);
     for sub in ["start", "state", "kill", "delete"] {
-        rune.cmd([sub]).run().assert_fail();
+        assert_eq!(rune.cmd([sub]).run().exit_code(), 1, "{sub}");
     }
+    assert_eq!(rune.cmd(["--help"]).run().exit_code(), 0);
 }

@@ -35,7 +35,16 @@ fn main() {
         }
         std::process::exit(rune_core::process::init::main(&args[2]));
     }
-    let cli = Cli::parse();
+    // Usage errors exit 1, as runc's do (clap's own code is 2); help and version exit 0.
+    let cli = Cli::try_parse().unwrap_or_else(|e| {
+        use clap::error::ErrorKind;
+        let code = match e.kind() {
+            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
+            _ => 1,
+        };
+        let _ = e.print();
+        std::process::exit(code);
+    });
     if cli.version {
         println!(
             "rune version {}\nspec: {}",
