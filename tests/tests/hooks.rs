@@ -316,3 +316,29 @@ fn hook_timeout_of_zero_is_refused() {
         .assert_fail_mentioning(&["timeout must be greater than zero"]);
     assert_no_leaks(&rune, &b, None);
 }
+
+#[test]
+fn poststart_hooks_run_once_the_program_is_executed() {
+    // runtime.md: poststart hooks are called after the user-specified process is executed. A
+    // slow startContainer hook (run by the init before its execve) holds the program back;
+    // the poststart hook still finds the program, not rune, at the pid of the state.
+    let rune = Rune::new();
+    let marks = tempfile::tempdir().unwrap();
+    let mut b = Bundle::new("poststartexec");
+    b.hook("startContainer", sh_hook("sleep 0.3"))
+        .hook(
+            "poststart",
+            sh_hook(&format!(
+                "pid=$(sed -n 's/.*\"pid\": *\\([0-9]*\\).*/\\1/p'); \
+                 readlink /proc/$pid/exe > {}/exe",
+                marks.path().display()
+            )),
+        )
+        .args(&["sleep", "1000"]);
+    let (_, pid) = rune.create_ok(&b);
+    rune.start(&b.id).assert_ok();
+    let exe = std::fs::read_to_string(marks.path().join("exe")).unwrap();
+    assert!(exe.trim().ends_with("busybox"), "{exe:?}");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}

@@ -43,8 +43,13 @@ impl Container {
         std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
         drop(dir);
         let spec = &self.state.config;
+        let poststart = Point::Poststart.of(spec);
+        if !poststart.is_empty() {
+            wait_for_exec(&f);
+        }
+        drop(f);
         let json = oci_state_value(&self.state, Status::Running, self.state.init_pid).to_string();
-        if let Err(e) = hooks::run(Point::Poststart, &Point::Poststart.of(spec), &json) {
+        if let Err(e) = hooks::run(Point::Poststart, &poststart, &json) {
             let _ = self.kill(libc::SIGKILL, true);
             crate::process::wait_gone(
                 self.state.init_pid,
@@ -54,5 +59,32 @@ impl Container {
             return Err(e);
         }
         Ok(())
+    }
+}
+
+/// Waits until the init has run the user program (runtime.md: the poststart hooks come after
+/// it). The init holds exec.fifo open, close-on-exec, until its execve (an enclave's host until
+/// it hands the entrypoint to the enclave runtime); once no reader is left, our write end
+/// reports POLLERR. Bounded, so that a stuck startContainer hook cannot hang `start`.
+fn wait_for_exec(f: &impl std::os::fd::AsRawFd) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        if left.is_zero() {
+            return;
+        }
+        let mut p = libc::pollfd {
+            fd: f.as_raw_fd(),
+            events: 0,
+            revents: 0,
+        };
+        // SAFETY: one valid pollfd.
+        let n = unsafe { libc::poll(&mut p, 1, left.as_millis().min(1000) as libc::c_int) };
+        if n > 0 {
+            return;
+        }
+        if n < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return;
+        }
     }
 }

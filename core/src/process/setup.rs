@@ -89,7 +89,9 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, "clear the parent-death signal")?;
     let pal_version = enclave.as_ref().map_or(0, |(p, _, _)| p.version());
     ch.send(&Msg::Ready { pal_version })?;
-    if let Some(fifo) = fifo {
+    // Kept open (close-on-exec) until the program runs: `start` waits for the last reader to
+    // go before it runs the poststart hooks.
+    if let Some(fifo) = &fifo {
         wait_for_start(fifo.as_raw_fd())?;
     }
     hooks::run(
@@ -98,6 +100,8 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
         &state,
     )?;
     if let Some((pal, listener, _)) = enclave {
+        // The enclave's host stays: let go of the fifo as the entrypoint is handed over.
+        drop(fifo);
         let path = program.path.to_string_lossy().into_owned();
         let argv: Vec<String> = program
             .argv
