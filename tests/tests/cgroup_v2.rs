@@ -207,3 +207,62 @@ fn exec_joins_the_init_cgroup_when_the_top_one_refuses() {
         "{text}"
     );
 }
+
+/// Runs, on the unified host, a container with CAP_MKNOD, a tmpfs without nodev at /mnt/d,
+/// `extra` device rules after the default deny-all, and `script`; returns its output lines.
+fn with_device_rules(extra: Value, script: &str) -> Vec<String> {
+    let rune = Rune::new();
+    let mut b = Bundle::new("cgv2dev");
+    let cg = format!("/rune-test-v2f/{}", b.id);
+    let caps = json!(["CAP_MKNOD"]);
+    for set in ["bounding", "effective", "permitted"] {
+        b.set(&format!("/process/capabilities/{set}"), caps.clone());
+    }
+    for rule in extra.as_array().unwrap() {
+        b.array_push("/linux/resources/devices", rule.clone());
+    }
+    b.cgroups_path(Some(&cg))
+        .mount("/mnt/d", "tmpfs", "tmpfs", &["rw"])
+        .sh(script);
+    b.write();
+    rune.track(&b.id);
+    let run = format!(
+        "{} --root {} run --bundle {} {}; rmdir /sys/fs/cgroup/rune-test-v2f",
+        rune.bin().display(),
+        rune.root().display(),
+        b.path().display(),
+        b.id
+    );
+    let (ok, text) = on_v2_host(&rune, &run);
+    assert!(ok, "{text}");
+    text.lines().map(|l| l.trim().to_string()).collect()
+}
+
+/// cgroup v2 has no devices controller: the config's device rules become an eBPF program on
+/// the container's cgroup, the last matching rule deciding. With the default deny-all plus
+/// the default nodes, a node the container makes for /dev/null works and one for a disk is
+/// refused (EPERM); without the program the open reaches the driver (ENXIO here). A rule for
+/// the disk with "r" lets reads through and still refuses writes.
+#[test]
+fn device_rules_are_an_ebpf_program() {
+    let disk = "mknod /mnt/d/null c 1 3 && echo x > /mnt/d/null && echo null-ok; \
+                mknod /mnt/d/disk b 8 0; head -c 1 /mnt/d/disk 2>&1 | sed 's/.*: //'; \
+                (echo x > /mnt/d/disk) 2>&1 | sed 's/.*: //'";
+    assert_eq!(
+        with_device_rules(json!([]), disk),
+        [
+            "null-ok",
+            "Operation not permitted",
+            "Operation not permitted"
+        ]
+    );
+    let read_only = json!([{"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"}]);
+    assert_eq!(
+        with_device_rules(read_only, disk),
+        [
+            "null-ok",
+            "No such device or address",
+            "Operation not permitted"
+        ]
+    );
+}

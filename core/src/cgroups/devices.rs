@@ -1,16 +1,17 @@
 //! The device cgroup (v1): the config's rules in order, then the devices every container gets
-//! (the default nodes, ptys, /dev/net/tun, and mknod of anything), as runc allows them.
+//! (the default nodes, ptys, /dev/net/tun, and mknod of anything), as runc allows them. On
+//! cgroup v2 the same rules become an eBPF program (devices_bpf).
 
 use crate::error::{Error, Result};
 use cgroups_rs::devices::{DevicePermissions, DeviceType, DevicesController};
 use oci_spec::runtime::{LinuxDeviceType, Spec};
 
-struct Rule {
-    allow: bool,
-    typ: DeviceType,
-    major: i64,
-    minor: i64,
-    access: String,
+pub(super) struct Rule {
+    pub allow: bool,
+    pub typ: DeviceType,
+    pub major: i64,
+    pub minor: i64,
+    pub access: String,
 }
 
 /// (type, major, minor, access) always allowed; -1 is "any".
@@ -37,7 +38,7 @@ fn dev_type(t: Option<LinuxDeviceType>) -> DeviceType {
     }
 }
 
-fn rules(spec: &Spec) -> Vec<Rule> {
+pub(super) fn rules(spec: &Spec) -> Vec<Rule> {
     let linux = match spec.linux() {
         Some(l) => l,
         None => return Vec::new(),
@@ -77,15 +78,18 @@ fn rules(spec: &Spec) -> Vec<Rule> {
     out
 }
 
-/// Writes the rules; only when the config has device rules at all (else the cgroup inherits).
-pub fn apply(dc: &DevicesController, spec: &Spec) -> Result<()> {
-    let has_rules = spec
-        .linux()
+/// True when the config has device rules at all (else the cgroup inherits its parent's).
+pub(super) fn has_rules(spec: &Spec) -> bool {
+    spec.linux()
         .as_ref()
         .and_then(|l| l.resources().as_ref())
         .and_then(|r| r.devices().as_ref())
-        .is_some_and(|d| !d.is_empty());
-    if !has_rules {
+        .is_some_and(|d| !d.is_empty())
+}
+
+/// Writes the rules, when the config has any.
+pub fn apply(dc: &DevicesController, spec: &Spec) -> Result<()> {
+    if !has_rules(spec) {
         return Ok(());
     }
     for r in rules(spec) {

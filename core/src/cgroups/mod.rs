@@ -5,6 +5,7 @@
 //! not one of the container's v1 controllers.
 
 mod devices;
+mod devices_bpf;
 mod limits;
 pub mod mounts;
 mod stats;
@@ -306,6 +307,13 @@ impl Manager {
         }
     }
 
+    /// The cgroup's directory on a v2 host.
+    fn v2_dir(&self) -> PathBuf {
+        cgroups_rs::hierarchies::auto()
+            .root()
+            .join(self.path.path.trim_start_matches('/'))
+    }
+
     fn unified(&self) -> Option<&PathBuf> {
         self.unified
             .get_or_init(|| {
@@ -338,6 +346,8 @@ impl Manager {
         let dc: Option<&cgroups_rs::devices::DevicesController> = self.cg.controller_of();
         if let Some(dc) = dc {
             devices::apply(dc, spec)?;
+        } else if self.cg.v2() {
+            devices_bpf::attach(&self.v2_dir(), spec)?;
         }
         if let Some(res) = spec.linux().as_ref().and_then(|l| l.resources().as_ref()) {
             self.apply(res)?;
