@@ -16,6 +16,30 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 use tempfile::TempDir;
 
+/// One `#[test]` per PAL API version for each scenario function `name(version)`:
+/// `per_pal_version!([v1 = 1, v2 = 2] a, b)` makes `a::v1`, `a::v2`, `b::v1`, `b::v2`.
+#[macro_export]
+macro_rules! per_pal_version {
+    ($versions:tt $($name:ident),* $(,)?) => {$(
+        $crate::pal_version_tests!($name $versions);
+    )*};
+}
+
+/// The tests of one scenario, for [`per_pal_version!`].
+#[macro_export]
+macro_rules! pal_version_tests {
+    ($name:ident [$($v:ident = $n:literal),*]) => {
+        mod $name {
+            $(
+                #[test]
+                fn $v() {
+                    super::$name($n)
+                }
+            )*
+        }
+    };
+}
+
 /// Where the container sees the trace directory.
 pub const TRACE_MOUNT: &str = "/trace";
 /// The skeleton option that writes the trace where [`TraceDir::lines`] reads it.

@@ -6,23 +6,8 @@ use rune_integration::*;
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 
-/// One `#[test]` per PAL API version that has `pal_create_process`.
-macro_rules! v2_and_v3 {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn v2() {
-                super::$name(2)
-            }
-            #[test]
-            fn v3() {
-                super::$name(3)
-            }
-        }
-    )*};
-}
-
-v2_and_v3!(
+per_pal_version!(
+    [v2 = 2, v3 = 3]
     exec_output_and_exit_code,
     exec_stdin_through_enclave,
     exec_detach_with_pid_file,

@@ -4,27 +4,8 @@
 
 use rune_integration::*;
 
-/// One `#[test]` per PAL API version for each scenario: `name::v1` ...
-macro_rules! per_version {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[test]
-            fn v1() {
-                super::$name(1)
-            }
-            #[test]
-            fn v2() {
-                super::$name(2)
-            }
-            #[test]
-            fn v3() {
-                super::$name(3)
-            }
-        }
-    )*};
-}
-
-per_version!(
+per_pal_version!(
+    [v1 = 1, v2 = 2, v3 = 3]
     run_echo_exact_trace,
     run_relative_command_resolved_through_path,
     run_exit_code,
