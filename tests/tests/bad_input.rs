@@ -310,4 +310,17 @@ fn unknown_subcommand_and_missing_id() {
         assert_eq!(rune.cmd([sub]).run().exit_code(), 1, "{sub}");
     }
     assert_eq!(rune.cmd(["--help"]).run().exit_code(), 0);
+    // runc's checkpoint and restore, with their flags: rune's own clear error.
+    rune.cmd([
+        "checkpoint",
+        "--image-path",
+        "/tmp/x",
+        "--leave-running",
+        "c",
+    ])
+    .run()
+    .assert_fail_mentioning(&["checkpoint and restore are not supported"]);
+    rune.cmd(["restore", "-d", "--image-path", "/tmp/x", "c"])
+        .run()
+        .assert_fail_mentioning(&["not supported"]);
 }

@@ -73,6 +73,18 @@ pub enum Command {
     Update(Box<UpdateArgs>),
     /// Display container events (OOM notifications) and statistics
     Events(EventsArgs),
+    /// Checkpoint a running container (not supported: rune has no CRIU support)
+    Checkpoint(UnsupportedArgs),
+    /// Restore a container from a checkpoint (not supported: rune has no CRIU support)
+    Restore(UnsupportedArgs),
+}
+
+/// Whatever runc's checkpoint and restore take, so the answer is rune's clear error rather
+/// than a usage error.
+#[derive(Args, Debug)]
+pub struct UnsupportedArgs {
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, hide = true)]
+    pub rest: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -48,6 +48,10 @@ pub fn dispatch(ctx: &Ctx, cmd: Command) -> CmdResult {
         Command::Resume(a) => pause::resume(ctx, &a.id),
         Command::Update(a) => update::run(ctx, *a),
         Command::Events(a) => events::run(ctx, a),
+        Command::Checkpoint(_) | Command::Restore(_) => Err(rune_core::err!(
+            InvalidArgument,
+            "checkpoint and restore are not supported by rune (no CRIU support)"
+        )),
     }
 }
 
