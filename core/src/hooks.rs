@@ -64,6 +64,9 @@ impl Point {
 
 /// Runs the hooks of one point in order; the first failure stops them and is returned.
 pub fn run(point: Point, hooks: &[Hook], state_json: &str) -> Result<()> {
+    if hooks.is_empty() {
+        return Ok(());
+    }
     let dir = work_dir(point, state_json);
     for (i, h) in hooks.iter().enumerate() {
         run_one(h, state_json, dir.as_deref()).map_err(|e| named(e, point, i, h))?;
@@ -74,6 +77,9 @@ pub fn run(point: Point, hooks: &[Hook], state_json: &str) -> Result<()> {
 /// Runs every hook of one point, whatever fails (poststop: failures are warnings and "the
 /// remaining hooks and lifecycle continue"); returns the failures.
 pub fn run_all(point: Point, hooks: &[Hook], state_json: &str) -> Vec<Error> {
+    if hooks.is_empty() {
+        return Vec::new();
+    }
     let dir = work_dir(point, state_json);
     hooks
         .iter()
