@@ -116,7 +116,7 @@ fn device_cgroup_allow_list() {
     let script = "mknod /mnt/a/fuse c 10 229 && \
                   ( exec 3<> /mnt/a/fuse ) 2>/dev/null && echo opened || echo denied";
     let mut outputs = Vec::new();
-    for allow in [false, true] {
+    for (allow, fifo) in [(false, false), (true, false), (false, true)] {
         let mut b = Bundle::new("devcg");
         b.set(
             "/process/capabilities",
@@ -129,7 +129,14 @@ fn device_cgroup_allow_list() {
                 json!({"allow": true, "type": "c", "major": 10, "minor": 229, "access": "rwm"}),
             );
         }
+        // A fifo in linux.devices is made, and opens no other device.
+        if fifo {
+            b.array_push(
+                "/linux/devices",
+                json!({"path": "/dev/myfifo", "type": "p", "major": 0, "minor": 0}),
+            );
+        }
         outputs.push(run_in(&mut b, script).trim().to_string());
     }
-    assert_eq!(outputs, ["denied", "opened"]);
+    assert_eq!(outputs, ["denied", "opened", "denied"]);
 }

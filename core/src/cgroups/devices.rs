@@ -57,7 +57,14 @@ pub(super) fn rules(spec: &Spec) -> Vec<Rule> {
             access: d.access().clone().unwrap_or_else(|| "rwm".into()),
         })
         .collect();
-    for d in linux.devices().iter().flatten() {
+    // A fifo needs no device rule, and as "any type" (its major and minor ignored) it would
+    // allow every device.
+    for d in linux
+        .devices()
+        .iter()
+        .flatten()
+        .filter(|d| d.typ() != LinuxDeviceType::P)
+    {
         out.push(Rule {
             allow: true,
             typ: dev_type(Some(d.typ())),
