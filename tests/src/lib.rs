@@ -35,7 +35,7 @@ pub use procfs::{
     cap_bit, cap_mask, ns_link, parse_cap_hex, pid_alive, proc_status_field, read_pid_file,
 };
 pub use rootfs::rootfs;
-pub use runner::Rune;
+pub use runner::{run_in, Rune};
 pub use seccomp_listener::{ListenerReport, Notification, NotifyReply, SeccompListener};
 pub use serde_json::{json, Value};
 

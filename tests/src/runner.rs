@@ -266,3 +266,15 @@ fn kill_cgroup(dir: &Path) {
         left.is_empty()
     });
 }
+
+/// Runs `script` in the bundle's container with a fresh root; asserts that it succeeds and
+/// leaves nothing behind; returns its stdout.
+#[track_caller]
+pub fn run_in(b: &mut Bundle, script: &str) -> String {
+    let rune = Rune::new();
+    b.sh(script);
+    let out = rune.run(b);
+    out.assert_ok();
+    crate::assert_no_leaks(&rune, b, None);
+    out.stdout
+}

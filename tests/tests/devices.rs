@@ -3,15 +3,6 @@
 use rune_integration::*;
 
 #[track_caller]
-fn run_in(b: &mut Bundle, script: &str) -> String {
-    let rune = Rune::new();
-    b.sh(script);
-    let out = rune.run(b);
-    out.assert_ok();
-    assert_no_leaks(&rune, b, None);
-    out.stdout
-}
-
 #[test]
 fn default_devices_exist_as_char_devices() {
     let mut b = Bundle::new("devs");

@@ -4,16 +4,6 @@ use rune_integration::*;
 use std::ffi::CString;
 use std::path::Path;
 
-#[track_caller]
-fn run_in(b: &mut Bundle, script: &str) -> String {
-    let rune = Rune::new();
-    b.sh(script);
-    let out = rune.run(b);
-    out.assert_ok();
-    assert_no_leaks(&rune, b, None);
-    out.stdout
-}
-
 /// The mountinfo line whose mount point is `target` (last one wins).
 fn mountinfo_line<'a>(mountinfo: &'a str, target: &str) -> &'a str {
     mountinfo

@@ -2,16 +2,6 @@
 
 use rune_integration::*;
 
-#[track_caller]
-fn run_in(b: &mut Bundle, script: &str) -> String {
-    let rune = Rune::new();
-    b.sh(script);
-    let out = rune.run(b);
-    out.assert_ok();
-    assert_no_leaks(&rune, b, None);
-    out.stdout
-}
-
 fn host_ns(ns: &str) -> String {
     ns_link("self", ns)
 }

@@ -5,20 +5,11 @@
 use rune_integration::*;
 use serde_json::json;
 
-fn run_sh(b: &mut Bundle, script: &str) -> String {
-    let rune = Rune::new();
-    b.sh(script);
-    let out = rune.run(b);
-    out.assert_ok();
-    assert_no_leaks(&rune, b, None);
-    out.stdout
-}
-
 #[test]
 fn personality_linux32() {
     let mut b = Bundle::new("pers");
     b.set("/linux/personality", json!({"domain": "LINUX32"}));
-    assert_eq!(run_sh(&mut b, "uname -m").trim(), "i686");
+    assert_eq!(run_in(&mut b, "uname -m").trim(), "i686");
 }
 
 #[test]
@@ -29,7 +20,7 @@ fn scheduler_policy_and_nice() {
         json!({"policy": "SCHED_BATCH", "nice": 7}),
     );
     // /proc/self/stat: field 19 is nice, field 41 the policy (3 = SCHED_BATCH).
-    let out = run_sh(&mut b, "cut -d' ' -f19,41 /proc/self/stat");
+    let out = run_in(&mut b, "cut -d' ' -f19,41 /proc/self/stat");
     assert_eq!(out.trim(), "7 3");
 }
 
@@ -40,7 +31,7 @@ fn io_priority() {
         "/process/ioPriority",
         json!({"class": "IOPRIO_CLASS_BE", "priority": 6}),
     );
-    let out = run_sh(&mut b, "ionice -p $$");
+    let out = run_in(&mut b, "ionice -p $$");
     assert!(out.contains("best-effort") && out.contains('6'), "{out}");
 }
 
@@ -48,7 +39,7 @@ fn io_priority() {
 fn exec_cpu_affinity() {
     let mut b = Bundle::new("affin");
     b.set("/process/execCPUAffinity", json!({"final": "1"}));
-    let out = run_sh(&mut b, "grep Cpus_allowed_list /proc/self/status");
+    let out = run_in(&mut b, "grep Cpus_allowed_list /proc/self/status");
     assert_eq!(out.split_whitespace().last(), Some("1"), "{out}");
 }
 
@@ -59,7 +50,7 @@ fn memory_policy_bind() {
         "/linux/memoryPolicy",
         json!({"mode": "MPOL_BIND", "nodes": "0"}),
     );
-    let out = run_sh(&mut b, "grep -c 'bind:0' /proc/self/numa_maps");
+    let out = run_in(&mut b, "grep -c 'bind:0' /proc/self/numa_maps");
     assert!(out.trim().parse::<u32>().unwrap_or(0) > 0, "{out}");
 }
 
