@@ -19,6 +19,7 @@ pub mod procfs;
 pub mod rootfs;
 pub mod runner;
 pub mod seccomp_listener;
+pub mod users;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -38,6 +39,7 @@ pub use rootfs::rootfs;
 pub use runner::{run_in, Rune};
 pub use seccomp_listener::{ListenerReport, Notification, NotifyReply, SeccompListener};
 pub use serde_json::{json, Value};
+pub use users::{ensure_test_user, TEST_UID, TEST_USER};
 
 /// The binary under test: `$RUNE_BIN` if set, else the workspace's debug build.
 pub fn rune_bin() -> PathBuf {

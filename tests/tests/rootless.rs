@@ -7,28 +7,11 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::process::Command;
 
-const USER: &str = "runetest";
-const UID: u32 = 4242;
+const USER: &str = TEST_USER;
+const UID: u32 = TEST_UID;
 
-/// Creates the test user once (idempotent across test binaries and runs).
 fn ensure_user() {
-    if Command::new("id")
-        .arg(USER)
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        return;
-    }
-    let out = Command::new("useradd")
-        .args(["-M", "-u", &UID.to_string(), "-s", "/bin/sh", USER])
-        .output()
-        .expect("run useradd");
-    // Another test may have created it meanwhile (exit 9: exists).
-    assert!(
-        out.status.success() || out.status.code() == Some(9),
-        "useradd: {:?}",
-        out
-    );
+    ensure_test_user();
 }
 
 /// A directory the test user owns.
