@@ -9,6 +9,7 @@ pub mod cgroups;
 pub mod container;
 pub mod enclave;
 pub mod error;
+pub mod files;
 pub mod hooks;
 pub mod namespaces;
 pub mod netdev;

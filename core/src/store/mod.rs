@@ -2,6 +2,10 @@
 //! the `exec.fifo` of a created container, and sockets. Every read-modify-write of a container
 //! happens under an exclusive `flock` on its directory, so two rune processes cannot corrupt it;
 //! plain reads need no lock because `state.json` is only ever replaced by `rename`.
+//!
+//! Modes are explicit, whatever the caller's umask: the root and each container's directory
+//! 0700, `state.json` 0600. A root that other users can write is refused by every command, so
+//! no plain user can plant or swap a container's state (and with it the hooks root would run).
 
 mod id;
 mod state;
@@ -50,14 +54,18 @@ impl Store {
     /// Creates `<root>/<id>` (the atomic "exists" check) and locks it.
     pub fn create(&self, id: &str) -> Result<LockedDir> {
         validate_id(id)?;
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.root)
-            .with_context(|| format!("create state root {}", self.root.display()))?;
+        if !self.root.exists() {
+            fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(&self.root)
+                .with_context(|| format!("create state root {}", self.root.display()))?;
+            crate::files::chmod(&self.root, 0o700)?;
+        }
+        self.check_root()?;
         let path = self.dir_of(id);
-        match fs::DirBuilder::new().mode(0o711).create(&path) {
-            Ok(()) => {}
+        match fs::DirBuilder::new().mode(0o700).create(&path) {
+            Ok(()) => crate::files::chmod(&path, 0o700)?,
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 return Err(err!(
                     AlreadyExists,
@@ -70,9 +78,42 @@ impl Store {
         lock(&path)
     }
 
+    /// Refuses a root that users other than its owner can write (group or other write bit),
+    /// or one owned by another user than the caller (root may use any root-owned one).
+    pub fn check_root(&self) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = match fs::metadata(&self.root) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(Error::io(format!("stat {}", self.root.display()), e)),
+        };
+        let mode = meta.mode() & 0o7777;
+        if mode & 0o022 != 0 {
+            return Err(err!(
+                PermissionDenied,
+                "state root {} is writable by other users (mode {:04o}): refusing it; make it 0700",
+                self.root.display(),
+                mode
+            ));
+        }
+        // SAFETY: geteuid cannot fail.
+        let euid = unsafe { libc::geteuid() };
+        if meta.uid() != euid && meta.uid() != 0 {
+            return Err(err!(
+                PermissionDenied,
+                "state root {} belongs to uid {}, not to the caller (uid {}): refusing it",
+                self.root.display(),
+                meta.uid(),
+                euid
+            ));
+        }
+        Ok(())
+    }
+
     /// Locks an existing container's directory.
     pub fn lock(&self, id: &str) -> Result<LockedDir> {
         validate_id(id)?;
+        self.check_root()?;
         lock(&self.dir_of(id)).map_err(|e| match e.kind() {
             crate::ErrorKind::NotFound => not_found(id),
             _ => e,
@@ -82,6 +123,7 @@ impl Store {
     /// Reads a container's state without locking (state.json is replaced atomically).
     pub fn read(&self, id: &str) -> Result<State> {
         validate_id(id)?;
+        self.check_root()?;
         State::read(&self.dir_of(id)).map_err(|e| match e.kind() {
             crate::ErrorKind::NotFound => not_found(id),
             _ => e,
@@ -90,6 +132,7 @@ impl Store {
 
     /// The ids of all containers under the root, sorted.
     pub fn ids(&self) -> Result<Vec<String>> {
+        self.check_root()?;
         let entries = match fs::read_dir(&self.root) {
             Ok(e) => e,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),

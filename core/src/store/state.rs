@@ -5,7 +5,6 @@ use crate::error::{Context, Result};
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use super::STATE_FILE;
@@ -35,6 +34,10 @@ pub struct State {
     pub enclave: Option<crate::enclave::EnclaveConfig>,
     /// The config the container was created from (hooks, namespaces and exec defaults).
     pub config: Spec,
+    /// True while `create` is still making the container: written before the cgroup exists,
+    /// so a `delete --force` after a killed `create` finds (and removes) everything it made.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub incomplete: bool,
 }
 
 impl State {
@@ -45,21 +48,11 @@ impl State {
             .map_err(|e| err!(Internal, "corrupt state file {}: {}", path.display(), e))
     }
 
-    /// Writes `state.json` through a temporary file and `rename`, so readers never see half of it.
+    /// Writes `state.json` (mode 0600: it holds the config, environment included) through a
+    /// temporary file and `rename`, so readers never see half of it.
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let tmp = dir.join(".state.json.tmp");
         let data =
             serde_json::to_vec(self).map_err(|e| err!(Internal, "serialize state: {}", e))?;
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&tmp)
-            .with_context(|| format!("write {}", tmp.display()))?;
-        f.write_all(&data)
-            .with_context(|| format!("write {}", tmp.display()))?;
-        drop(f);
-        std::fs::rename(&tmp, dir.join(STATE_FILE))
-            .with_context(|| format!("rename {}", tmp.display()))
+        crate::files::write_atomic(&dir.join(STATE_FILE), &data, 0o600)
     }
 }

@@ -31,11 +31,7 @@ impl Logger {
         };
         match &self.file {
             Some(p) => {
-                if let Ok(mut f) = std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                {
+                if let Ok(mut f) = rune_core::files::append(p, 0o644) {
                     let _ = f.write_all(line.as_bytes());
                 }
             }

@@ -154,7 +154,9 @@ pub fn run(a: SpecArgs) -> CmdResult {
     }
     add_enclave(&mut spec, &a)?;
     let text = serde_json::to_string_pretty(&spec).unwrap_or_default();
-    std::fs::write(&path, text + "\n")
+    // A fresh config.json may get secrets added: 0644 as runc's, but not the umask's choice.
+    let mut f = rune_core::files::create(&path, 0o644)?;
+    std::io::Write::write_all(&mut f, (text + "\n").as_bytes())
         .map_err(|e| Error::io(format!("write {}", path.display()), e))?;
     Ok(0)
 }
