@@ -4,6 +4,7 @@
 use crate::error::{Context, Error, Result};
 use crate::sys;
 use oci_spec::runtime::{LinuxDeviceType, Spec};
+use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
 
 struct Dev {
@@ -77,44 +78,60 @@ pub fn setup_dev(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
     let mut all = if populate { defaults() } else { Vec::new() };
     all.retain(|d| !configured.iter().any(|c| c.path == d.path));
     all.extend(configured);
+    let root =
+        std::fs::File::open(rootfs).with_context(|| format!("open rootfs {}", rootfs.display()))?;
     for d in &all {
-        create(d, rootfs, in_userns)
+        create(d, root.as_raw_fd(), in_userns)
             .with_context(|| format!("create device {}", d.path.display()))?;
     }
     if populate {
-        links(rootfs)?;
+        links(root.as_raw_fd())?;
     }
     Ok(())
 }
 
-fn create(d: &Dev, rootfs: &Path, in_userns: bool) -> Result<()> {
-    let dest = super::resolve_in_root(rootfs, &d.path)?;
-    if let Some(parent) = dest.parent() {
-        super::mounts::mkdir_all(parent)?;
-    }
-    let _ = std::fs::remove_file(&dest);
+fn create(d: &Dev, root: RawFd, in_userns: bool) -> Result<()> {
+    let dest = &d.path;
+    super::inroot::unlink(root, dest)?;
     if in_userns {
-        std::fs::File::create(&dest).with_context(|| format!("create {}", dest.display()))?;
-        return sys::mount(Some(&d.path), &dest, None, libc::MS_BIND, None, &|| {
-            format!("bind device {}", d.path.display())
-        });
+        super::inroot::create_file(root, dest)?;
+        let fd = sys::open_in_root(root, dest, libc::O_NOFOLLOW)?;
+        return sys::mount(
+            Some(&d.path),
+            &sys::fd_path(fd.as_raw_fd()),
+            None,
+            libc::MS_BIND,
+            None,
+            &|| format!("bind device {}", d.path.display()),
+        );
     }
-    let c = sys::cstr(&dest)?;
+    let (dir, name) = super::inroot::parent_of(root, dest)?;
     let dev = libc::makedev(d.major as u32, d.minor as u32);
-    // SAFETY: valid path; mknod with a type and permission bits.
-    if unsafe { libc::mknod(c.as_ptr(), d.kind | (d.mode & 0o7777), dev) } != 0 {
+    // SAFETY: mknodat on a directory fd with a NUL-terminated name, a type and permission bits.
+    if unsafe {
+        libc::mknodat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            d.kind | (d.mode & 0o7777),
+            dev,
+        )
+    } != 0
+    {
         return Err(Error::io(
             format!("mknod {}", dest.display()),
             std::io::Error::last_os_error(),
         ));
     }
+    // The node itself, by an O_PATH descriptor (never a path a swap could redirect).
+    let node = sys::open_in_root(root, dest, libc::O_NOFOLLOW)?;
+    let by_fd = sys::cstr(&sys::fd_path(node.as_raw_fd()))?;
     // mknod is subject to the umask: set the mode exactly.
-    // SAFETY: valid path.
+    // SAFETY: a valid path naming our own descriptor.
     unsafe {
-        libc::chmod(c.as_ptr(), d.mode & 0o7777);
+        libc::chmod(by_fd.as_ptr(), d.mode & 0o7777);
     }
-    // SAFETY: valid path.
-    if unsafe { libc::chown(c.as_ptr(), d.uid, d.gid) } != 0 {
+    // SAFETY: a valid path naming our own descriptor.
+    if unsafe { libc::chown(by_fd.as_ptr(), d.uid, d.gid) } != 0 {
         return Err(Error::io(
             format!("chown {}", dest.display()),
             std::io::Error::last_os_error(),
@@ -123,30 +140,37 @@ fn create(d: &Dev, rootfs: &Path, in_userns: bool) -> Result<()> {
     Ok(())
 }
 
-fn links(rootfs: &Path) -> Result<()> {
+fn links(root: RawFd) -> Result<()> {
     let mut links = vec![
-        ("/proc/self/fd", "dev/fd"),
-        ("/proc/self/fd/0", "dev/stdin"),
-        ("/proc/self/fd/1", "dev/stdout"),
-        ("/proc/self/fd/2", "dev/stderr"),
+        ("/proc/self/fd", "/dev/fd"),
+        ("/proc/self/fd/0", "/dev/stdin"),
+        ("/proc/self/fd/1", "/dev/stdout"),
+        ("/proc/self/fd/2", "/dev/stderr"),
     ];
     if Path::new("/proc/kcore").exists() {
-        links.push(("/proc/kcore", "dev/core"));
+        links.push(("/proc/kcore", "/dev/core"));
     }
+    let symlink = |target: &str, link: &str| -> std::io::Result<()> {
+        let (dir, name) = super::inroot::parent_of(root, Path::new(link))
+            .map_err(|e| std::io::Error::from_raw_os_error(e.errno().unwrap_or(libc::EINVAL)))?;
+        let t = std::ffi::CString::new(target).unwrap_or_default();
+        // SAFETY: symlinkat with NUL-terminated strings and a directory fd.
+        if unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), name.as_ptr()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(())
+    };
     for (target, link) in links {
-        let p = rootfs.join(link);
-        match std::os::unix::fs::symlink(target, &p) {
+        match symlink(target, link) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::io(format!("symlink {}", p.display()), e)),
+            Err(e) => return Err(Error::io(format!("symlink {}", link), e)),
         }
     }
     // /dev/ptmx must be the container's devpts instance.
-    let ptmx = rootfs.join("dev/ptmx");
-    if rootfs.join("dev/pts/ptmx").exists() {
-        let _ = std::fs::remove_file(&ptmx);
-        std::os::unix::fs::symlink("pts/ptmx", &ptmx)
-            .with_context(|| format!("symlink {}", ptmx.display()))?;
+    if sys::open_in_root(root, Path::new("/dev/pts/ptmx"), 0).is_ok() {
+        super::inroot::unlink(root, Path::new("/dev/ptmx"))?;
+        symlink("pts/ptmx", "/dev/ptmx").map_err(|e| Error::io("symlink /dev/ptmx", e))?;
     }
     Ok(())
 }

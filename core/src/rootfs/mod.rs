@@ -2,6 +2,7 @@
 
 mod cgroupfs;
 mod devices;
+mod inroot;
 mod mounts;
 pub mod options;
 mod paths;

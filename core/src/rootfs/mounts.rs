@@ -1,7 +1,6 @@
 //! Preparing the root mount and performing config.json's mounts, in order, inside the root.
 
 use super::options::{self, MountOptions};
-use super::paths::resolve_in_root;
 use crate::error::{Context, Result};
 use crate::sys;
 use oci_spec::runtime::{Mount, Spec};
@@ -65,7 +64,7 @@ pub fn mount_all(
     let root =
         std::fs::File::open(rootfs).with_context(|| format!("open rootfs {}", rootfs.display()))?;
     for m in spec.mounts().iter().flatten() {
-        mount_one(spec, m, rootfs, root.as_raw_fd(), bundle, cgroup_paths)
+        mount_one(spec, m, root.as_raw_fd(), bundle, cgroup_paths)
             .with_context(|| format!("mount {}", m.destination().display()))?;
     }
     Ok(())
@@ -74,7 +73,6 @@ pub fn mount_all(
 fn mount_one(
     spec: &Spec,
     m: &Mount,
-    rootfs: &Path,
     root_fd: i32,
     bundle: &Path,
     cgroup_paths: &HashMap<String, String>,
@@ -89,13 +87,17 @@ fn mount_one(
             s.clone()
         }
     });
-    let dest = resolve_in_root(rootfs, m.destination())?;
     let source_is_file = bind
         && source
             .as_ref()
             .and_then(|s| std::fs::metadata(s).ok())
             .is_some_and(|md| !md.is_dir());
-    create_mount_point(&dest, source_is_file)?;
+    // Made by descriptor inside the root: a symlink swapped in cannot lead out of it.
+    if source_is_file {
+        super::inroot::create_file(root_fd, m.destination())?;
+    } else {
+        super::inroot::mkdir_all(root_fd, m.destination())?;
+    }
     let reopen = || sys::open_in_root(root_fd, m.destination(), 0);
     let target_fd = reopen()?;
     let target = sys::fd_path(target_fd.as_raw_fd());
@@ -175,25 +177,6 @@ fn bind_mount(
         })?;
     }
     Ok(())
-}
-
-fn create_mount_point(dest: &Path, file: bool) -> Result<()> {
-    if file {
-        if let Some(parent) = dest.parent() {
-            mkdir_all(parent)?;
-        }
-        if std::fs::symlink_metadata(dest).is_err() {
-            std::fs::OpenOptions::new()
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(dest)
-                .with_context(|| format!("create mount point {}", dest.display()))?;
-        }
-        Ok(())
-    } else {
-        mkdir_all(dest)
-    }
 }
 
 pub(super) fn mkdir_all(p: &Path) -> Result<()> {

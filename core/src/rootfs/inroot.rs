@@ -1,0 +1,192 @@
+//! Making paths below the container's root by descriptor, never by a resolved path string: each
+//! step is opened with openat2(RESOLVE_IN_ROOT) from the root's fd and each new entry is made
+//! with an *at call on its parent's fd, so a symlink swapped in while rune works can only lead
+//! somewhere else inside the root, never to the host (CVE-2024-45310 and its kin).
+
+use crate::error::{Error, Result};
+use crate::sys;
+use std::ffi::{CString, OsStr, OsString};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Component, Path, PathBuf};
+
+/// The normal components of `path`, `..` taken lexically and clamped at the root (symlinks
+/// along the way are still resolved, inside the root, by each open).
+fn parts(path: &Path) -> Vec<OsString> {
+    let mut out = Vec::new();
+    for c in path.components() {
+        match c {
+            Component::Normal(s) => out.push(s.to_os_string()),
+            Component::ParentDir => {
+                out.pop();
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn cname(name: &OsStr) -> Result<CString> {
+    CString::new(name.as_bytes())
+        .map_err(|_| crate::err!(InvalidSpec, "path {:?} contains NUL", name))
+}
+
+/// Opens the directory `path` below `root`, making every missing directory on the way
+/// (mode 0755); returns an O_PATH descriptor of it.
+pub fn mkdir_all(root: RawFd, path: &Path) -> Result<OwnedFd> {
+    mkdir_all_links(root, path, 0)
+}
+
+fn mkdir_all_links(root: RawFd, path: &Path, links: u32) -> Result<OwnedFd> {
+    let mut done = PathBuf::from("/");
+    let mut cur = sys::open_in_root(root, &done, libc::O_DIRECTORY)?;
+    let all = parts(path);
+    for (i, p) in all.iter().enumerate() {
+        done.push(p);
+        match sys::open_in_root(root, &done, libc::O_DIRECTORY) {
+            Ok(fd) => cur = fd,
+            Err(e) if e.errno() == Some(libc::ENOENT) => {
+                let c = cname(p)?;
+                // SAFETY: mkdirat on an O_PATH directory fd with a NUL-terminated name.
+                let r = unsafe { libc::mkdirat(cur.as_raw_fd(), c.as_ptr(), 0o755) };
+                if r != 0 {
+                    let err = std::io::Error::last_os_error();
+                    if err.raw_os_error() != Some(libc::EEXIST) {
+                        return Err(Error::io(
+                            format!("create directory {}", done.display()),
+                            err,
+                        ));
+                    }
+                    // A dangling symlink: make its target instead, still inside the root.
+                    if let Some(target) = dangling(&cur, &c) {
+                        if links >= 40 {
+                            return Err(crate::err!(
+                                InvalidSpec,
+                                "too many symlinks under {}",
+                                path.display()
+                            ));
+                        }
+                        let base = done.parent().unwrap_or(Path::new("/"));
+                        let mut next = base.join(target);
+                        next.extend(&all[i + 1..]);
+                        return mkdir_all_links(root, &next, links + 1);
+                    }
+                }
+                cur = sys::open_in_root(root, &done, libc::O_DIRECTORY)?;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(cur)
+}
+
+/// The target of `name` in `dir` when it is a symlink (read by descriptor).
+fn dangling(dir: &OwnedFd, name: &CString) -> Option<PathBuf> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: readlinkat into a buffer of the given length.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+        )
+    };
+    if n <= 0 {
+        return None;
+    }
+    buf.truncate(n as usize);
+    Some(PathBuf::from(OsStr::from_bytes(&buf)))
+}
+
+/// The parent of `path` (made as needed) and the last name, for an *at call.
+pub fn parent_of(root: RawFd, path: &Path) -> Result<(OwnedFd, CString)> {
+    let mut ps = parts(path);
+    let name = match ps.pop() {
+        Some(n) => n,
+        None => {
+            return Err(crate::err!(
+                InvalidSpec,
+                "{} does not name a file",
+                path.display()
+            ))
+        }
+    };
+    let parent: PathBuf = ps.iter().collect();
+    Ok((mkdir_all(root, &parent)?, cname(&name)?))
+}
+
+/// Makes an empty regular file at `path` below `root` unless something is there already.
+pub fn create_file(root: RawFd, path: &Path) -> Result<()> {
+    let (dir, name) = parent_of(root, path)?;
+    let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: openat on a directory fd with a NUL-terminated name; the fd is closed at once.
+    let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags, 0o644) };
+    if fd < 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::EEXIST) {
+            return Ok(());
+        }
+        return Err(Error::io(format!("create {}", path.display()), err));
+    }
+    // SAFETY: a descriptor we just opened and own.
+    unsafe { libc::close(fd) };
+    Ok(())
+}
+
+/// Removes whatever non-directory is at `path` below `root` (a missing one is no error).
+pub fn unlink(root: RawFd, path: &Path) -> Result<()> {
+    let (dir, name) = parent_of(root, path)?;
+    // SAFETY: unlinkat on a directory fd with a NUL-terminated name.
+    if unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) } != 0 {
+        let err = std::io::Error::last_os_error();
+        if err.raw_os_error() != Some(libc::ENOENT) {
+            return Err(Error::io(format!("remove {}", path.display()), err));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tmp(name: &str) -> PathBuf {
+        let d = std::env::temp_dir().join(format!("rune-inroot-{}-{}", name, std::process::id()));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(d.join("root")).unwrap();
+        d
+    }
+
+    #[test]
+    fn a_symlink_to_the_host_stays_inside_the_root() {
+        let d = tmp("link");
+        let root = d.join("root");
+        let outside = d.join("outside");
+        std::fs::create_dir_all(&outside).unwrap();
+        // An absolute link and a relative one climbing out: both resolve inside the root.
+        std::os::unix::fs::symlink(&outside, root.join("abs")).unwrap();
+        std::os::unix::fs::symlink("../../outside", root.join("rel")).unwrap();
+        let rfd = std::fs::File::open(&root).unwrap();
+        mkdir_all(rfd.as_raw_fd(), Path::new("/abs/made")).unwrap();
+        mkdir_all(rfd.as_raw_fd(), Path::new("/rel/made2")).unwrap();
+        create_file(rfd.as_raw_fd(), Path::new("/abs/file")).unwrap();
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0);
+        assert!(root
+            .join(outside.strip_prefix("/").unwrap())
+            .join("made")
+            .is_dir());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn dotdot_is_clamped_at_the_root() {
+        let d = tmp("dotdot");
+        let root = d.join("root");
+        let rfd = std::fs::File::open(&root).unwrap();
+        mkdir_all(rfd.as_raw_fd(), Path::new("/../../x/y")).unwrap();
+        assert!(root.join("x/y").is_dir());
+        assert!(!d.join("x").exists());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+}
