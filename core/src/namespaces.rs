@@ -79,8 +79,18 @@ pub fn plan(spec: &Spec) -> Plan {
 
 /// Joins one namespace by path.
 pub fn join(t: NsType, path: &std::path::Path) -> Result<()> {
-    let f = std::fs::File::open(path)
-        .with_context(|| format!("open {} namespace {}", t.proc_name(), path.display()))?;
+    let f = open(t, path)?;
+    enter(t, &f, path)
+}
+
+/// Opens a namespace file, to enter it later (once the path may no longer resolve).
+pub fn open(t: NsType, path: &std::path::Path) -> Result<std::fs::File> {
+    std::fs::File::open(path)
+        .with_context(|| format!("open {} namespace {}", t.proc_name(), path.display()))
+}
+
+/// setns into an opened namespace file; `path` names it in the error.
+pub fn enter(t: NsType, f: &std::fs::File, path: &std::path::Path) -> Result<()> {
     // SAFETY: setns on a valid fd with the matching namespace type.
     if unsafe { libc::setns(f.as_raw_fd(), t.flag()) } != 0 {
         return Err(Error::io(
@@ -121,6 +131,34 @@ pub fn flag_names(flags: i32) -> String {
         .map(|t| t.proc_name())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// Host root and the caller (the container's owner) as uids seen inside the container's user
+/// namespace (themselves without one); a uid the mappings leave out is not listed, since it
+/// shows as the overflow uid there, as every other unmapped user does.
+pub fn peer_uids(spec: &Spec) -> Vec<u32> {
+    // SAFETY: geteuid cannot fail.
+    let owner = unsafe { libc::geteuid() };
+    let mut host = vec![0, owner];
+    host.dedup();
+    if !listed_types(spec).contains(&NsType::User) {
+        return host;
+    }
+    let maps = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.uid_mappings().clone())
+        .unwrap_or_default();
+    let mut inside: Vec<u32> = host
+        .iter()
+        .filter_map(|h| {
+            maps.iter()
+                .find(|m| *h >= m.host_id() && *h - m.host_id() < m.size())
+                .map(|m| m.container_id() + (*h - m.host_id()))
+        })
+        .collect();
+    inside.dedup();
+    inside
 }
 
 /// Writes the uid and gid maps of a process in a new user namespace (run by the host).

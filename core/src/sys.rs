@@ -113,3 +113,51 @@ pub fn prctl(op: i32, arg: libc::c_ulong, what: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// Closes every descriptor from `floor` up except those in `keep` (really closes them, not
+/// close-on-exec: a process that never execs, such as the enclave host, must not keep them).
+pub fn close_fds_from(floor: RawFd, keep: &[RawFd]) -> Result<()> {
+    let mut keep: Vec<RawFd> = keep.iter().copied().filter(|fd| *fd >= floor).collect();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut from = floor as u32;
+    for k in keep
+        .iter()
+        .map(|k| *k as u32)
+        .chain(std::iter::once(u32::MAX))
+    {
+        if k > from {
+            let to = if k == u32::MAX { u32::MAX } else { k - 1 };
+            // SAFETY: close_range on a range of this process's descriptors, none of them owned
+            // by a live Rust value (the kept ones are outside every range).
+            if unsafe { libc::syscall(libc::SYS_close_range, from, to, 0u32) } != 0 {
+                return Err(last(format!("close descriptors {}..={}", from, to)));
+            }
+        }
+        from = k.saturating_add(1);
+    }
+    Ok(())
+}
+
+/// chdir to `cwd`, then checks that the working directory lies inside this process's root:
+/// a path through a magic link (`/proc/self/fd/N`) of a directory outside it would leave the
+/// process on the host (CVE-2024-21626); getcwd then reports it unreachable.
+pub fn enter_cwd(cwd: &Path) -> Result<()> {
+    if !cwd.is_absolute() {
+        return Err(crate::err!(
+            InvalidSpec,
+            "process.cwd {:?} is not an absolute path",
+            cwd
+        ));
+    }
+    nix::unistd::chdir(cwd)
+        .map_err(|e| Error::os(format!("chdir to cwd {}", cwd.display()), e as i32))?;
+    match std::env::current_dir() {
+        Ok(p) if p.is_absolute() => Ok(()),
+        _ => Err(crate::err!(
+            PermissionDenied,
+            "chdir to cwd {}: the directory is outside the container's root",
+            cwd.display()
+        )),
+    }
+}

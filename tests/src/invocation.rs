@@ -37,6 +37,7 @@ pub struct Invocation<'a> {
     with_root: bool,
     cwd: Option<PathBuf>,
     timeout: Duration,
+    umask: Option<u32>,
 }
 
 impl<'a> Invocation<'a> {
@@ -51,7 +52,14 @@ impl<'a> Invocation<'a> {
             with_root: true,
             cwd: None,
             timeout: default_timeout(),
+            umask: None,
         }
+    }
+
+    /// Run the runtime with this umask (default: the test's own).
+    pub fn umask(mut self, mask: u32) -> Self {
+        self.umask = Some(mask);
+        self
     }
 
     /// Global options placed before the subcommand (e.g. `--log FILE`).
@@ -140,6 +148,15 @@ impl<'a> Invocation<'a> {
             });
         if let Some(d) = &self.cwd {
             cmd.current_dir(d);
+        }
+        if let Some(mask) = self.umask {
+            // SAFETY: umask is async-signal-safe.
+            unsafe {
+                cmd.pre_exec(move || {
+                    libc::umask(mask as libc::mode_t);
+                    Ok(())
+                });
+            }
         }
         if !self.fds.is_empty() {
             let raw: Vec<RawFd> = self.fds.iter().map(AsRawFd::as_raw_fd).collect();

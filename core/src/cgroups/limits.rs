@@ -59,6 +59,7 @@ fn v2(cg: &Cgroup) -> bool {
 }
 
 pub fn apply(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
+    super::ranges::check(res)?;
     memory(cg, res)?;
     cpu(cg, res)?;
     pids(cg, res)?;

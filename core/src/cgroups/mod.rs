@@ -7,6 +7,8 @@
 mod devices;
 mod devices_bpf;
 mod limits;
+mod ranges;
+pub use ranges::check as check_ranges;
 pub mod mounts;
 mod stats;
 
@@ -78,6 +80,16 @@ pub fn systemd_path(given: &str, id: &str) -> Result<String> {
     if stem == "-" {
         dirs = vec!["-.slice".to_string()];
     }
+    if [prefix, name]
+        .iter()
+        .any(|p| p.contains('/') || *p == "." || *p == "..")
+    {
+        return Err(err!(
+            InvalidSpec,
+            "--systemd-cgroup: cgroupsPath {:?}: prefix and name must be plain names",
+            given
+        ));
+    }
     let unit = if name.ends_with(".slice") {
         name.to_string()
     } else if prefix.is_empty() {
@@ -89,6 +101,25 @@ pub fn systemd_path(given: &str, id: &str) -> Result<String> {
     Ok(dirs.join("/"))
 }
 
+/// A cgroupsPath cleaned lexically as if it stood at `/` (runc's CleanPath): `.` and empty
+/// parts go, `..` goes up but never above the root, so the result stays inside each hierarchy
+/// (or, relative, inside rune's own cgroup). Returned without a leading `/`.
+pub fn clean_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.join("/")
+}
+
+/// Where the container's cgroup goes: the cleaned `cgroupsPath`, absolute from each
+/// hierarchy's root or relative to rune's own cgroup, else the id.
 pub fn path_for(spec: &Spec, id: &str) -> CgroupPath {
     let given = spec
         .linux()
@@ -98,11 +129,11 @@ pub fn path_for(spec: &Spec, id: &str) -> CgroupPath {
         .filter(|p| !p.is_empty());
     match given {
         Some(p) if p.starts_with('/') => CgroupPath {
-            path: p.trim_start_matches('/').to_string(),
+            path: clean_path(&p),
             parents: HashMap::new(),
         },
         other => {
-            let rel = other.unwrap_or_else(|| id.to_string());
+            let rel = clean_path(&other.unwrap_or_else(|| id.to_string()));
             let parents = cgroups_rs::cgroup::get_cgroups_relative_paths().unwrap_or_default();
             CgroupPath { path: rel, parents }
         }
@@ -457,6 +488,18 @@ impl Manager {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cgroups_paths_are_cleaned_inside_the_hierarchy() {
+        use super::clean_path;
+        assert_eq!(clean_path("/x/../../../../../tmp/y"), "tmp/y");
+        assert_eq!(clean_path("../../etc"), "etc");
+        assert_eq!(clean_path("/a/./b//c/"), "a/b/c");
+        assert_eq!(clean_path("/.."), "");
+        assert_eq!(clean_path("a/b/../c"), "a/c");
+        assert!(super::systemd_path("system.slice:p:../../x", "i").is_err());
+        assert!(super::systemd_path("system.slice:..:x", "i").is_err());
+    }
+
     #[test]
     fn systemd_paths() {
         assert_eq!(

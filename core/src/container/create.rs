@@ -194,8 +194,16 @@ fn create_in(
 ) -> Result<(State, Option<OwnedFd>)> {
     let spec = &bundle.spec;
     let fifo_path = dir.path().join(EXEC_FIFO);
-    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o622))
+    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600))
         .with_context(|| format!("mkfifo {}", fifo_path.display()))?;
+    crate::files::chmod(&fifo_path, 0o600)?;
+    // The enclave host's socket, bound here (mode 0600, in the 0700 state directory) and
+    // handed to the init with the fifo.
+    let listener = match &enclave {
+        Some(_) => Some(crate::enclave::host::listen(dir.path())?),
+        None => None,
+    };
+    let mut init_fds = vec![];
     let fifo = nix::fcntl::open(
         &fifo_path,
         nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
@@ -217,6 +225,30 @@ fn create_in(
     } else {
         cgroups::path_for(spec, id)
     };
+    if cg_path.path.is_empty() {
+        return Err(err!(
+            InvalidSpec,
+            "config.json: linux.cgroupsPath names the root cgroup (or rune's own); give a cgroup \
+             of the container's own"
+        ));
+    }
+    // Recorded before anything is made, so that `delete --force` after a `create` killed at
+    // any moment finds the cgroup (and the processes in it).
+    let mut state = State {
+        id: id.to_string(),
+        init_pid: 0,
+        init_start_time: 0,
+        bundle: bundle.path.clone(),
+        rootfs: bundle.rootfs.clone(),
+        created: store::rfc3339_now(),
+        owner: owner_name(),
+        annotations: spec.annotations().clone().unwrap_or_default(),
+        cgroup_path: Some(cg_path.clone()),
+        enclave,
+        config: spec.clone(),
+        incomplete: true,
+    };
+    dir.write_state(&state)?;
     // Manager::create removes what it made when it fails.
     let cg = match Manager::create(&cg_path) {
         Ok(cg) => {
@@ -224,7 +256,10 @@ fn create_in(
             Some(cg)
         }
         // Rootless without a delegated cgroup: run without one, unless limits were asked for.
-        Err(_) if rootless() && !cgroups::has_limits(spec) => None,
+        Err(_) if rootless() && !cgroups::has_limits(spec) => {
+            state.cgroup_path = None;
+            None
+        }
         Err(e) => return Err(e),
     };
 
@@ -268,29 +303,25 @@ fn create_in(
         has_fifo: true,
         cgroup_paths: cgroups::paths_of(child.pid),
         state_dir: dir.path().to_path_buf(),
-        enclave: enclave.clone(),
+        enclave: state.enclave.clone(),
+        peer_uids: namespaces::peer_uids(spec),
     };
-    host.send_with_fds(&Msg::Config(Box::new(cfg.clone())), &[fifo.as_raw_fd()])?;
+    init_fds.push(fifo.as_raw_fd());
+    if let Some(l) = &listener {
+        init_fds.push(l.as_raw_fd());
+    }
+    host.send_with_fds(&Msg::Config(Box::new(cfg.clone())), &init_fds)?;
 
-    let mut state = State {
-        id: id.to_string(),
-        init_pid: child.pid,
-        init_start_time: 0,
-        bundle: bundle.path.clone(),
-        rootfs: bundle.rootfs.clone(),
-        created: store::rfc3339_now(),
-        owner: owner_name(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroup_path: cg.as_ref().map(|_| cg_path),
-        enclave,
-        config: spec.clone(),
-    };
+    state.init_pid = child.pid;
     let mut console = None;
     let mut calling: Option<String> = None;
     loop {
         let (msg, mut fds) = match host.recv()? {
             Some(m) => m,
-            None => return Err(died(&child, state.init_pid, calling.as_deref())),
+            None => {
+                let e = died(&child, state.init_pid, calling.as_deref());
+                return Err(oom_hint(e, cg.as_ref(), spec));
+            }
         };
         match msg {
             Msg::MapRequest { pid } => {
@@ -303,7 +334,7 @@ fn create_in(
                 undo.pids.retain(|p| *p != child.pid);
                 state.init_pid = pid;
                 cfg.stage = Stage::Setup;
-                host.send_with_fds(&Msg::Config(Box::new(cfg.clone())), &[fifo.as_raw_fd()])?;
+                host.send_with_fds(&Msg::Config(Box::new(cfg.clone())), &init_fds)?;
             }
             Msg::Hooks => {
                 // The environment is made (lifecycle step 2 is over): `created`, as the
@@ -350,9 +381,11 @@ fn create_in(
         }
     }
     drop(fifo);
+    drop(listener);
     state.init_start_time = crate::procfs::stat(state.init_pid)
         .map(|s| s.start_time)
         .ok_or_else(|| err!(Internal, "container init {} vanished", state.init_pid))?;
+    state.incomplete = false;
     dir.write_state(&state)?;
     if let Some(p) = &opts.pid_file {
         write_pid_file(p, state.init_pid)?;
@@ -379,6 +412,26 @@ pub(crate) fn died(child: &spawn::Child, pid: i32, calling: Option<&str>) -> Err
             how
         ),
         None => err!(Internal, "container init exited unexpectedly: {}", how),
+    }
+}
+
+/// An init killed by the OOM killer of its own cgroup: the memory limit is named.
+fn oom_hint(e: Error, cg: Option<&Manager>, spec: &oci_spec::runtime::Spec) -> Error {
+    let limit = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.resources().as_ref())
+        .and_then(|r| r.memory().as_ref())
+        .and_then(|m| m.limit());
+    match (cg, limit) {
+        (Some(cg), Some(limit)) if limit > 0 && cg.oom_kills() > 0 => err!(
+            InvalidSpec,
+            "{}: the OOM killer ended it: linux.resources.memory.limit ({} bytes) is too small \
+             for the container to start",
+            e.message(),
+            limit
+        ),
+        _ => e,
     }
 }
 
@@ -409,13 +462,9 @@ pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
     } else {
         std::env::current_dir().context("cwd")?.join(path)
     };
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("pid")
-    ));
-    std::fs::write(&tmp, pid.to_string())
-        .with_context(|| format!("write pid file {}", tmp.display()))?;
-    std::fs::rename(&tmp, &path).with_context(|| format!("write pid file {}", path.display()))
+    // 0644 as runc's, but explicit: not the caller's umask.
+    crate::files::write_atomic(&path, pid.to_string().as_bytes(), 0o644)
+        .map_err(|e| err!(Os, "write pid file: {}", e))
 }
 
 pub(crate) fn rootless() -> bool {

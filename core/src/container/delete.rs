@@ -72,8 +72,13 @@ impl Container {
             kill_all(cg);
             cg.remove()?;
         }
-        let json = oci_state_value(&c.state, Status::Stopped, 0).to_string();
-        let poststop = hooks::run_all(Point::Poststop, &Point::Poststop.of(&c.state.config), &json);
+        // The remains of a killed `create` had no hooks run for them: none to undo.
+        let poststop = if c.state.incomplete {
+            Vec::new()
+        } else {
+            let json = oci_state_value(&c.state, Status::Stopped, 0).to_string();
+            hooks::run_all(Point::Poststop, &Point::Poststop.of(&c.state.config), &json)
+        };
         dir.remove()?;
         warnings.extend(poststop);
         Ok(warnings)

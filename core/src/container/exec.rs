@@ -47,6 +47,7 @@ impl Container {
                 status.as_str()
             ));
         }
+        crate::spec::validate_process(&opts.process, "exec: process")?;
         crate::security::process_attrs::check_lsm(&opts.process, None)?;
         check_console_args(
             opts.process.terminal().unwrap_or(false),
@@ -125,6 +126,7 @@ impl Container {
                 cgroup_paths: Default::default(),
                 state_dir: self.store.dir_of(self.id()),
                 enclave: None,
+                peer_uids: Vec::new(),
             };
             host.send(&Msg::Config(Box::new(cfg.clone())))?;
             let mut final_pid = None;

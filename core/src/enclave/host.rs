@@ -41,18 +41,31 @@ extern "C" fn on_signal(sig: libc::c_int) {
     }
 }
 
-/// Binds the host's socket; done before the init enters the container's root.
+/// Binds the enclave host's socket in the container's state directory (by `rune create`, which
+/// passes it to the init). The socket is 0600, whatever the umask, in a 0700 directory.
 pub fn listen(state_dir: &std::path::Path) -> Result<UnixListener> {
     let path = state_dir.join(super::SOCKET);
     let _ = std::fs::remove_file(&path);
     // A socket address holds 107 bytes; a state directory may be longer (Docker's is): bind
     // through a short path naming an fd of the directory instead.
     let (_dir, short) = super::short_path(state_dir)?;
-    UnixListener::bind(&short).map_err(|e| crate::Error::io(format!("bind {}", path.display()), e))
+    let l = UnixListener::bind(&short)
+        .map_err(|e| crate::Error::io(format!("bind {}", path.display()), e))?;
+    crate::files::chmod(&short, 0o600)?;
+    Ok(l)
 }
 
 /// Runs the entrypoint through the PAL and serves exec requests; never returns.
-pub fn run(pal: Pal, listener: UnixListener, path: &str, argv: &[String], env: &[String]) -> ! {
+/// Only peers whose uid is in `peers` (host root and the container's owner, as seen here) are
+/// served.
+pub fn run(
+    pal: Pal,
+    listener: UnixListener,
+    peers: Vec<u32>,
+    path: &str,
+    argv: &[String],
+    env: &[String],
+) -> ! {
     let pal = Arc::new(pal);
     // The payloads the PAL starts inherit dispositions: give them the default SIGPIPE.
     // SAFETY: signal() with a valid disposition.
@@ -62,7 +75,7 @@ pub fn run(pal: Pal, listener: UnixListener, path: &str, argv: &[String], env: &
     {
         let pal = pal.clone();
         let lock = cwd_lock.clone();
-        std::thread::spawn(move || serve(listener, pal, lock));
+        std::thread::spawn(move || serve(listener, peers, pal, lock));
     }
     let code = match entrypoint(&pal, path, argv, env) {
         Ok(code) => code,
@@ -132,12 +145,19 @@ fn forward_signals(pal: Arc<Pal>) {
     });
 }
 
-fn serve(listener: UnixListener, pal: Arc<Pal>, cwd_lock: Arc<Mutex<()>>) {
+fn serve(listener: UnixListener, peers: Vec<u32>, pal: Arc<Pal>, cwd_lock: Arc<Mutex<()>>) {
     for conn in listener.incoming() {
         let conn = match conn {
-            Ok(c) => OwnedFd::from(c),
+            Ok(c) => c,
             Err(_) => continue,
         };
+        if let Err(e) = check_peer(&conn, &peers) {
+            eprintln!("rune: enclave host: {}", e);
+            let ch = Channel::from_fd(OwnedFd::from(conn));
+            let _ = ch.send(&Reply::Error(WireError::from_error(&e)));
+            continue;
+        }
+        let conn = OwnedFd::from(conn);
         let pal = pal.clone();
         let lock = cwd_lock.clone();
         std::thread::spawn(move || {
@@ -147,6 +167,22 @@ fn serve(listener: UnixListener, pal: Arc<Pal>, cwd_lock: Arc<Mutex<()>>) {
             }
         });
     }
+}
+
+/// SO_PEERCRED: the connecting process must be host root or the container's owner.
+fn check_peer(conn: &std::os::unix::net::UnixStream, peers: &[u32]) -> Result<()> {
+    let cred = nix::sys::socket::getsockopt(conn, nix::sys::socket::sockopt::PeerCredentials)
+        .map_err(|e| crate::Error::os("read the peer's credentials (SO_PEERCRED)", e as i32))?;
+    if peers.contains(&cred.uid()) {
+        return Ok(());
+    }
+    Err(crate::err!(
+        PermissionDenied,
+        "refused a connection from uid {} (pid {}): only root and the container's owner may \
+         use the enclave host",
+        cred.uid(),
+        cred.pid()
+    ))
 }
 
 fn handle(ch: &Channel, pal: &Arc<Pal>, cwd_lock: &Mutex<()>) -> Result<()> {
@@ -179,8 +215,13 @@ fn handle(ch: &Channel, pal: &Arc<Pal>, cwd_lock: &Mutex<()>) -> Result<()> {
                 let _g = cwd_lock.lock().unwrap_or_else(|p| p.into_inner());
                 let old = std::env::current_dir().ok();
                 if let Some(d) = &cwd {
-                    std::env::set_current_dir(d)
-                        .map_err(|e| crate::Error::io(format!("chdir {}", d.display()), e))?;
+                    // Inside the container's root, or refused (CVE-2024-21626).
+                    if let Err(e) = crate::sys::enter_cwd(d) {
+                        if let Some(o) = &old {
+                            let _ = std::env::set_current_dir(o);
+                        }
+                        return Err(e);
+                    }
                 }
                 // Resolved in the container, as the entrypoint's is; else the PAL's to resolve.
                 let path = crate::process::setup::lookup(&args[0], &env)

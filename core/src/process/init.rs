@@ -108,18 +108,33 @@ fn stage_namespaces(cfg: &InitConfig, ch: &Channel) -> Result<()> {
         }
         become_root()?;
     }
-    for (t, p) in cfg
-        .join
-        .iter()
-        .filter(|(t, _)| !matches!(t, NsType::User | NsType::Mount))
-    {
-        namespaces::join(*t, p)?;
+    // A joined mount namespace is entered here too, last (the other paths resolve on the
+    // host's /proc): stage B is then in the container's mount namespace and root from its
+    // first instant in the container's pid namespace, so no process of the container can
+    // reach the host's root through /proc/<pid>/root. Such a stage B goes on in this process
+    // image instead of executing rune again (whose ELF interpreter the container's root may
+    // not have); this process is single-threaded, so the fork-like clone is safe.
+    let joins_mount = cfg.join.iter().any(|(t, _)| *t == NsType::Mount);
+    let mut ns_files = Vec::new();
+    for (t, p) in cfg.join.iter().filter(|(t, _)| *t != NsType::User) {
+        ns_files.push((*t, namespaces::open(*t, p)?, p));
+    }
+    for (t, f, p) in &ns_files {
+        if *t != NsType::Mount {
+            namespaces::enter(*t, f, p)?;
+        }
     }
     namespaces::unshare(cfg.unshare_flags & !libc::CLONE_NEWUSER)?;
     if cfg.unshare_flags & libc::CLONE_NEWTIME != 0 {
         // Offsets must be set before any process enters the namespace (stage B does).
         namespaces::write_time_offsets(&cfg.spec)?;
     }
+    for (t, f, p) in &ns_files {
+        if *t == NsType::Mount {
+            namespaces::enter(*t, f, p)?;
+        }
+    }
+    drop(ns_files);
     let fd_arg = std::ffi::CString::new(ch.raw().to_string()).unwrap_or_default();
     let argv = [
         c"rune".as_ptr(),
@@ -136,6 +151,21 @@ fn stage_namespaces(cfg: &InitConfig, ch: &Channel) -> Result<()> {
             "clone the container init",
             std::io::Error::last_os_error(),
         ));
+    }
+    if pid == 0 && joins_mount {
+        // Stage B, already in every namespace: take the next Config and go on.
+        drop(exe);
+        let code = match stage_b(ch) {
+            Ok(()) => 0,
+            Err(e) => {
+                if ch.send(&Msg::Error(WireError::from_error(&e))).is_err() {
+                    eprintln!("rune init: {}", e);
+                }
+                1
+            }
+        };
+        // SAFETY: ends stage B (it only returns on failure) without the host copy's handlers.
+        unsafe { libc::_exit(code) }
     }
     if pid == 0 {
         // SAFETY: raw system calls on memory prepared before the clone.
@@ -155,6 +185,23 @@ fn stage_namespaces(cfg: &InitConfig, ch: &Channel) -> Result<()> {
     ch.send(&Msg::Pid { pid: pid as i32 })?;
     // SAFETY: end stage A without running destructors or atexit handlers of the host copy.
     unsafe { libc::_exit(0) }
+}
+
+/// Stage B without a new process image: its namespaces were all joined by stage A.
+fn stage_b(ch: &Channel) -> Result<()> {
+    // Visible in the container's pid namespace from now on: not dumpable, so its processes
+    // cannot read this one's memory or descriptors.
+    crate::sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
+    match ch.recv()? {
+        Some((Msg::Config(cfg), fds)) => dispatch(&cfg, fds, ch),
+        Some((other, _)) => Err(err!(
+            Internal,
+            "rune init: expected Config, got {:?}",
+            other
+        )),
+        // SAFETY: the host gave up; leave quietly.
+        None => unsafe { libc::_exit(1) },
+    }
 }
 
 fn become_root() -> Result<()> {

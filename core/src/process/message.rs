@@ -111,6 +111,9 @@ pub struct InitConfig {
     pub has_fifo: bool,
     /// The init's cgroup in each hierarchy (first controller, or "" for v2), host paths.
     pub cgroup_paths: std::collections::HashMap<String, String>,
+    /// The uids, as the init sees them, that may connect to the enclave host's socket: host
+    /// root and the container's owner, mapped into the container's user namespace.
+    pub peer_uids: Vec<u32>,
 }
 
 /// A namespace type, with the names used in config.json.

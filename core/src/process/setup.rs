@@ -32,19 +32,28 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
         .ok_or_else(|| err!(InvalidSpec, "process is missing"))?;
     sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
     let floor = 3 + cfg.preserve_fds;
-    let fifo = match (cfg.has_fifo, fds.into_iter().next()) {
+    let mut fds = fds.into_iter();
+    let fifo = match (cfg.has_fifo, fds.next()) {
         (true, Some(fd)) => Some(above(fd, floor)?),
         _ => None,
     };
+    // The enclave host's socket, bound by `rune create` in the state directory.
+    let listener = match (&cfg.enclave, fds.next()) {
+        (Some(_), Some(fd)) => Some(std::os::unix::net::UnixListener::from(above(fd, floor)?)),
+        (Some(_), None) => return Err(err!(Internal, "enclave config without its socket")),
+        _ => None,
+    };
+    // Nothing of the caller's beyond stdio, the preserved fds and what rune passed on stays
+    // open: the enclave host never execs, so close-on-exec alone would not do (CVE-2024-21626).
+    let mut keep = vec![ch.raw()];
+    keep.extend(fifo.as_ref().map(|f| f.as_raw_fd()));
+    keep.extend(listener.as_ref().map(|l| l.as_raw_fd()));
+    sys::close_fds_from(floor, &keep)?;
     // An enclave runtime is loaded from its host path before anything else changes the view
-    // of the file system; the host's socket is bound in the state directory likewise.
-    let enclave = match &cfg.enclave {
-        Some(e) => Some((
-            Pal::load(&e.runtime_path)?,
-            crate::enclave::host::listen(&cfg.state_dir)?,
-            e,
-        )),
-        None => None,
+    // of the file system.
+    let enclave = match (&cfg.enclave, listener) {
+        (Some(e), Some(l)) => Some((Pal::load(&e.runtime_path)?, l, e)),
+        _ => None,
     };
     let has_mntns = has_ns(spec, LinuxNamespaceType::Mount);
     let in_userns = has_ns(spec, LinuxNamespaceType::User);
@@ -113,7 +122,7 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
-        crate::enclave::host::run(pal, listener, &path, &argv, &env);
+        crate::enclave::host::run(pal, listener, cfg.peer_uids.clone(), &path, &argv, &env);
     }
     execute(&program)
 }
@@ -125,6 +134,13 @@ pub fn exec(cfg: &InitConfig, ch: &Channel) -> Result<()> {
         .as_ref()
         .ok_or_else(|| err!(InvalidSpec, "exec: no process given"))?;
     sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
+    // No descriptor of the caller's may be open when the cwd is entered (CVE-2024-21626).
+    sys::close_fds_from(3 + cfg.preserve_fds, &[ch.raw()])?;
+    if !has_ns(&cfg.spec, LinuxNamespaceType::Mount) {
+        // The container has no mount namespace to join: its root is a chroot, entered again.
+        nix::unistd::chroot(&cfg.rootfs).context("chroot into the rootfs")?;
+        nix::unistd::chdir("/").context("chdir /")?;
+    }
     if process.terminal().unwrap_or(false) {
         console(process, ch)?;
     }
@@ -247,8 +263,7 @@ fn prepare_process(process: &Process, cfg: &InitConfig, in_enclave: bool) -> Res
     let umask = process.user().umask().unwrap_or(0o022);
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(umask as libc::mode_t) };
-    let cwd = process.cwd();
-    nix::unistd::chdir(cwd).with_context(|| format!("chdir to cwd {}", cwd.display()))?;
+    sys::enter_cwd(process.cwd())?;
     let mut env: Vec<String> = process.env().clone().unwrap_or_default();
     env.extend(cfg.extra_env.iter().cloned());
     if !env.iter().any(|e| e.starts_with("HOME=")) {
@@ -303,7 +318,7 @@ fn send_seccomp_fd(program: &mut Program, ch: &Channel) -> Result<()> {
 
 /// runc creates a missing cwd (as root, before the user switch); a failure shows at chdir.
 fn ensure_cwd(cwd: &Path) {
-    if !cwd.exists() {
+    if cwd.is_absolute() && !cwd.exists() {
         let _ = std::fs::create_dir_all(cwd);
     }
 }

@@ -7,7 +7,7 @@ use crate::error::{Context, Result};
 use oci_spec::runtime::Spec;
 use std::path::{Path, PathBuf};
 
-pub use validate::validate;
+pub use validate::{validate, validate_process};
 
 /// A loaded bundle: its absolute path, its config and the absolute rootfs path.
 #[derive(Debug, Clone)]

@@ -2,7 +2,7 @@
 
 use crate::err;
 use crate::error::Result;
-use oci_spec::runtime::{LinuxNamespaceType, Spec};
+use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 use std::collections::HashSet;
 
 /// Checks a spec before anything is created for it.
@@ -11,31 +11,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
         .process()
         .as_ref()
         .ok_or_else(|| err!(InvalidSpec, "config.json: process is missing"))?;
-    match process.args() {
-        Some(args) if !args.is_empty() && !args[0].is_empty() => {}
-        _ => {
-            return Err(err!(
-                InvalidSpec,
-                "config.json: process.args must not be empty"
-            ))
-        }
-    }
-    if !process.cwd().is_absolute() {
-        return Err(err!(
-            InvalidSpec,
-            "config.json: process.cwd {} is not an absolute path",
-            process.cwd().display()
-        ));
-    }
-    if let Some(env) = process.env() {
-        if let Some(bad) = env.iter().find(|e| !e.contains('=')) {
-            return Err(err!(
-                InvalidSpec,
-                "config.json: process.env entry {:?} has no '='",
-                bad
-            ));
-        }
-    }
+    validate_process(process, "config.json: process")?;
     let linux = spec
         .linux()
         .as_ref()
@@ -61,6 +37,10 @@ pub fn validate(spec: &Spec) -> Result<()> {
         }
     }
     let has = |t: LinuxNamespaceType| seen.contains(&t);
+    check_mount_namespace(spec, has(LinuxNamespaceType::Mount))?;
+    if let Some(res) = linux.resources() {
+        crate::cgroups::check_ranges(res)?;
+    }
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
         return Err(err!(
             InvalidSpec,
@@ -130,6 +110,58 @@ pub fn validate(spec: &Spec) -> Result<()> {
                 p
             ));
         }
+    }
+    Ok(())
+}
+
+/// The rules every process obeys, the config's and each `exec`'s: `what` names it in errors.
+pub fn validate_process(process: &Process, what: &str) -> Result<()> {
+    match process.args() {
+        Some(args) if !args.is_empty() && !args[0].is_empty() => {}
+        _ => return Err(err!(InvalidSpec, "{}.args must not be empty", what)),
+    }
+    if !process.cwd().is_absolute() {
+        return Err(err!(
+            InvalidSpec,
+            "{}.cwd {:?} is not an absolute path",
+            what,
+            process.cwd()
+        ));
+    }
+    if let Some(env) = process.env() {
+        if let Some(bad) = env.iter().find(|e| !e.contains('=')) {
+            return Err(err!(InvalidSpec, "{}.env entry {:?} has no '='", what, bad));
+        }
+    }
+    Ok(())
+}
+
+/// Without a private mount namespace rune's mounts would land in the host's (runc refuses too).
+fn check_mount_namespace(spec: &Spec, has_mount: bool) -> Result<()> {
+    if has_mount {
+        return Ok(());
+    }
+    let linux = spec.linux().as_ref();
+    let given = |v: Option<&Vec<String>>| v.is_some_and(|v| !v.is_empty());
+    if given(linux.and_then(|l| l.masked_paths().as_ref()))
+        || given(linux.and_then(|l| l.readonly_paths().as_ref()))
+    {
+        return Err(err!(
+            InvalidSpec,
+            "config.json: linux.maskedPaths and linux.readonlyPaths need a private mount \
+             namespace (add a \"mount\" namespace or remove them)"
+        ));
+    }
+    if spec
+        .root()
+        .as_ref()
+        .and_then(|r| r.readonly())
+        .unwrap_or(false)
+    {
+        return Err(err!(
+            InvalidSpec,
+            "config.json: root.readonly needs a private mount namespace"
+        ));
     }
     Ok(())
 }
