@@ -136,3 +136,30 @@ fn unknown_seccomp_operator() {
     });
     create_fails(&b, &["SCMP_CMP_NOPE"]);
 }
+
+#[test]
+fn cpu_shares_out_of_range_are_refused_before_anything_is_made() {
+    // The kernel clamps v1 shares silently; runc refuses them with the range.
+    for shares in [1u64 << 62, 1] {
+        let b = bundle_with("badshares", |b| {
+            b.set("/linux/resources/cpu", json!({ "shares": shares }));
+        });
+        let out = create_fails(&b, &["cpu.shares"]);
+        assert!(
+            out.stderr.contains("262144"),
+            "the range is not named: {out}"
+        );
+    }
+}
+
+#[test]
+fn a_memory_limit_too_small_to_start_is_named() {
+    let b = bundle_with("badmemsmall", |b| {
+        b.set("/linux/resources/memory", json!({ "limit": 4096 }));
+    });
+    let out = create_fails(&b, &["memory"]);
+    assert!(
+        out.stderr.contains("4096") && out.stderr.contains("limit"),
+        "the limit is not named: {out}"
+    );
+}

@@ -31,6 +31,18 @@ fn reply(ch: &Channel) -> Result<Reply> {
     }
 }
 
+/// The reply to a request; when the send failed, the host may have refused the connection
+/// first (its reason is waiting to be read): that reason is the error.
+fn refused_or(ch: &Channel, sent: Result<()>) -> Result<Reply> {
+    match sent {
+        Ok(()) => reply(ch),
+        Err(e) => match ch.recv::<Reply>() {
+            Ok(Some((Reply::Error(w), _))) => Err(w.into_error()),
+            _ => Err(e),
+        },
+    }
+}
+
 /// Asks the enclave host to run a process; returns the connection, which then carries Kill
 /// requests and the exit code, and the PAL's id of the process.
 pub fn start_exec(
@@ -41,8 +53,8 @@ pub fn start_exec(
     stdio: [RawFd; 3],
 ) -> Result<(Channel, i32)> {
     let ch = connect(state_dir)?;
-    ch.send_with_fds(&Request::Exec { args, env, cwd }, &stdio)?;
-    match reply(&ch)? {
+    let sent = ch.send_with_fds(&Request::Exec { args, env, cwd }, &stdio);
+    match refused_or(&ch, sent)? {
         Reply::Started { pid } => Ok((ch, pid)),
         other => Err(err!(
             Internal,
@@ -55,10 +67,10 @@ pub fn start_exec(
 /// pal_get_local_report through the enclave host.
 pub fn report(state_dir: &Path, target_info: &[u8]) -> Result<Vec<u8>> {
     let ch = connect(state_dir)?;
-    ch.send(&Request::Report {
+    let sent = ch.send(&Request::Report {
         target_info: target_info.to_vec(),
-    })?;
-    match reply(&ch)? {
+    });
+    match refused_or(&ch, sent)? {
         Reply::ReportData { data } => Ok(data),
         other => Err(err!(
             Internal,
