@@ -302,7 +302,6 @@ fn create_in(
         unshare_flags: plan.unshare_flags,
         has_fifo: true,
         cgroup_paths: cgroups::paths_of(child.pid),
-        state_dir: dir.path().to_path_buf(),
         enclave: state.enclave.clone(),
         peer_uids: namespaces::peer_uids(spec),
     };

@@ -124,7 +124,6 @@ impl Container {
                 unshare_flags: 0,
                 has_fifo: false,
                 cgroup_paths: Default::default(),
-                state_dir: self.store.dir_of(self.id()),
                 enclave: None,
                 peer_uids: Vec::new(),
             };

@@ -97,8 +97,6 @@ pub struct InitConfig {
     pub no_new_keyring: bool,
     /// Fds 3..3+preserve_fds are passed on to the container process.
     pub preserve_fds: i32,
-    /// The container's state directory (the enclave host binds its socket there).
-    pub state_dir: PathBuf,
     /// The enclave runtime to load and host, for an enclave container.
     pub enclave: Option<crate::enclave::EnclaveConfig>,
     /// Variables added to the process environment (LISTEN_FDS, LISTEN_PID).
