@@ -240,3 +240,67 @@ fn features_json() {
         "cgroup v1 support expected: {f}"
     );
 }
+
+#[test]
+fn features_list_the_enclave_types_and_annotations() {
+    let rune = Rune::new();
+    let out = rune.cmd(["features"]).run();
+    out.assert_ok();
+    let ann = &out.json()["annotations"];
+    let types = ann["run.oci.rune.enclave.types"].as_str().expect("types");
+    for t in ["intelSgx", "awsNitroEnclaves", "jailhouse", "sim"] {
+        assert!(types.split(',').any(|x| x == t), "{t} missing: {types}");
+    }
+    let keys = ann["run.oci.rune.enclave.annotations"]
+        .as_str()
+        .expect("keys");
+    for k in [
+        "enclave.type",
+        "enclave.runtime.path",
+        "enclave.runtime.args",
+        "enclave.runtime.loglevel",
+        "enclave.runtime.exit-status",
+    ] {
+        assert!(keys.split(',').any(|x| x == k), "{k} missing: {keys}");
+    }
+    assert_eq!(ann["run.oci.rune.enclave.exit-status"], "code,wait-status");
+}
+
+#[test]
+fn spec_writes_the_exit_status_annotation() {
+    let rune = Rune::new();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let enclave = [
+        "--enclave-type",
+        "sim",
+        "--enclave-path",
+        "/opt/pal.so",
+        "--enclave-exit-status",
+    ];
+    let mut args = vec!["spec", "--bundle", d];
+    args.extend(enclave);
+    args.push("wait-status");
+    rune.cmd(&args).run().assert_ok();
+    let spec = read_json(&dir.path().join("config.json"));
+    assert_eq!(
+        spec["annotations"]["enclave.runtime.exit-status"],
+        "wait-status"
+    );
+    let other = tempfile::tempdir().unwrap();
+    let mut bad = vec!["spec", "--bundle", other.path().to_str().unwrap()];
+    bad.extend(enclave);
+    bad.push("status");
+    rune.cmd(&bad)
+        .run()
+        .assert_fail_mentioning(&["enclave.runtime.exit-status"]);
+    rune.cmd([
+        "spec",
+        "--bundle",
+        other.path().to_str().unwrap(),
+        "--enclave-exit-status",
+        "code",
+    ])
+    .run()
+    .assert_fail_mentioning(&["--enclave-type"]);
+}

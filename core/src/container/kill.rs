@@ -41,6 +41,17 @@ const SIGNALS: &[(&str, i32)] = &[
     ("SYS", libc::SIGSYS),
 ];
 
+/// `SIGUSR1` for 10, `SIGRTMIN+2`, or the number when it has no name.
+pub fn signal_abbrev(sig: i32) -> String {
+    if let Some((n, _)) = SIGNALS.iter().find(|(_, v)| *v == sig) {
+        return format!("SIG{}", n);
+    }
+    if sig >= libc::SIGRTMIN() && sig <= libc::SIGRTMAX() {
+        return format!("SIGRTMIN+{}", sig - libc::SIGRTMIN());
+    }
+    sig.to_string()
+}
+
 /// A signal by number, name, or name with the SIG prefix (any case); RTMIN+N too.
 pub fn parse_signal(s: &str) -> Result<i32> {
     let bad = || err!(InvalidArgument, "unknown signal {:?}", s);
@@ -105,6 +116,18 @@ impl Container {
             }
             if !status.can_kill() {
                 return Ok(());
+            }
+        }
+        // An enclave's entrypoint gets the signal through pal_kill, so that a PAL's refusal
+        // reaches the caller; SIGKILL (and the existence check, 0) go to the enclave host
+        // itself: SIGKILL always ends the container, whatever the PAL would do with it.
+        if let Some(e) = &self.state.enclave {
+            if e.pal_version >= 2
+                && sig != libc::SIGKILL
+                && sig != 0
+                && status == super::Status::Running
+            {
+                return crate::enclave::client::signal(&self.store.dir_of(self.id()), sig);
             }
         }
         // SAFETY: kill with a pid and signal number; the pid was checked alive with its start time.

@@ -13,7 +13,7 @@ mod update;
 
 pub use create::{CreateOptions, Created};
 pub use exec::{ExecOptions, Execed};
-pub use kill::parse_signal;
+pub use kill::{parse_signal, signal_abbrev};
 pub use process::ProcessOverrides;
 pub use status::Status;
 

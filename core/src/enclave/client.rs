@@ -64,6 +64,21 @@ pub fn start_exec(
     }
 }
 
+/// `rune kill`: the enclave host passes `sig` to the entrypoint with pal_kill; a PAL's
+/// refusal is the error.
+pub fn signal(state_dir: &Path, sig: i32) -> Result<()> {
+    let ch = connect(state_dir)?;
+    let sent = ch.send(&Request::Signal { sig });
+    match refused_or(&ch, sent)? {
+        Reply::Done => Ok(()),
+        other => Err(err!(
+            Internal,
+            "unexpected reply from the enclave host: {:?}",
+            other
+        )),
+    }
+}
+
 /// pal_get_local_report through the enclave host.
 pub fn report(state_dir: &Path, target_info: &[u8]) -> Result<Vec<u8>> {
     let ch = connect(state_dir)?;

@@ -1,6 +1,7 @@
 //! Enclave settings: the `enclave.*` annotations, overridden by the process's `ENCLAVE_*`
 //! variables (how `docker run -e` sets them), which are then removed from its environment.
 
+use super::pal::ExitStatus;
 use crate::err;
 use crate::error::Result;
 use oci_spec::runtime::Spec;
@@ -65,6 +66,27 @@ pub struct EnclaveConfig {
     /// The PAL's API version, known once the init loaded it.
     #[serde(default)]
     pub pal_version: u32,
+    /// `enclave.runtime.exit-status` (`code` | `wait-status`): how the PAL's pal_exec reports
+    /// an exit; unset, rune guesses from the PAL's exports (see `pal::convention`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exit_status: Option<ExitStatus>,
+}
+
+/// The annotation that says how the PAL reports exit values (`code` | `wait-status`).
+pub const EXIT_STATUS_ANNOTATION: &str = "enclave.runtime.exit-status";
+
+/// Every annotation rune reads (`enclave.attestation.*` besides), for `rune features`.
+pub const ANNOTATIONS: [&str; 5] = [
+    "enclave.type",
+    "enclave.runtime.path",
+    "enclave.runtime.args",
+    "enclave.runtime.loglevel",
+    EXIT_STATUS_ANNOTATION,
+];
+
+/// The enclave type names, for `rune features`.
+pub fn type_names() -> Vec<&'static str> {
+    TYPES.iter().map(|(n, _)| *n).collect()
 }
 
 const LOG_LEVELS: [&str; 8] = [
@@ -121,6 +143,9 @@ impl EnclaveConfig {
             .map(|l| l.to_ascii_lowercase())
             .filter(|l| LOG_LEVELS.contains(&l.as_str()))
             .unwrap_or_else(|| "info".into());
+        let exit_status = get("ENCLAVE_RUNTIME_EXIT_STATUS", EXIT_STATUS_ANNOTATION)
+            .map(|v| ExitStatus::parse(&v))
+            .transpose()?;
         let mut attestation: HashMap<String, String> = ann
             .iter()
             .filter_map(|(k, v)| {
@@ -140,6 +165,7 @@ impl EnclaveConfig {
             log_level: level,
             attestation,
             pal_version: 0,
+            exit_status,
         }))
     }
 }

@@ -96,6 +96,11 @@ fn entrypoint(pal: &Pal, path: &str, argv: &[String], env: &[String]) -> Result<
     if pal.version() == 1 {
         return pal.exec_v1(path, argv, stdio);
     }
+    if pal.convention().flavor == super::pal::Flavor::Wamr {
+        // WAMR runs the process inside pal_create_process and gives no ids: signals for the
+        // entrypoint go to pal_kill(0, sig) from the start (WAMR ignores them).
+        ENTRYPOINT.store(0, Ordering::SeqCst);
+    }
     let pid = pal.create_process(path, argv, env, stdio)?;
     ENTRYPOINT.store(pid, Ordering::SeqCst);
     pal.exec(pid)
@@ -196,6 +201,23 @@ fn handle(ch: &Channel, pal: &Arc<Pal>, cwd_lock: &Mutex<()>) -> Result<()> {
             ch.send(&Reply::ReportData { data })
         }
         Request::Kill { .. } => Ok(()),
+        Request::Signal { sig } => {
+            if pal.version() < 2 {
+                return Err(crate::err!(
+                    Enclave,
+                    "signals cannot be passed to this enclave runtime (PAL v1 has no pal_kill)"
+                ));
+            }
+            let pid = ENTRYPOINT.load(Ordering::SeqCst);
+            if pid < 0 {
+                return Err(crate::err!(
+                    InvalidState,
+                    "the enclave's entrypoint has not been started"
+                ));
+            }
+            pal.kill(pid, sig)?;
+            ch.send(&Reply::Done)
+        }
         Request::Exec { args, env, cwd } => {
             if pal.version() < 2 {
                 return Err(crate::err!(

@@ -9,7 +9,7 @@ pub mod host;
 pub mod pal;
 pub mod protocol;
 
-pub use config::{EnclaveConfig, EnclaveType};
+pub use config::{type_names, EnclaveConfig, EnclaveType, ANNOTATIONS, EXIT_STATUS_ANNOTATION};
 pub use devices::add_devices;
 
 /// The enclave host's socket, in the container's state directory.

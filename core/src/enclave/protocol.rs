@@ -8,6 +8,10 @@
 //!  ── Kill{sig} (signals the exec'd process got) ─► pal_kill(pid, sig)
 //!  ◄───────────────────────────── Exited{code}      (then the connection closes)
 //!
+//!  rune kill (any signal but SIGKILL, to the entrypoint)
+//!  ── Signal{sig} ────────────────────────────────►  pal_kill(entrypoint, sig)
+//!  ◄───────────────────────────── Done              (or Error: the PAL refused it)
+//!
 //!  rune attest
 //!  ── Report{target_info} ───────────────────────►  pal_get_local_report
 //!  ◄───────────────────────────── ReportData{data}
@@ -26,7 +30,12 @@ pub enum Request {
         env: Vec<String>,
         cwd: Option<PathBuf>,
     },
+    /// On an exec's connection: a signal the exec'd process got.
     Kill {
+        sig: i32,
+    },
+    /// `rune kill`: a signal for the entrypoint, answered with Done or the PAL's refusal.
+    Signal {
         sig: i32,
     },
     Report {
@@ -39,5 +48,6 @@ pub enum Reply {
     Started { pid: i32 },
     Exited { code: i32 },
     ReportData { data: Vec<u8> },
+    Done,
     Error(WireError),
 }

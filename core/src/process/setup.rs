@@ -52,7 +52,7 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
     // An enclave runtime is loaded from its host path before anything else changes the view
     // of the file system.
     let enclave = match (&cfg.enclave, listener) {
-        (Some(e), Some(l)) => Some((Pal::load(&e.runtime_path)?, l, e)),
+        (Some(e), Some(l)) => Some((Pal::load_with(&e.runtime_path, e.exit_status)?, l, e)),
         _ => None,
     };
     let has_mntns = has_ns(spec, LinuxNamespaceType::Mount);

@@ -177,6 +177,10 @@ pub struct SpecArgs {
     /// Enclave runtime log level: enclave.runtime.loglevel
     #[arg(long = "enclave-loglevel")]
     pub enclave_loglevel: Option<String>,
+    /// How the PAL reports exit values, `code` or `wait-status` (default: guessed from the
+    /// PAL's exports): enclave.runtime.exit-status
+    #[arg(long = "enclave-exit-status")]
+    pub enclave_exit_status: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,6 +1,7 @@
 //! The PAL calls, with C strings and structs built and kept alive for each call.
 
-use super::{call_error, ffi, Entry, Pal};
+use super::convention::UNSET;
+use super::{call_error, failure, ffi, Entry, Pal};
 use crate::err;
 use crate::error::Result;
 use std::ffi::CString;
@@ -50,24 +51,6 @@ impl CVec {
     }
 }
 
-/// A payload's exit value as the PAL reports it: 0-255 is the exit code; above that a wait(2)
-/// status (Occlum's convention), decoded to the code or 128+signal.
-pub fn decode_exit(v: i32) -> Result<i32> {
-    match v {
-        0..=255 => Ok(v),
-        v if v > 255 => Ok(if libc::WIFSIGNALED(v) {
-            128 + libc::WTERMSIG(v)
-        } else {
-            libc::WEXITSTATUS(v)
-        }),
-        v => Err(err!(
-            Enclave,
-            "enclave runtime: pal_exec() reported an invalid exit value {}",
-            v
-        )),
-    }
-}
-
 impl Pal {
     /// pal_init with the runtime's arguments and log level (v3: no pre-created enclave).
     pub fn init(&self, args: &str, log_level: &str) -> Result<()> {
@@ -114,7 +97,7 @@ impl Pal {
             stdout: stdio[1],
             stderr: stdio[2],
         };
-        let mut pid: libc::c_int = -1;
+        let mut pid: libc::c_int = UNSET;
         let mut args = ffi::pal_create_process_args {
             path: p.as_ptr() as *mut _,
             argv: argv.ptrs.as_mut_ptr(),
@@ -124,7 +107,7 @@ impl Pal {
         };
         // SAFETY: every pointer in args outlives the call.
         call("pal_create_process", || unsafe { create(&mut args) })?;
-        Ok(pid)
+        self.convention.process_id(pid)
     }
 
     /// pal_exec (v2+): runs the created process to its end; returns its exit code.
@@ -133,14 +116,14 @@ impl Pal {
             Entry::V2 { exec, .. } | Entry::V3 { exec, .. } => *exec,
             Entry::V1 { .. } => return Err(self.unsupported("pal_exec(pal_exec_args)", 2)),
         };
-        let mut value: libc::c_int = 0;
+        let mut value: libc::c_int = UNSET;
         let mut args = ffi::pal_exec_args {
             pid,
             exit_value: &mut value,
         };
         // SAFETY: args and value outlive the call.
         call("pal_exec", || unsafe { exec(&mut args) })?;
-        decode_exit(value)
+        self.convention.exit_code("pal_exec", value)
     }
 
     /// v1's pal_exec: create, run and wait in one call.
@@ -162,7 +145,7 @@ impl Pal {
             stdout: stdio[1],
             stderr: stdio[2],
         };
-        let mut code: libc::c_int = 0;
+        let mut code: libc::c_int = UNSET;
         // SAFETY: every pointer outlives the call.
         call("pal_exec", || unsafe {
             exec(
@@ -172,18 +155,31 @@ impl Pal {
                 &mut code,
             )
         })?;
-        decode_exit(code)
+        self.convention.exit_code("pal_exec", code)
     }
 
-    /// pal_kill (v2+).
+    /// pal_kill (v2+). A refusal names the call, the signal and the PAL's reason.
     pub fn kill(&self, pid: i32, sig: i32) -> Result<()> {
-        match &self.entry {
-            // SAFETY: plain integers.
-            Entry::V2 { kill, .. } | Entry::V3 { kill, .. } => {
-                call("pal_kill", || unsafe { kill(pid, sig) })
-            }
-            Entry::V1 { .. } => Err(self.unsupported("pal_kill", 2)),
+        let kill = match &self.entry {
+            Entry::V2 { kill, .. } | Entry::V3 { kill, .. } => *kill,
+            Entry::V1 { .. } => return Err(self.unsupported("pal_kill", 2)),
+        };
+        set_errno(0);
+        // SAFETY: plain integers.
+        let ret = unsafe { kill(pid, sig) };
+        let e = errno();
+        if ret == 0 {
+            return Ok(());
         }
+        let (how, code) = failure(ret, e);
+        Err(err!(
+            Enclave,
+            "enclave runtime: pal_kill({}, {}) refused: {}",
+            pid,
+            crate::container::signal_abbrev(sig),
+            how
+        )
+        .with_errno(code))
     }
 
     pub fn destroy(&self) -> Result<()> {
@@ -226,19 +222,5 @@ impl Pal {
             self.version,
             need
         )
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn exit_values_both_conventions() {
-        assert_eq!(super::decode_exit(0).unwrap(), 0);
-        assert_eq!(super::decode_exit(3).unwrap(), 3);
-        assert_eq!(super::decode_exit(137).unwrap(), 137);
-        assert_eq!(super::decode_exit(3 << 8).unwrap(), 3); // wait status: exited 3
-        assert_eq!(super::decode_exit(9 << 8).unwrap(), 9);
-        assert_eq!(super::decode_exit(0x100 + 9).unwrap(), 137); // killed by signal 9, core bit off
-        assert!(super::decode_exit(-1).is_err());
     }
 }

@@ -3,7 +3,10 @@
 //! time, so a missing one is an error naming it, never a crash later.
 
 mod calls;
+pub mod convention;
 pub mod ffi;
+
+pub use convention::{Convention, ExitStatus, Flavor};
 
 use crate::err;
 use crate::error::{Error, Result};
@@ -60,6 +63,7 @@ enum Entry {
 pub struct Pal {
     path: PathBuf,
     version: u32,
+    convention: Convention,
     entry: Entry,
     destroy: FnDestroy,
     // Keeps the library mapped for as long as the function pointers above are used.
@@ -67,8 +71,14 @@ pub struct Pal {
 }
 
 impl Pal {
-    /// dlopen()s the PAL, negotiates its version and resolves every symbol it needs.
+    /// dlopen()s the PAL, negotiates its version and resolves every symbol it needs; its
+    /// conventions are guessed from its exports.
     pub fn load(path: &Path) -> Result<Pal> {
+        Pal::load_with(path, None)
+    }
+
+    /// As `load`, with the exit-value convention given (`enclave.runtime.exit-status`).
+    pub fn load_with(path: &Path, exit: Option<ExitStatus>) -> Result<Pal> {
         if !path.is_absolute() {
             return Err(err!(
                 InvalidSpec,
@@ -124,9 +134,12 @@ impl Pal {
             },
         };
         let destroy = required(&lib, path, "pal_destroy", version)?;
+        let convention =
+            Convention::detect(|name| optional::<FnVersion>(&lib, name).is_some(), exit);
         Ok(Pal {
             path: path.to_path_buf(),
             version,
+            convention,
             entry,
             destroy,
             _lib: lib,
@@ -139,6 +152,10 @@ impl Pal {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    pub fn convention(&self) -> Convention {
+        self.convention
     }
 }
 
@@ -159,31 +176,40 @@ fn required<T: Copy>(lib: &Library, path: &Path, name: &str, version: u32) -> Re
     })
 }
 
-/// The error of a PAL call: the call, its return value, and errno when it returned -1
-/// (Occlum and WAMR set errno; the skeleton returns -errno).
+/// The error of a PAL call: the call, its return value, and the errno it names. Any non-zero
+/// return is a failure: -1 with errno set (Occlum, WAMR), a negative errno (the skeleton), or a
+/// positive value (WAMR's pal_init returns 1), with errno when the PAL set one.
 pub(crate) fn call_error(call: &str, ret: i32, errno: i32) -> Error {
-    let code = if ret == -1 && errno != 0 {
-        errno
-    } else if ret < 0 {
-        -ret
-    } else {
-        0
-    };
-    let detail = if code == 0 {
-        String::new()
-    } else if ret == -1 && errno != 0 {
-        format!(", errno {} ({})", errno_name(code), strerror(code))
-    } else {
-        format!(" ({}: {})", errno_name(code), strerror(code))
-    };
     Error::new(
         crate::ErrorKind::Enclave,
         format!(
-            "enclave runtime: {}() failed: returned {}{}",
-            call, ret, detail
+            "enclave runtime: {}() failed: {}",
+            call,
+            failure(ret, errno).0
         ),
     )
-    .with_errno((code != 0).then_some(code))
+    .with_errno(failure(ret, errno).1)
+}
+
+/// "returned R[, errno NAME (text)]" and the errno, for a failed call's return and errno.
+pub(crate) fn failure(ret: i32, errno: i32) -> (String, Option<i32>) {
+    // -1 with errno set is Occlum's and WAMR's way; -1 alone is the skeleton's -EPERM.
+    let (code, from_errno) = if ret < 0 && (ret != -1 || errno == 0) {
+        (-ret, false)
+    } else if errno != 0 {
+        (errno, true)
+    } else {
+        (0, false)
+    };
+    let detail = match (code, from_errno) {
+        (0, _) => String::new(),
+        (c, true) => format!(", errno {} ({})", errno_name(c), strerror(c)),
+        (c, false) => format!(" ({}: {})", errno_name(c), strerror(c)),
+    };
+    (
+        format!("returned {}{}", ret, detail),
+        (code != 0).then_some(code),
+    )
 }
 
 fn strerror(e: i32) -> String {
@@ -191,7 +217,7 @@ fn strerror(e: i32) -> String {
     s.split(" (os error").next().unwrap_or(&s).to_string()
 }
 
-fn errno_name(e: i32) -> &'static str {
+pub(crate) fn errno_name(e: i32) -> &'static str {
     match e {
         libc::EPERM => "EPERM",
         libc::ENOENT => "ENOENT",

@@ -33,11 +33,23 @@ pub fn run() -> CmdResult {
         },
         "annotations": {
             "org.opencontainers.runc.checkpoint.enabled": "false",
-            "run.oci.rune.version": rune_core::VERSION
+            "run.oci.rune.version": rune_core::VERSION,
+            // What rune understands of a config's annotations, comma-separated (the features
+            // document's annotations map strings to strings).
+            "run.oci.rune.enclave.types": rune_core::enclave::type_names().join(","),
+            "run.oci.rune.enclave.annotations": enclave_annotations().join(","),
+            "run.oci.rune.enclave.exit-status": "code,wait-status"
         }
     });
     outln!("{}", serde_json::to_string_pretty(&doc).unwrap_or_default());
     Ok(0)
+}
+
+/// The enclave annotations rune reads, `enclave.attestation.*` among them.
+fn enclave_annotations() -> Vec<&'static str> {
+    let mut v = rune_core::enclave::ANNOTATIONS.to_vec();
+    v.push("enclave.attestation.*");
+    v
 }
 
 #[cfg(feature = "seccomp")]

@@ -105,11 +105,15 @@ fn add_enclave(spec: &mut Value, a: &SpecArgs) -> rune_core::Result<()> {
     let t = match &a.enclave_type {
         Some(t) => rune_core::enclave::EnclaveType::parse(t)?,
         None => {
-            if a.enclave_path.is_some() || a.enclave_args.is_some() || a.enclave_loglevel.is_some()
+            if a.enclave_path.is_some()
+                || a.enclave_args.is_some()
+                || a.enclave_loglevel.is_some()
+                || a.enclave_exit_status.is_some()
             {
                 return Err(err!(
                     InvalidArgument,
-                    "--enclave-path, --enclave-args and --enclave-loglevel need --enclave-type"
+                    "--enclave-path, --enclave-args, --enclave-loglevel and --enclave-exit-status \
+                     need --enclave-type"
                 ));
             }
             return Ok(());
@@ -131,6 +135,10 @@ fn add_enclave(spec: &mut Value, a: &SpecArgs) -> rune_core::Result<()> {
         "enclave.runtime.loglevel".into(),
         json!(a.enclave_loglevel.as_deref().unwrap_or("info")),
     );
+    if let Some(v) = &a.enclave_exit_status {
+        rune_core::enclave::pal::ExitStatus::parse(v)?;
+        ann.insert(rune_core::enclave::EXIT_STATUS_ANNOTATION.into(), json!(v));
+    }
     spec["annotations"] = Value::Object(ann);
     Ok(())
 }
