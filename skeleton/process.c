@@ -206,22 +206,13 @@ void proc_release(struct skel_proc *p)
 	p->release_fd = -1;
 }
 
-static int exit_value_of(int status)
-{
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	if (WIFSIGNALED(status))
-		return 128 + WTERMSIG(status);
-	return 255;
-}
-
 /*
  * Wait for a released (PROC_RUNNING) process to end, without the lock;
  * then take the lock, reap the process and unlink it. Returns with the
  * lock held (the caller traces, drops nrunning and frees p): 0 and the
- * exit value, or an errno (ECHILD if someone else reaped it).
+ * wait status, or an errno (ECHILD if someone else reaped it).
  */
-int proc_wait(struct skel_proc *p, int *exit_value)
+int proc_wait(struct skel_proc *p, int *status_out)
 {
 	struct skel_proc **pp;
 	siginfo_t si;
@@ -243,7 +234,7 @@ int proc_wait(struct skel_proc *p, int *exit_value)
 		if (w < 0)
 			err = errno;
 		else
-			*exit_value = exit_value_of(status);
+			*status_out = status;
 	}
 	for (pp = &skel.procs; *pp; pp = &(*pp)->next) {
 		if (*pp == p) {

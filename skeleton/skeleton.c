@@ -7,6 +7,10 @@
  * One instance per process. Every call takes skel.lock; pal_exec drops it
  * while it waits for its process, so several pal_exec calls can run at
  * once (one per thread), with pal_kill/pal_create_process in between.
+ *
+ * Return values, exit values and argument checks follow the convention
+ * option (convention.c); with convention=wamr, pal_create_process runs the
+ * process to its end and pal_exec and pal_kill do nothing.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -26,22 +30,6 @@ struct skel_state skel = {
 	.phase = PHASE_UNINIT,
 	.trace_fd = -1,
 };
-
-/* errno-style of the last pal_init; kept after pal_destroy so that calls
- * made after it fail in the same style. */
-static volatile int errno_style;
-
-/* 0, or the failure in the style asked for. */
-static int pal_ret(int err)
-{
-	if (!err)
-		return 0;
-	if (errno_style) {
-		errno = err;
-		return -1;
-	}
-	return -err;
-}
 
 static void add_error(struct strbuf *sb, int err)
 {
@@ -141,13 +129,14 @@ static int do_init(const pal_attr_t *attr, int v3, int fd, uint64_t addr)
 		sb_addf(&sb, " fd=%d addr=0x%" PRIx64, fd, addr);
 
 	if (skel.phase != PHASE_UNINIT) {
-		add_error(&sb, EBUSY);
+		err = conv_busy_error();
+		add_error(&sb, err);
 		skel_trace_line(&sb);
 		skel_msg(LOG_ERROR, "pal_init: already initialized");
-		err = EBUSY;
 		goto out;
 	}
-	errno_style = 0;
+	skel_errno_style = 0;
+	skel_convention = CONV_SPEC;
 	if (!attr) {
 		err = EINVAL;
 		goto out;
@@ -160,9 +149,10 @@ static int do_init(const pal_attr_t *attr, int v3, int fd, uint64_t addr)
 		skel_log_level = level;
 	}
 	err = skel_parse_options(attr->args, &opt);
+	skel_errno_style = opt.errno_style;
 	if (err)
 		goto out;
-	errno_style = opt.errno_style;
+	skel_convention = opt.convention;
 	if (opt.trace_path) {
 		skel.trace_fd = open(opt.trace_path,
 				     O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
@@ -189,7 +179,7 @@ static int do_init(const pal_attr_t *attr, int v3, int fd, uint64_t addr)
 out:
 	pthread_mutex_unlock(&skel.lock);
 	sb_free(&sb);
-	return pal_ret(err);
+	return conv_ret(CALL_INIT, err);
 }
 
 #if PAL_VERSION >= 3
@@ -208,23 +198,25 @@ PAL_EXPORT int pal_init(pal_attr_t *attr)
 
 /*
  * Lock held, p created and linked. Release p, wait for it (lock dropped
- * meanwhile), trace the result; unlinks and frees p. Returns with the
- * lock held.
+ * meanwhile), trace the result, store it in *exit_value unless that is
+ * NULL; unlinks and frees p. Returns with the lock held.
  */
 static int run_and_wait(struct skel_proc *p, int *exit_value,
 			struct strbuf *sb)
 {
-	int err, ev = 0;
+	int err, ev, status = 0;
 
 	p->state = PROC_RUNNING;
 	skel.nrunning++;
 	proc_release(p);
 	pthread_mutex_unlock(&skel.lock);
-	err = proc_wait(p, &ev); /* returns with the lock held */
+	err = proc_wait(p, &status); /* returns with the lock held */
 	if (err) {
 		add_error(sb, err);
 	} else {
-		*exit_value = ev;
+		ev = conv_exit_value(status);
+		if (exit_value)
+			*exit_value = ev;
 		sb_addf(sb, " -> exit=%d", ev);
 	}
 	skel_trace_line(sb);
@@ -267,9 +259,8 @@ PAL_EXPORT int pal_create_process(pal_create_process_args *args)
 	err = fail_or_crash(CALL_CREATE_PROCESS, &sb);
 	if (err)
 		goto out;
-	if (!args || !args->path || !args->pid)
-		err = EINVAL;
-	else
+	err = conv_check_create(args);
+	if (!err)
 		err = proc_validate_stdio(args->stdio);
 	if (!err)
 		err = proc_spawn(args->path, args->argv, args->env, args->stdio,
@@ -279,6 +270,11 @@ PAL_EXPORT int pal_create_process(pal_create_process_args *args)
 	} else {
 		p->next = skel.procs;
 		skel.procs = p;
+		if (skel_convention == CONV_WAMR) {
+			/* WAMR runs it here, to its end; *pid is not written */
+			err = run_and_wait(p, NULL, &sb);
+			goto out;
+		}
 		*args->pid = p->pid;
 		sb_addf(&sb, " -> pid=%d", (int)p->pid);
 	}
@@ -286,7 +282,7 @@ PAL_EXPORT int pal_create_process(pal_create_process_args *args)
 out:
 	pthread_mutex_unlock(&skel.lock);
 	sb_free(&sb);
-	return pal_ret(err);
+	return conv_ret(CALL_CREATE_PROCESS, err);
 }
 
 PAL_EXPORT int pal_exec(pal_exec_args *args)
@@ -307,6 +303,12 @@ PAL_EXPORT int pal_exec(pal_exec_args *args)
 	err = fail_or_crash(CALL_EXEC, &sb);
 	if (err)
 		goto out;
+	if (skel_convention == CONV_WAMR) {
+		/* the process ran in pal_create_process */
+		sb_addf(&sb, " -> ignored");
+		skel_trace_line(&sb);
+		goto out;
+	}
 	if (!args || !args->exit_value) {
 		err = EINVAL;
 	} else {
@@ -327,7 +329,7 @@ PAL_EXPORT int pal_exec(pal_exec_args *args)
 out:
 	pthread_mutex_unlock(&skel.lock);
 	sb_free(&sb);
-	return pal_ret(err);
+	return conv_ret(CALL_EXEC, err);
 }
 
 PAL_EXPORT int pal_kill(int pid, int sig)
@@ -344,14 +346,21 @@ PAL_EXPORT int pal_kill(int pid, int sig)
 	err = fail_or_crash(CALL_KILL, &sb);
 	if (err)
 		goto out;
-	err = proc_kill(pid, sig);
+	if (skel_convention == CONV_WAMR) {
+		sb_addf(&sb, " -> ignored");
+		skel_trace_line(&sb);
+		goto out;
+	}
+	err = conv_check_kill(pid, sig);
+	if (!err)
+		err = proc_kill(pid, sig);
 	if (err)
 		add_error(&sb, err);
 	skel_trace_line(&sb);
 out:
 	pthread_mutex_unlock(&skel.lock);
 	sb_free(&sb);
-	return pal_ret(err);
+	return conv_ret(CALL_KILL, err);
 }
 
 #else /* PAL_VERSION == 1 */
@@ -382,7 +391,7 @@ PAL_EXPORT int pal_exec(char *path, char *argv[], pal_stdio_fds *stdio,
 	err = fail_or_crash(CALL_EXEC, &sb);
 	if (err)
 		goto out;
-	if (!path || !exit_code)
+	if (!path || (!exit_code && skel_convention != CONV_WAMR))
 		err = EINVAL;
 	else
 		err = proc_validate_stdio(stdio);
@@ -395,11 +404,13 @@ PAL_EXPORT int pal_exec(char *path, char *argv[], pal_stdio_fds *stdio,
 	}
 	p->next = skel.procs;
 	skel.procs = p;
-	err = run_and_wait(p, exit_code, &sb);
+	/* WAMR never writes the exit value */
+	err = run_and_wait(p, skel_convention == CONV_WAMR ? NULL : exit_code,
+			   &sb);
 out:
 	pthread_mutex_unlock(&skel.lock);
 	sb_free(&sb);
-	return pal_ret(err);
+	return conv_ret(CALL_EXEC, err);
 }
 #endif /* PAL_VERSION */
 
@@ -433,7 +444,7 @@ PAL_EXPORT int pal_destroy(void)
 out:
 	pthread_mutex_unlock(&skel.lock);
 	sb_free(&sb);
-	return pal_ret(err);
+	return conv_ret(CALL_DESTROY, err);
 }
 
 #if PAL_VERSION >= 3
@@ -479,6 +490,6 @@ PAL_EXPORT int pal_get_local_report(void *target_info, int target_info_len,
 out:
 	pthread_mutex_unlock(&skel.lock);
 	sb_free(&sb);
-	return pal_ret(err);
+	return conv_ret(CALL_GET_LOCAL_REPORT, err);
 }
 #endif

@@ -36,12 +36,16 @@ enum skel_log_level {
 	LOG_OFF
 };
 
+/* convention=NAME: whose PAL conventions the skeleton follows. */
+enum skel_convention { CONV_SPEC, CONV_OCCLUM, CONV_WAMR, CONV_COUNT };
+
 /* Options parsed from pal_attr_t.args. */
 struct skel_options {
 	char *trace_path;      /* trace=FILE, or NULL */
 	unsigned fail_mask;    /* fail=CALL: 1 << enum skel_call */
 	unsigned crash_mask;   /* crash=CALL */
 	int errno_style;       /* errno-style */
+	int convention;        /* convention=NAME: enum skel_convention */
 };
 
 /* A payload process, from pal_create_process to the end of its pal_exec. */
@@ -56,7 +60,7 @@ struct skel_proc {
 
 enum skel_phase { PHASE_UNINIT, PHASE_READY, PHASE_DESTROYING };
 
-/* The one instance. Everything but log_level/errno_style is under lock. */
+/* The one instance. Everything but the globals after it is under lock. */
 struct skel_state {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;       /* signalled when nrunning drops */
@@ -99,11 +103,22 @@ void skel_trace_line(struct strbuf *sb);
 /* process.c. All return 0 or a positive errno. */
 int proc_spawn(const char *path, char *const argv[], char *const envp[],
 	       const pal_stdio_fds *stdio, struct skel_proc **out);
-int proc_wait(struct skel_proc *p, int *exit_value); /* returns locked */
+int proc_wait(struct skel_proc *p, int *status); /* returns locked */
 void proc_release(struct skel_proc *p);
 int proc_kill(int pid, int sig);              /* lock held */
 void proc_kill_and_reap_all(void);            /* lock held; may wait */
 int proc_validate_stdio(const pal_stdio_fds *stdio);
+
+/* convention.c. Convention and errno-style of the last pal_init, kept
+ * after pal_destroy so that later calls fail in the same style. */
+extern volatile int skel_convention; /* enum skel_convention */
+extern volatile int skel_errno_style;
+int conv_parse(const char *name);
+int conv_ret(enum skel_call call, int err);
+int conv_exit_value(int status);
+int conv_busy_error(void);
+int conv_check_create(const pal_create_process_args *args);
+int conv_check_kill(int pid, int sig);
 
 /* report.c */
 #define SKEL_REPORT_MAGIC "SKELETON-SIMULATED-REPORT v1"

@@ -869,6 +869,313 @@ static void test_report(struct pal *P)
 	CHECK(ret == -EINVAL, "report after pal_destroy: %d", ret);
 }
 
+/* ---- convention=spec|occlum|wamr ---- */
+
+#define SENTINEL (-7777) /* out-parameters are pre-set to it */
+
+/* pal_create_process of argv with stdout on out_fd (-1: ours); errno set. */
+static int create_out(struct pal *P, char *const argv[], int out_fd, int *pid)
+{
+	pal_stdio_fds stdio = { -1, out_fd, -1 };
+	pal_create_process_args ca;
+	char *env[] = { NULL };
+
+	ca.path = argv[0];
+	ca.argv = (char **)argv;
+	ca.env = env;
+	ca.stdio = &stdio;
+	ca.pid = pid;
+	errno = 0;
+	return P->create_process(&ca);
+}
+
+static int exec_pid(struct pal *P, int pid, int *exit_value)
+{
+	pal_exec_args ea = { pid, exit_value };
+
+	errno = 0;
+	return P->exec_v2(&ea);
+}
+
+static int kill_pid(struct pal *P, int pid, int sig)
+{
+	errno = 0;
+	return P->kill(pid, sig);
+}
+
+static int destroy(struct pal *P)
+{
+	errno = 0;
+	return P->destroy();
+}
+
+static void test_convention_spec(struct pal *P)
+{
+	char *exit3[] = { "/bin/sh", "-c", "exit 3", NULL };
+	char *kill9[] = { "/bin/sh", "-c", "kill -9 $$", NULL };
+	static struct run r;
+	char err[4096];
+	int ret;
+
+	ret = pal_init_with(P, "convention=spec", "info");
+	CHECK(ret == 0, "pal_init(convention=spec): %d", ret);
+	capture_begin();
+	ret = pal_init_with(P, "convention=spec", "info");
+	capture_end(err, sizeof(err));
+	CHECK(ret == -EBUSY, "spec: second pal_init: %d", ret);
+	memset(&r, 0, sizeof(r));
+	r.argv = exit3;
+	run(P, &r);
+	CHECK(r.ret == 0 && r.exit_value == 3, "spec: exit 3: ret %d exit %d",
+	      r.ret, r.exit_value);
+	memset(&r, 0, sizeof(r));
+	r.argv = kill9;
+	run(P, &r);
+	CHECK(r.ret == 0 && r.exit_value == 128 + SIGKILL,
+	      "spec: kill -9 $$: ret %d exit %d", r.ret, r.exit_value);
+	if (P->version >= 2) {
+		ret = kill_pid(P, 0, SIGUSR1);
+		CHECK(ret == -ESRCH, "spec: pal_kill(0, SIGUSR1), no process: %d",
+		      ret);
+	}
+	ret = destroy(P);
+	CHECK(ret == 0, "spec: pal_destroy: %d", ret);
+	ret = destroy(P);
+	CHECK(ret == -EINVAL, "spec: pal_destroy when not initialised: %d", ret);
+}
+
+static void test_convention_occlum(struct pal *P)
+{
+	char *exit3[] = { "/bin/sh", "-c", "exit 3", NULL };
+	char *kill9[] = { "/bin/sh", "-c", "kill -9 $$", NULL };
+	char *sleep100[] = { "/bin/sleep", "100", NULL };
+	static struct run r;
+	char err[4096];
+	int ret, e, pid, ev;
+
+	ret = pal_init_with(P, "convention=occlum", "info");
+	CHECK(ret == 0, "pal_init(convention=occlum): %d", ret);
+	capture_begin();
+	ret = pal_init_with(P, "convention=occlum", "info");
+	e = errno;
+	capture_end(err, sizeof(err));
+	CHECK(ret == -1 && e == EEXIST,
+	      "occlum: second pal_init: ret %d errno %d", ret, e);
+
+	memset(&r, 0, sizeof(r));
+	r.argv = exit3;
+	run(P, &r);
+	CHECK(r.ret == 0 && r.exit_value == 3 << 8,
+	      "occlum: exit 3 is wait status 768: ret %d exit %d", r.ret,
+	      r.exit_value);
+	memset(&r, 0, sizeof(r));
+	r.argv = kill9;
+	run(P, &r);
+	CHECK(r.ret == 0 && r.exit_value == SIGKILL,
+	      "occlum: kill -9 $$ is wait status 9: ret %d exit %d", r.ret,
+	      r.exit_value);
+
+	if (P->version >= 2) {
+		pal_create_process_args ca = { "/bin/true", NULL, NULL, NULL,
+					       &pid };
+
+		pid = SENTINEL;
+		ret = create_out(P, sleep100, -1, &pid);
+		CHECK(ret == 0 && pid > 0, "occlum: create sleep: %d pid %d",
+		      ret, pid);
+		ret = kill_pid(P, pid, SIGUSR1);
+		e = errno;
+		CHECK(ret == -1 && e == EINVAL,
+		      "occlum: pal_kill(pid, SIGUSR1): ret %d errno %d", ret, e);
+		ret = kill_pid(P, 0, SIGTERM);
+		e = errno;
+		CHECK(ret == -1 && e == EPERM,
+		      "occlum: pal_kill(0, SIGTERM): ret %d errno %d", ret, e);
+		ret = kill_pid(P, -2, SIGTERM);
+		e = errno;
+		CHECK(ret == -1 && e == EINVAL,
+		      "occlum: pal_kill(-2, SIGTERM): ret %d errno %d", ret, e);
+		ret = kill_pid(P, pid, SIGTERM);
+		CHECK(ret == 0, "occlum: pal_kill(pid, SIGTERM): %d", ret);
+		ev = SENTINEL;
+		ret = exec_pid(P, pid, &ev);
+		CHECK(ret == 0 && ev == SIGTERM,
+		      "occlum: SIGTERM (not SIGUSR1) ended it: ret %d exit %d",
+		      ret, ev);
+		ev = SENTINEL;
+		ret = exec_pid(P, pid, &ev);
+		e = errno;
+		CHECK(ret == -1 && e == ESRCH && ev == SENTINEL,
+		      "occlum: pal_exec(ended pid): ret %d errno %d exit %d", ret,
+		      e, ev);
+
+		pid = SENTINEL;
+		errno = 0;
+		ret = P->create_process(&ca);
+		e = errno;
+		CHECK(ret == -1 && e == EINVAL && pid == SENTINEL,
+		      "occlum: argv NULL refused: ret %d errno %d pid %d", ret,
+		      e, pid);
+	}
+
+	ret = destroy(P);
+	CHECK(ret == 0, "occlum: pal_destroy: %d", ret);
+	ret = destroy(P);
+	e = errno;
+	CHECK(ret == -1 && e == EINVAL,
+	      "occlum: pal_destroy when not initialised: ret %d errno %d", ret,
+	      e);
+	memset(&r, 0, sizeof(r));
+	r.argv = exit3;
+	run(P, &r);
+	CHECK(r.ret == -1 && r.err == EINVAL && r.exit_value == -1,
+	      "occlum: run after pal_destroy: ret %d errno %d", r.ret, r.err);
+}
+
+static void test_convention_wamr(struct pal *P)
+{
+	char path[] = "/tmp/test_skeleton_trace_XXXXXX";
+	char *slow[] = { "/bin/sh", "-c", "sleep 0.3; echo ran; exit 3", NULL };
+	char args[128], err[4096], got[8192], buf[64], line[256];
+	static struct run r;
+	int fd, ret, pid, ev, out[2];
+	double t0, dt;
+	ssize_t n;
+
+	fd = mkstemp(path);
+	close(fd);
+
+	capture_begin();
+	ret = pal_init_with(P, "convention=wamr fail=pal_init", "info");
+	capture_end(err, sizeof(err));
+	CHECK(ret == 1, "wamr: failing pal_init returns 1: %d", ret);
+	capture_begin();
+	ret = pal_init_with(P, "convention=wamr trace=/nonexistent/dir/t", "info");
+	capture_end(err, sizeof(err));
+	CHECK(ret == 1, "wamr: unopenable trace file: pal_init returns 1: %d",
+	      ret);
+
+	snprintf(args, sizeof(args), "convention=wamr trace=%s", path);
+	ret = pal_init_with(P, args, "info");
+	CHECK(ret == 0, "pal_init(%s): %d", args, ret);
+	capture_begin();
+	ret = pal_init_with(P, args, "info");
+	capture_end(err, sizeof(err));
+	CHECK(ret == 1, "wamr: second pal_init returns 1: %d", ret);
+
+	if (P->version >= 2) {
+		if (pipe2(out, O_CLOEXEC)) {
+			perror("pipe2");
+			exit(2);
+		}
+		fcntl(out[0], F_SETFL, O_NONBLOCK);
+		pid = SENTINEL;
+		t0 = now();
+		ret = create_out(P, slow, out[1], &pid);
+		dt = now() - t0;
+		close(out[1]);
+		n = read(out[0], buf, sizeof(buf));
+		close(out[0]);
+		CHECK(ret == 0 && pid == SENTINEL,
+		      "wamr: pal_create_process: ret %d, pid untouched %d", ret,
+		      pid);
+		CHECK(n == 4 && !memcmp(buf, "ran\n", 4) && dt >= 0.25,
+		      "wamr: the process ran to its end in the call: %.2fs, read %d",
+		      dt, (int)n);
+
+		ev = SENTINEL;
+		t0 = now();
+		ret = exec_pid(P, SENTINEL, &ev);
+		dt = now() - t0;
+		CHECK(ret == 0 && ev == SENTINEL && dt < 0.2,
+		      "wamr: pal_exec returns 0 at once, exit untouched: ret %d exit %d %.2fs",
+		      ret, ev, dt);
+		ret = kill_pid(P, SENTINEL, SIGKILL) | kill_pid(P, 0, SIGUSR1) |
+		      kill_pid(P, -2, 12345);
+		CHECK(ret == 0, "wamr: pal_kill returns 0 whatever it gets: %d",
+		      ret);
+		pid = SENTINEL;
+		ret = create_out(P, slow, 1000, &pid); /* not an open fd */
+		CHECK(ret == 0 && pid == SENTINEL,
+		      "wamr: failing pal_create_process (EBADF) returns 0: %d pid %d",
+		      ret, pid);
+	} else {
+		memset(&r, 0, sizeof(r));
+		r.argv = slow;
+		run(P, &r); /* exit_value pre-set to -1 */
+		CHECK(r.ret == 0 && r.exit_value == -1 && !strcmp(r.out, "ran\n"),
+		      "wamr: v1 pal_exec runs, exit untouched: ret %d exit %d '%s'",
+		      r.ret, r.exit_value, r.out);
+	}
+
+	ret = destroy(P);
+	CHECK(ret == 0, "wamr: pal_destroy: %d", ret);
+	ret = destroy(P);
+	CHECK(ret == 0, "wamr: pal_destroy when not initialised returns 0: %d",
+	      ret);
+	if (P->version >= 2) {
+		ev = SENTINEL;
+		ret = exec_pid(P, 1, &ev);
+		CHECK(ret == 0 && ev == SENTINEL,
+		      "wamr: pal_exec after pal_destroy: ret %d exit %d", ret, ev);
+	}
+
+	read_file(path, got, sizeof(got));
+	unlink(path);
+	CHECK(strstr(got, "-> error=EBUSY\n") != NULL,
+	      "wamr: trace has the second pal_init's error:\n%s", got);
+	if (P->version >= 2) {
+		snprintf(line, sizeof(line),
+			 "argv=[/bin/sh,-c,sleep 0.3; echo ran; exit 3] stdio=-1,%d,-1 -> exit=3\n",
+			 out[1]);
+		CHECK(strstr(got, line) != NULL,
+		      "wamr: trace has pal_create_process ... -> exit=3:\n%s", got);
+		CHECK(strstr(got, "pal_exec pid=-7777 -> ignored\n") &&
+			      strstr(got, "pal_kill pid=-7777 sig=9 -> ignored\n") &&
+			      strstr(got, "-> error=EBADF\n"),
+		      "wamr: trace has ignored pal_exec/pal_kill, EBADF:\n%s", got);
+	}
+}
+
+static void test_convention_unknown(struct pal *P)
+{
+	char err[4096];
+	int ret, e;
+
+	capture_begin();
+	ret = pal_init_with(P, "convention=sgx", "info");
+	capture_end(err, sizeof(err));
+	CHECK(ret == -EINVAL, "unknown convention fails pal_init: %d", ret);
+	CHECK(strstr(err, "skeleton: pal_init: unknown convention 'sgx' "
+			  "(expected spec, occlum or wamr)\n") != NULL,
+	      "unknown convention message: '%s'", err);
+	ret = destroy(P);
+	CHECK(ret == -EINVAL, "not initialised after it, today's style: %d",
+	      ret);
+	capture_begin();
+	ret = pal_init_with(P, "convention=Occlum errno-style", "info");
+	e = errno;
+	capture_end(err, sizeof(err));
+	CHECK(ret == -1 && e == EINVAL && strstr(err, "'Occlum'"),
+	      "unknown convention, errno-style: ret %d errno %d '%s'", ret, e,
+	      err);
+	ret = destroy(P);
+	e = errno;
+	CHECK(ret == -1 && e == EINVAL,
+	      "not initialised after it, errno-style: ret %d errno %d", ret, e);
+}
+
+/* Each convention in turn; then a spec instance again, for later tests. */
+static void test_conventions(struct pal *P)
+{
+	test_convention_spec(P);
+	test_convention_occlum(P);
+	test_convention_wamr(P);
+	test_convention_unknown(P);
+	CHECK(pal_init_with(P, "", "info") == 0 && P->destroy() == 0,
+	      "back to the default convention");
+}
+
 int main(int argc, char **argv)
 {
 	int first = 1;
@@ -904,6 +1211,7 @@ int main(int argc, char **argv)
 		test_crash(argv[i]);
 		test_trace(&P);
 		test_report(&P);
+		test_conventions(&P);
 		printf("%s: %s\n", argv[i], failed == before ? "ok" : "FAILED");
 		dlclose(P.h);
 	}

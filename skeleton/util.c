@@ -230,12 +230,15 @@ static int parse_call(const char *name)
 }
 
 /*
- * Space-separated options: trace=FILE fail=CALL crash=CALL errno-style.
- * Unknown ones are warned about and ignored. Returns 0 or ENOMEM.
+ * Space-separated options: trace=FILE fail=CALL crash=CALL errno-style
+ * convention=NAME. Unknown ones are warned about and ignored. Returns 0,
+ * ENOMEM, or EINVAL for an unknown convention (after parsing the rest, so
+ * that errno-style still counts; opt is freed then).
  */
 int skel_parse_options(const char *args, struct skel_options *opt)
 {
 	char *copy, *tok, *save = NULL;
+	int err = 0;
 
 	memset(opt, 0, sizeof(*opt));
 	if (!args)
@@ -270,13 +273,26 @@ int skel_parse_options(const char *args, struct skel_options *opt)
 				opt->fail_mask |= 1u << call;
 		} else if (!strcmp(tok, "errno-style")) {
 			opt->errno_style = 1;
+		} else if (!strncmp(tok, "convention=", 11)) {
+			int conv = conv_parse(tok + 11);
+
+			if (conv < 0) {
+				skel_msg(LOG_ERROR,
+					 "pal_init: unknown convention '%s' (expected spec, occlum or wamr)",
+					 tok + 11);
+				err = EINVAL;
+				continue;
+			}
+			opt->convention = conv;
 		} else {
 			skel_msg(LOG_WARNING,
 				 "pal_init: ignoring unknown option '%s'", tok);
 		}
 	}
 	free(copy);
-	return 0;
+	if (err)
+		skel_free_options(opt);
+	return err;
 }
 
 void skel_free_options(struct skel_options *opt)

@@ -157,3 +157,38 @@ fn a_pal_that_writes_after_pal_destroy() {
     assert!(out.stdout.contains("first"), "{out}");
     assert_no_leaks(&rune, &b, None);
 }
+
+/// The v2 skeleton (the PAL version both real runtimes implement) with `args`.
+fn skeleton_as(prefix: &str, args: &str) -> Bundle {
+    let mut b = Bundle::new(prefix);
+    b.skeleton(2).enclave_runtime_args(args);
+    b
+}
+
+#[test]
+fn the_skeleton_impersonates_each_convention() {
+    // convention=occlum: wait statuses, which the annotation tells rune to expect.
+    let rune = Rune::new();
+    for (script, code) in [("kill -9 $$", 137), ("exit 3", 3)] {
+        let mut b = skeleton_as("convskel", "convention=occlum");
+        b.annotation("enclave.runtime.exit-status", "wait-status")
+            .sh(script);
+        assert_eq!(rune.run(&b).exit_code(), code, "{script}");
+        assert_no_leaks(&rune, &b, None);
+    }
+    // convention=occlum refuses SIGUSR1: so does rune kill.
+    let mut b = skeleton_as("convskel3", "convention=occlum");
+    b.args(&["sleep", "1000"]);
+    let (_, pid) = rune.start_container(&b);
+    rune.kill(&b.id, Some("USR1"))
+        .assert_fail_mentioning(&["pal_kill("]);
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+    // convention=wamr: a failing pal_init returns 1, as WAMR's.
+    let mut b = skeleton_as("convskel4", "convention=wamr,fail=pal_init");
+    b.args(&["true"]);
+    let out = rune.create(&b);
+    out.assert_fail_mentioning(&["pal_init"]);
+    assert!(out.stderr.contains("returned 1"), "{out}");
+    assert_no_leaks(&rune, &b, None);
+}
