@@ -135,10 +135,12 @@ go-test: capi
 	    LD_LIBRARY_PATH=$(REL) RUNE_INIT_BINARY=$(REL)/rune RUNE_SKELETON_DIR=$(SKELETON_BUILD) && \
 	  go vet ./... && go test -count=1 -v ./...
 
+# rune, crun and runc side by side (bench/run.sh); the report goes to target/bench/.
 bench: deps
 	@scripts/deps.sh --bench
 	$(CARGO) build --release -p rune-core
-	@bench/run.sh $(CURDIR)/target/release/rune
+	$(MAKE) -s -C skeleton BUILD_DIR=$(SKELETON_BUILD) all
+	@bench/run.sh $(CURDIR)/target/release/rune $(SKELETON_BUILD)
 
 clean:
 	$(CARGO) clean

@@ -3,7 +3,7 @@
 # from Debian's packages. The Rust toolchain itself is expected (rustup); see README.md.
 set -euo pipefail
 pkgs=(build-essential pkg-config libseccomp-dev libclang-dev clang busybox-static golang-go valgrind util-linux uidmap golang-github-containers-common)
-[ "${1:-}" = "--bench" ] && pkgs+=(runc crun hyperfine time)
+[ "${1:-}" = "--bench" ] && pkgs+=(runc crun time gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

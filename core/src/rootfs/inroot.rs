@@ -38,6 +38,10 @@ pub fn mkdir_all(root: RawFd, path: &Path) -> Result<OwnedFd> {
 }
 
 fn mkdir_all_links(root: RawFd, path: &Path, links: u32) -> Result<OwnedFd> {
+    // Most paths exist already (the rootfs has them): one openat2, no walk.
+    if let Ok(fd) = sys::open_in_root(root, path, libc::O_DIRECTORY) {
+        return Ok(fd);
+    }
     let mut done = PathBuf::from("/");
     let mut cur = sys::open_in_root(root, &done, libc::O_DIRECTORY)?;
     let all = parts(path);
