@@ -5,6 +5,23 @@ fn main() {
     // fixed-address executable so the dynamic loader has no relative relocations to apply.
     println!("cargo:rustc-link-arg-bins=-no-pie");
 
+    // `rune --version` names the commit, as runc's does (git describe; "unknown" outside git).
+    let commit = std::process::Command::new("git")
+        .args(["describe", "--always", "--dirty", "--long", "--tags"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    println!("cargo:rustc-env=RUNE_COMMIT={}", commit);
+    let git = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.git");
+    for f in ["HEAD", "index"] {
+        if git.join(f).exists() {
+            println!("cargo:rerun-if-changed={}", git.join(f).display());
+        }
+    }
+
     // The PAL API types, generated from the header runtime authors compile against.
     let include = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../include");
     let header = include.join("pal.h");

@@ -20,7 +20,8 @@ pub struct rune_exec_options_t {
 
 #[derive(Clone, Default)]
 pub(crate) struct ExecSettings {
-    process: Option<Process>,
+    /// The process JSON, checked when set and read against the container's config at exec.
+    process: Option<String>,
     args: Option<Vec<String>>,
     env: Vec<String>,
     cwd: Option<String>,
@@ -60,7 +61,15 @@ impl ExecSettings {
             },
             ..Default::default()
         };
-        Ok(o.apply(self.process.clone(), config)?)
+        let base = match &self.process {
+            Some(text) => Some(rune_core::container::process_from_json(
+                text.as_bytes(),
+                "JSON",
+                config,
+            )?),
+            None => None,
+        };
+        Ok(o.apply(base, config)?)
     }
 }
 
@@ -241,13 +250,9 @@ pub unsafe extern "C" fn rune_exec_options_set_process_json(
 ) -> rune_result_t {
     set("rune_exec_options_set_process_json", opts, err_out, |s| {
         let text = string::arg(process_json, "process_json")?;
-        let p: Process = serde_json::from_str(&text).map_err(|e| {
-            Error::new(
-                rune_result_t::InvalidSpec,
-                format!("invalid process JSON: {e}"),
-            )
-        })?;
-        s.process = Some(p);
+        // Checked now (a missing user is the container's, filled in at exec).
+        rune_core::container::process_from_json(text.as_bytes(), "JSON", &Spec::default())?;
+        s.process = Some(text);
         Ok(())
     })
 }

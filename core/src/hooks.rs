@@ -63,13 +63,25 @@ impl Point {
 }
 
 /// Runs the hooks of one point in order; the first failure stops them and is returned.
+/// Host-side hooks run in the bundle directory with rune's environment (for a hook without
+/// `env`), as runc's.
 pub fn run(point: Point, hooks: &[Hook], state_json: &str) -> Result<()> {
-    if hooks.is_empty() {
-        return Ok(());
-    }
     let dir = work_dir(point, state_json);
+    run_in(point, hooks, state_json, dir.as_deref(), None)
+}
+
+/// The container's own hooks (createContainer, startContainer), run by its init: in `dir`,
+/// and a hook without `env` gets `env`, the container process's environment (runc's init has
+/// it as its own by then).
+pub fn run_in(
+    point: Point,
+    hooks: &[Hook],
+    state_json: &str,
+    dir: Option<&std::path::Path>,
+    env: Option<&[String]>,
+) -> Result<()> {
     for (i, h) in hooks.iter().enumerate() {
-        run_one(h, state_json, dir.as_deref()).map_err(|e| named(e, point, i, h))?;
+        run_one(h, state_json, dir, env).map_err(|e| named(e, point, i, h))?;
     }
     Ok(())
 }
@@ -85,7 +97,7 @@ pub fn run_all(point: Point, hooks: &[Hook], state_json: &str) -> Vec<Error> {
         .iter()
         .enumerate()
         .filter_map(|(i, h)| {
-            run_one(h, state_json, dir.as_deref())
+            run_one(h, state_json, dir.as_deref(), None)
                 .err()
                 .map(|e| named(e, point, i, h))
         })
@@ -93,8 +105,9 @@ pub fn run_all(point: Point, hooks: &[Hook], state_json: &str) -> Vec<Error> {
 }
 
 fn named(e: Error, point: Point, i: usize, h: &Hook) -> Error {
+    // "error running hook" is runc's phrase, which callers match.
     e.context(format!(
-        "{} hook #{} ({})",
+        "error running {} hook #{} ({})",
         point.name(),
         i,
         h.path().display()
@@ -111,7 +124,12 @@ fn work_dir(point: Point, state_json: &str) -> Option<std::path::PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
-fn run_one(h: &Hook, state_json: &str, dir: Option<&std::path::Path>) -> Result<()> {
+fn run_one(
+    h: &Hook,
+    state_json: &str,
+    dir: Option<&std::path::Path>,
+    default_env: Option<&[String]>,
+) -> Result<()> {
     let args = h.args().clone().unwrap_or_default();
     let mut cmd = Command::new(h.path());
     if let Some(d) = dir {
@@ -122,10 +140,14 @@ fn run_one(h: &Hook, state_json: &str, dir: Option<&std::path::Path>) -> Result<
         cmd.arg0(a0);
     }
     cmd.args(args.iter().skip(1));
-    cmd.env_clear();
-    for kv in h.env().iter().flatten() {
-        if let Some((k, v)) = kv.split_once('=') {
-            cmd.env(k, v);
+    // A hook's own `env` is its whole environment; without one it inherits (runc's Go exec
+    // with a nil Env), here rune's or, in the container, the process's.
+    if let Some(env) = h.env().as_deref().or(default_env) {
+        cmd.env_clear();
+        for kv in env {
+            if let Some((k, v)) = kv.split_once('=') {
+                cmd.env(k, v);
+            }
         }
     }
     cmd.stdin(Stdio::piped())
@@ -204,7 +226,11 @@ pub fn send_seccomp_fd(
     .to_string();
     let sock = std::os::unix::net::UnixStream::connect(listener).map_err(|e| {
         Error::io(
-            format!("connect to seccomp listener {}", listener.display()),
+            // runc's phrase, which callers match.
+            format!(
+                "failed to connect with seccomp agent specified in the seccomp profile ({})",
+                listener.display()
+            ),
             e,
         )
     })?;

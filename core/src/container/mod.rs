@@ -14,7 +14,7 @@ mod update;
 pub use create::{CreateOptions, Created};
 pub use exec::{ExecOptions, Execed};
 pub use kill::{parse_signal, signal_abbrev};
-pub use process::ProcessOverrides;
+pub use process::{merge_env, process_from_json, ProcessOverrides};
 pub use status::Status;
 
 use crate::error::Result;
@@ -82,6 +82,7 @@ impl Container {
 }
 
 pub(crate) fn oci_state_value(s: &State, status: Status, pid: i32) -> Value {
+    // runc's field order (its containerState): annotations, when there are any, before owner.
     let mut v = json!({
         "ociVersion": crate::OCI_VERSION,
         "id": s.id,
@@ -90,10 +91,16 @@ pub(crate) fn oci_state_value(s: &State, status: Status, pid: i32) -> Value {
         "bundle": s.bundle,
         "rootfs": s.rootfs,
         "created": s.created,
-        "owner": s.owner,
     });
     if !s.annotations.is_empty() {
-        v["annotations"] = json!(s.annotations);
+        let mut ann: Vec<(&String, &String)> = s.annotations.iter().collect();
+        ann.sort();
+        let map: serde_json::Map<String, Value> = ann
+            .into_iter()
+            .map(|(k, v)| (k.clone(), json!(v)))
+            .collect();
+        v["annotations"] = Value::Object(map);
     }
+    v["owner"] = json!(s.owner);
     v
 }

@@ -34,6 +34,38 @@ fn capability(name: &str) -> Result<Capability> {
         .map_err(|_| err!(InvalidArgument, "unknown capability {:?}", name))
 }
 
+/// A process JSON as `exec --process` takes it (`what` names its source in errors): one
+/// without a `user` runs as the container's own user, as with runc.
+pub fn process_from_json(text: &[u8], what: &str, config: &Spec) -> Result<Process> {
+    let bad = |e: serde_json::Error| err!(InvalidSpec, "invalid process {}: {}", what, e);
+    let mut v: serde_json::Value = serde_json::from_slice(text).map_err(bad)?;
+    if let Some(obj) = v.as_object_mut().filter(|o| !o.contains_key("user")) {
+        let user = config
+            .process()
+            .as_ref()
+            .map(|p| serde_json::to_value(p.user()))
+            .transpose()
+            .map_err(bad)?
+            .unwrap_or_else(|| serde_json::json!({"uid": 0, "gid": 0}));
+        obj.insert("user".into(), user);
+    }
+    serde_json::from_value(v).map_err(bad)
+}
+
+/// `base` with `added` on top: a name given again takes the new value in its old place, as
+/// runc's `exec --env` does (the command line wins over the config).
+pub fn merge_env(base: Vec<String>, added: &[String]) -> Vec<String> {
+    let name = |e: &str| e.split('=').next().unwrap_or("").to_string();
+    let mut out = base;
+    for a in added {
+        match out.iter_mut().find(|e| name(e) == name(a)) {
+            Some(e) => *e = a.clone(),
+            None => out.push(a.clone()),
+        }
+    }
+    out
+}
+
 impl ProcessOverrides {
     /// `base` is a process JSON given by the caller; without one the container's own process
     /// (from `config`) is the base, and args are required.
@@ -52,9 +84,10 @@ impl ProcessOverrides {
             p.set_terminal(Some(t));
         }
         if !self.env.is_empty() {
-            let mut env = p.env().clone().unwrap_or_default();
-            env.extend(self.env.iter().cloned());
-            p.set_env(Some(env));
+            p.set_env(Some(merge_env(
+                p.env().clone().unwrap_or_default(),
+                &self.env,
+            )));
         }
         if let Some(cwd) = &self.cwd {
             p.set_cwd(cwd.clone());
@@ -102,6 +135,29 @@ mod tests {
                 "env":["PATH=/bin"]},"root":{"path":"rootfs"}}"#,
         )
         .unwrap()
+    }
+
+    #[test]
+    fn a_variable_given_again_takes_the_new_value_in_place() {
+        let base = vec!["A=1".to_string(), "B=2".to_string()];
+        let out = merge_env(base, &["B=3".into(), "C=4".into(), "A=5".into()]);
+        assert_eq!(out, ["A=5", "B=3", "C=4"]);
+    }
+
+    #[test]
+    fn a_process_json_without_user_takes_the_containers() {
+        let mut s = spec();
+        s.process_mut().as_mut().unwrap().user_mut().set_uid(1000);
+        let p = process_from_json(br#"{"args":["id"],"cwd":"/"}"#, "JSON", &s).unwrap();
+        assert_eq!(p.user().uid(), 1000);
+        let p = process_from_json(
+            br#"{"args":["id"],"cwd":"/","user":{"uid":5,"gid":5}}"#,
+            "JSON",
+            &s,
+        )
+        .unwrap();
+        assert_eq!(p.user().uid(), 5);
+        assert!(process_from_json(b"{", "JSON", &s).is_err());
     }
 
     #[test]

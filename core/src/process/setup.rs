@@ -63,10 +63,14 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
         rootfs::setup_dev(spec, &cfg.rootfs, in_userns)?;
     }
     let state = hooks_round_trip(spec, ch)?;
-    hooks::run(
+    // Before the root switch, in the container's root, as runc runs them.
+    let hook_env = process.env().clone().unwrap_or_default();
+    hooks::run_in(
         Point::CreateContainer,
         &Point::CreateContainer.of(spec),
         &state,
+        Some(&cfg.rootfs),
+        Some(&hook_env),
     )?;
     if has_mntns {
         rootfs::enter(&cfg.rootfs, cfg.no_pivot)?;
@@ -103,10 +107,12 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
     if let Some(fifo) = &fifo {
         wait_for_start(fifo.as_raw_fd())?;
     }
-    hooks::run(
+    hooks::run_in(
         Point::StartContainer,
         &Point::StartContainer.of(spec),
         &state,
+        None,
+        Some(&hook_env),
     )?;
     if let Some((pal, listener, _)) = enclave {
         // The enclave's host stays: let go of the fifo as the entrypoint is handed over.
@@ -219,7 +225,8 @@ fn console(process: &Process, ch: &Channel) -> Result<()> {
         .console_size()
         .as_ref()
         .map(|b| (b.height() as u16, b.width() as u16));
-    let master = tty::open_pty(size)?;
+    let owner = (process.user().uid(), process.user().gid());
+    let master = tty::open_pty(size, owner)?;
     ch.send_with_fds(&Msg::Console, &[master.as_raw_fd()])
 }
 
@@ -250,6 +257,9 @@ fn prepare_process(process: &Process, cfg: &InitConfig, in_enclave: bool) -> Res
         seccomp_fd = load_seccomp(&cfg.spec)?;
     }
     ensure_cwd(process.cwd());
+    // As runc: the cwd is entered while still root (a directory only root may enter works),
+    // and once more as the user only where root could not (a root-squashed NFS cwd).
+    let entered = sys::enter_cwd(process.cwd());
     process_attrs::apply_privileged(&cfg.spec, process)?;
     capabilities::apply_bounding(caps)?;
     sys::prctl(libc::PR_SET_KEEPCAPS, 1, "keep capabilities")?;
@@ -263,7 +273,9 @@ fn prepare_process(process: &Process, cfg: &InitConfig, in_enclave: bool) -> Res
     let umask = process.user().umask().unwrap_or(0o022);
     // SAFETY: umask cannot fail.
     unsafe { libc::umask(umask as libc::mode_t) };
-    sys::enter_cwd(process.cwd())?;
+    if entered.is_err() {
+        sys::enter_cwd(process.cwd())?;
+    }
     let mut env: Vec<String> = process.env().clone().unwrap_or_default();
     env.extend(cfg.extra_env.iter().cloned());
     if !env.iter().any(|e| e.starts_with("HOME=")) {

@@ -135,7 +135,8 @@ pub fn build(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
     Ok(ctx)
 }
 
-fn libseccomp_version() -> String {
+/// The version of the libseccomp rune runs with, e.g. "2.5.4".
+pub fn libseccomp_version() -> String {
     libseccomp::ScmpVersion::current()
         .map(|v| format!("{}.{}.{}", v.major, v.minor, v.micro))
         .unwrap_or_else(|_| "?".into())

@@ -46,10 +46,14 @@ fn main() {
         std::process::exit(code);
     });
     if cli.version {
+        // runc's lines: version, commit, spec, then the libraries it runs with.
+        println!("rune version {}", rune_core::VERSION);
+        println!("commit: {}", env!("RUNE_COMMIT"));
+        println!("spec: {}", rune_core::OCI_VERSION);
+        #[cfg(feature = "seccomp")]
         println!(
-            "rune version {}\nspec: {}",
-            rune_core::VERSION,
-            rune_core::OCI_VERSION
+            "libseccomp: {}",
+            rune_core::security::seccomp::libseccomp_version()
         );
         return;
     }

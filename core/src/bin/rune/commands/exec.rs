@@ -11,8 +11,8 @@ fn process(c: &Container, a: &ExecArgs) -> rune_core::Result<Process> {
     if let Some(p) = &a.process {
         let text = std::fs::read(p)
             .map_err(|e| Error::io(format!("read process file {}", p.display()), e))?;
-        return serde_json::from_slice(&text)
-            .map_err(|e| err!(InvalidSpec, "invalid process file {}: {}", p.display(), e));
+        let what = format!("file {}", p.display());
+        return rune_core::container::process_from_json(&text, &what, &c.state().config);
     }
     let (uid, gid) = match &a.user {
         Some(u) => {

@@ -1,0 +1,172 @@
+//! Behaviour a container manager or a person can tell apart from runc's: each test states
+//! what runc 1.1.5 does, and fails where rune did otherwise.
+
+use rune_integration::*;
+
+#[test]
+fn exec_env_overrides_the_configs_variable() {
+    // runc: the command line wins over config.json's env for the same name.
+    let rune = Rune::new();
+    let mut b = Bundle::new("rcenv");
+    b.env("FOO=config").args(&["sleep", "1000"]);
+    let (_, pid) = rune.start_container(&b);
+    // `env` shows the environment as execve got it (a shell would tidy duplicates away).
+    let out = rune.exec(&b.id, &["--env", "FOO=cli", "env"]);
+    out.assert_ok();
+    let foo: Vec<&str> = out
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("FOO="))
+        .collect();
+    assert_eq!(foo, ["FOO=cli"], "{out}");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn exec_process_json_without_user_runs_as_the_containers_user() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("rcpuser");
+    b.user(1000, 1000, &[]).args(&["sleep", "1000"]);
+    let (_, pid) = rune.start_container(&b);
+    let p = rune.scratch().join("p.json");
+    std::fs::write(
+        &p,
+        r#"{"args": ["/bin/sh", "-c", "/bin/id -u; /bin/id -g"], "cwd": "/"}"#,
+    )
+    .unwrap();
+    let out = rune.exec(&b.id, &["--process", p.to_str().unwrap()]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "1000\n1000\n", "{out}");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn container_hooks_get_the_process_environment_and_the_root_as_cwd() {
+    // runc's init has the process's environment when it runs createContainer and
+    // startContainer hooks without an env of their own; createContainer runs in the
+    // container's root (before the switch), not in the bundle.
+    let rune = Rune::new();
+    let out_dir = rune.scratch().join("hooks");
+    std::fs::create_dir_all(&out_dir).unwrap();
+    let mut b = Bundle::new("rchooks");
+    b.env("HOOKVAR=from-process").args(&["true"]);
+    let o = out_dir.to_str().unwrap();
+    b.hook(
+        "createContainer",
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("pwd > {o}/cwd; echo $HOOKVAR > {o}/create")]}),
+    );
+    b.writable_tmp().hook(
+        "startContainer",
+        json!({"path": "/bin/sh", "args": ["sh", "-c", "echo $HOOKVAR > /tmp/start; cat /tmp/start"]}),
+    );
+    let out = rune.run(&b);
+    out.assert_ok();
+    let read = |f: &str| std::fs::read_to_string(out_dir.join(f)).unwrap_or_default();
+    assert_eq!(read("create").trim(), "from-process");
+    assert_eq!(read("cwd").trim(), rootfs().to_str().unwrap());
+    assert_no_leaks(&rune, &b, None);
+    // A hook given an env gets exactly that.
+    let mut b = Bundle::new("rchooks2");
+    b.env("HOOKVAR=from-process").args(&["true"]);
+    b.hook(
+        "createContainer",
+        json!({"path": "/bin/sh", "args": ["sh", "-c", format!("echo \"[$HOOKVAR]\" > {o}/own")],
+               "env": ["OTHER=1"]}),
+    );
+    rune.run(&b).assert_ok();
+    assert_eq!(read("own").trim(), "[]");
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn a_failed_hook_says_error_running_hook() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("rchookerr");
+    b.args(&["true"])
+        .hook("prestart", json!({"path": "/bin/false", "args": ["false"]}));
+    rune.run(&b)
+        .assert_fail_mentioning(&["error running prestart hook #0"]);
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn the_console_belongs_to_the_processs_user() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("rcttyown");
+    b.terminal(true)
+        .user(1000, 1001, &[])
+        .sh("stat -c owner=%u:%g $(tty)");
+    let console = ConsoleSocket::new(b"");
+    let out = rune.run_with(
+        &b,
+        &["-d", "--console-socket", console.path().to_str().unwrap()],
+    );
+    out.assert_ok();
+    let cap = console.finish();
+    assert!(cap.output.contains("owner=1000:1001"), "{:?}", cap.output);
+    assert!(rune.wait_status(&b.id, "stopped"));
+    rune.delete(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn a_cwd_only_root_can_enter_still_works_for_a_user() {
+    // runc enters the cwd before it drops privileges.
+    let rune = Rune::new();
+    let mut b = Bundle::new("rccwd");
+    b.mount("/secret", "tmpfs", "tmpfs", &["mode=0700"])
+        .user(42, 42, &[])
+        .cwd("/secret")
+        .sh("pwd");
+    let out = rune.run(&b);
+    out.assert_ok();
+    assert_eq!(out.stdout, "/secret\n", "{out}");
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn state_and_list_print_runcs_field_order() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("rcorder");
+    b.args(&["sleep", "1000"])
+        .set("/annotations", json!({"b": "2", "a": "1"}));
+    let (_, pid) = rune.create_ok(&b);
+    // The tests' serde_json keeps the order fields came in (preserve_order).
+    let keys = |v: &Value| -> Vec<String> { v.as_object().unwrap().keys().cloned().collect() };
+    let runc = [
+        "ociVersion",
+        "id",
+        "pid",
+        "status",
+        "bundle",
+        "rootfs",
+        "created",
+        "annotations",
+        "owner",
+    ];
+    let state = rune.state_raw(&b.id);
+    state.assert_ok();
+    assert_eq!(keys(&state.json()), runc, "{}", state.stdout);
+    let list = rune.cmd(["list", "--format", "json"]).run();
+    list.assert_ok();
+    assert_eq!(keys(&list.json()[0]), runc, "{}", list.stdout);
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
+#[test]
+fn version_prints_runcs_lines() {
+    let rune = Rune::new();
+    let out = rune.cmd(["--version"]).run();
+    out.assert_ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert!(lines[0].starts_with("rune version "), "{out}");
+    assert!(lines[1].starts_with("commit: "), "{out}");
+    assert!(lines[2].starts_with("spec: 1."), "{out}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("libseccomp: 2.")),
+        "{out}"
+    );
+}
