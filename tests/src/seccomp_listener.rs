@@ -19,6 +19,8 @@ pub enum NotifyReply {
     Errno(i32),
     /// Close the fd at once: notified syscalls then fail with ENOSYS.
     Close,
+    /// Let every notified syscall go on (SECCOMP_USER_NOTIF_FLAG_CONTINUE).
+    Continue,
     /// Answer every notification with this errno, but hold the first one: create `received` in
     /// [`SeccompListener::dir`], and answer once `continue` appears there.
     GatedErrno(i32),
@@ -125,6 +127,7 @@ fn serve(
     let (errno, gate) = match reply {
         NotifyReply::Errno(e) => (Some(e), None),
         NotifyReply::GatedErrno(e) => (Some(e), Some(gate)),
+        NotifyReply::Continue => (Some(0), None),
         NotifyReply::Close => (None, None),
     };
     if let (Some(errno), Some(&fd)) = (errno, fds.first()) {
@@ -137,7 +140,7 @@ fn serve(
     Ok(report)
 }
 
-/// Answer notifications on seccomp fd `fd` with `-errno` until no task uses the filter any
+/// Answer notifications on seccomp fd `fd` with `-errno` (0: continue the syscall) until no task uses the filter any
 /// more (POLLHUP) or the deadline passes; with a `gate`, the first one is held (see
 /// [`NotifyReply::GatedErrno`]).
 fn answer(
@@ -176,7 +179,8 @@ fn answer(
             id: req.id,
             val: 0,
             error: -errno,
-            flags: 0,
+            // SECCOMP_USER_NOTIF_FLAG_CONTINUE
+            flags: if errno == 0 { 1 } else { 0 },
         };
         // SAFETY: ioctl with a properly sized in/out struct.
         unsafe { libc::ioctl(fd, libc::SECCOMP_IOCTL_NOTIF_SEND, &mut resp) };

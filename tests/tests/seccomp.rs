@@ -335,3 +335,112 @@ fn podman_profile_as_shipped_is_accepted() {
     out.assert_ok();
     assert_eq!(out.stdout, "ok\nSeccomp:\t2\n", "{out}");
 }
+
+/// An allow-list profile (default EPERM) naming every x86-64 syscall up to `max` (from the
+/// kernel headers), as a profile written for an older kernel does.
+fn allow_list_up_to(max: i64) -> Value {
+    let text = std::fs::read_to_string(UNISTD).expect("kernel headers (linux-libc-dev)");
+    let names: Vec<String> = text
+        .lines()
+        .filter_map(|l| {
+            let mut it = l.strip_prefix("#define __NR_")?.split_whitespace();
+            let (name, nr) = (it.next()?, it.next()?.parse::<i64>().ok()?);
+            (nr <= max).then(|| name.to_string())
+        })
+        .collect();
+    json!({"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+           "syscalls": [{"names": names, "action": "SCMP_ACT_ALLOW"}]})
+}
+
+/// A static probe that makes raw system calls by number and prints each errno.
+fn syscall_probe(rune: &Rune) -> std::path::PathBuf {
+    let src = rune.scratch().join("probe.c");
+    std::fs::write(
+        &src,
+        "#include <errno.h>\n#include <stdio.h>\n#include <stdlib.h>\n#include <unistd.h>\n\
+         int main(int c, char **v) { for (int i = 1; i < c; i++) { errno = 0;\n\
+         long r = syscall(atol(v[i]), -1, 0, 0, 0); printf(\"%s:%ld:%d\\n\", v[i], r, errno); }\n\
+         return 0; }\n",
+    )
+    .unwrap();
+    let bin = rune.scratch().join("probe");
+    let st = std::process::Command::new("cc")
+        .args(["-static", "-O0", "-o"])
+        .arg(&bin)
+        .arg(&src)
+        .status()
+        .unwrap();
+    assert!(st.success(), "cc -static failed");
+    bin
+}
+
+#[test]
+fn a_syscall_newer_than_the_profile_gets_enosys() {
+    // runc's -ENOSYS stub: glibc and Go fall back on ENOSYS, but take EPERM as a refusal.
+    // The profile knows syscalls up to 334 (rseq); 435 (clone3), 439 (faccessat2) and 500
+    // (none yet) are newer. A known, unlisted one keeps the profile's EPERM: that is what
+    // the allow-list says of it.
+    let rune = Rune::new();
+    let probe = syscall_probe(&rune);
+    let mut profile = allow_list_up_to(334);
+    profile["syscalls"][0]["names"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|n| n != "getpriority"); // 140: known, denied
+    let mut b = Bundle::new("secenosys");
+    b.set("/linux/seccomp", profile)
+        .bind(&probe, "/probe", &["bind", "ro"])
+        .args(&["/probe", "435", "439", "500", "140"]);
+    let out = rune.run(&b);
+    out.assert_ok();
+    let enosys = libc::ENOSYS;
+    let eperm = libc::EPERM;
+    assert_eq!(
+        out.stdout,
+        format!("435:-1:{enosys}\n439:-1:{enosys}\n500:-1:{enosys}\n140:-1:{eperm}\n"),
+        "{out}"
+    );
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn notify_on_the_inits_own_syscalls_does_not_hang() {
+    // Without no_new_privs the filter is loaded early, and rune's init still opens, reads and
+    // closes files before it runs the process: the agent must have the fd by then.
+    let agent = SeccompListener::new(NotifyReply::Continue);
+    let rune = Rune::new();
+    let mut b = Bundle::new("secnotifyinit");
+    b.set(
+        "/linux/seccomp",
+        json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": agent.path().to_str().unwrap(),
+               "syscalls": [{"names": ["openat", "read", "close", "execve"],
+                             "action": "SCMP_ACT_NOTIFY"}]}),
+    )
+    .set("/process/noNewPrivileges", json!(false))
+    .sh("echo ran");
+    let out = rune.run(&b);
+    let report = agent.finish();
+    out.assert_ok();
+    assert_eq!(out.stdout, "ran\n", "{out}");
+    assert!(!report.notifications.is_empty());
+    assert_no_leaks(&rune, &b, None);
+}
+
+#[test]
+fn notify_on_write_is_refused() {
+    // runc: "SCMP_ACT_NOTIFY cannot be used for the write syscall" (the agent could never be
+    // told); rune needs sendmsg too.
+    for call in ["write", "sendmsg"] {
+        let rune = Rune::new();
+        let mut b = Bundle::new("secnotifywrite");
+        b.set(
+            "/linux/seccomp",
+            json!({"defaultAction": "SCMP_ACT_ALLOW", "listenerPath": "/nonexistent.sock",
+                   "syscalls": [{"names": [call], "action": "SCMP_ACT_NOTIFY"}]}),
+        )
+        .args(&["true"]);
+        let out = rune.run(&b);
+        out.assert_fail_mentioning(&[&format!("cannot be used for the {call} syscall")]);
+        assert_no_leaks(&rune, &b, None);
+    }
+}

@@ -19,8 +19,6 @@ struct Program {
     path: CString,
     argv: Vec<CString>,
     envp: Vec<CString>,
-    /// The seccomp notify fd, for the config's listener.
-    seccomp_fd: Option<OwnedFd>,
 }
 
 /// Create mode: set the container up, report Ready, wait for `start`, run the entrypoint.
@@ -90,8 +88,7 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
     if !cfg.no_new_keyring {
         join_session_keyring(&cfg.id);
     }
-    let mut program = prepare_process(process, cfg, enclave.is_some())?;
-    send_seccomp_fd(&mut program, ch)?;
+    let program = prepare_process(process, cfg, enclave.is_some(), ch)?;
     if let Some((pal, _, e)) = &enclave {
         ch.send(&Msg::Calling {
             call: "pal_init".into(),
@@ -150,8 +147,7 @@ pub fn exec(cfg: &InitConfig, ch: &Channel) -> Result<()> {
     if process.terminal().unwrap_or(false) {
         console(process, ch)?;
     }
-    let mut program = prepare_process(process, cfg, false)?;
-    send_seccomp_fd(&mut program, ch)?;
+    let program = prepare_process(process, cfg, false, ch)?;
     close_extra_fds(3 + cfg.preserve_fds);
     // The channel is close-on-exec: the host sees EOF once execve succeeded.
     execute(&program)
@@ -239,7 +235,12 @@ fn join_session_keyring(id: &str) {
 
 /// rlimits, OOM score, capabilities, user, no_new_privs, umask, cwd; then resolves the
 /// executable, so a missing one fails `create` and not `start`.
-fn prepare_process(process: &Process, cfg: &InitConfig, in_enclave: bool) -> Result<Program> {
+fn prepare_process(
+    process: &Process,
+    cfg: &InitConfig,
+    in_enclave: bool,
+    ch: &Channel,
+) -> Result<Program> {
     if let Some(rl) = process.rlimits() {
         rlimits::apply(rl)?;
     }
@@ -250,11 +251,10 @@ fn prepare_process(process: &Process, cfg: &InitConfig, in_enclave: bool) -> Res
     let empty = Default::default();
     let caps = process.capabilities().as_ref().unwrap_or(&empty);
     let nnp = process.no_new_privileges().unwrap_or(false);
-    let mut seccomp_fd = None;
     // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
     // capabilities go; with it, as late as this function allows.
     if !nnp {
-        seccomp_fd = load_seccomp(&cfg.spec)?;
+        load_seccomp(&cfg.spec, ch)?;
     }
     ensure_cwd(process.cwd());
     // As runc: the cwd is entered while still root (a directory only root may enter works),
@@ -291,41 +291,38 @@ fn prepare_process(process: &Process, cfg: &InitConfig, in_enclave: bool) -> Res
     let c = |s: &str| CString::new(s).map_err(|_| err!(InvalidSpec, "{:?} contains NUL", s));
     process_attrs::apply_last(process)?;
     if nnp {
-        seccomp_fd = load_seccomp(&cfg.spec)?;
+        load_seccomp(&cfg.spec, ch)?;
     }
     Ok(Program {
-        seccomp_fd,
         path: sys::cstr(&path)?,
         argv: args.iter().map(|a| c(a)).collect::<Result<_>>()?,
         envp: env.iter().map(|e| c(e)).collect::<Result<_>>()?,
     })
 }
 
+/// Loads the config's filter; a notify fd goes to the host (for the listener) at once, before
+/// the init makes any other system call the filter could hold back.
 #[cfg(feature = "seccomp")]
-fn load_seccomp(spec: &Spec) -> Result<Option<OwnedFd>> {
-    match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(s) => crate::security::seccomp::load(s),
-        None => Ok(None),
+fn load_seccomp(spec: &Spec, ch: &Channel) -> Result<()> {
+    let fd = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
+        Some(s) => crate::security::seccomp::load(s)?,
+        None => None,
+    };
+    match fd {
+        Some(fd) => ch.send_with_fds(&Msg::Seccomp, &[fd.as_raw_fd()]),
+        None => Ok(()),
     }
 }
 
 #[cfg(not(feature = "seccomp"))]
-fn load_seccomp(spec: &Spec) -> Result<Option<OwnedFd>> {
+fn load_seccomp(spec: &Spec, _ch: &Channel) -> Result<()> {
     match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
         Some(_) => Err(err!(
             InvalidSpec,
             "seccomp: this rune was built without seccomp support"
         )),
-        None => Ok(None),
+        None => Ok(()),
     }
-}
-
-/// Hands the seccomp notify fd to the host, which passes it to the config's listener.
-fn send_seccomp_fd(program: &mut Program, ch: &Channel) -> Result<()> {
-    if let Some(fd) = program.seccomp_fd.take() {
-        ch.send_with_fds(&Msg::Seccomp, &[fd.as_raw_fd()])?;
-    }
-    Ok(())
 }
 
 /// runc creates a missing cwd (as root, before the user switch); a failure shows at chdir.

@@ -6,4 +6,6 @@ pub mod process_attrs;
 pub mod rlimits;
 #[cfg(feature = "seccomp")]
 pub mod seccomp;
+#[cfg(feature = "seccomp")]
+mod seccomp_enosys;
 pub mod user;

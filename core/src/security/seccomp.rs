@@ -115,6 +115,7 @@ pub fn build(s: &LinuxSeccomp) -> Result<ScmpFilterContext> {
         indices.sort_unstable();
         let repeated = indices.windows(2).any(|w| w[0] == w[1]);
         for n in call.names() {
+            check_notify(n, act)?;
             // Unknown names (newer kernels' syscalls) are skipped, as runc does.
             let sc = match ScmpSyscall::from_name(n) {
                 Ok(sc) => sc,
@@ -149,26 +150,29 @@ fn has_flag(s: &LinuxSeccomp, flag: &str) -> bool {
 /// Loads the filter into this process; returns the notify fd when the filter has one.
 pub fn load(s: &LinuxSeccomp) -> Result<Option<OwnedFd>> {
     let ctx = build(s)?;
-    if uses_notify(s) && has_flag(s, "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV") {
-        return load_raw(s, &ctx).map(Some);
-    }
-    ctx.load().map_err(|e| seccomp_err("load filter", e))?;
-    if !uses_notify(s) {
-        return Ok(None);
-    }
-    let fd = ctx
-        .get_notify_fd()
-        .map_err(|e| seccomp_err("get notify fd", e))?;
-    // SAFETY: dup the notify fd: libseccomp keeps its own copy for the filter context.
-    let dup = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
-    if dup < 0 {
-        return Err(Error::io(
-            "dup seccomp notify fd",
-            std::io::Error::last_os_error(),
+    let allows = matches!(
+        name(&s.default_action()).as_str(),
+        "SCMP_ACT_ALLOW" | "SCMP_ACT_LOG"
+    );
+    let mut prog = super::seccomp_enosys::stub(s, allows);
+    prog.extend(export(&ctx)?);
+    load_raw(s, &prog, uses_notify(s))
+}
+
+/// Syscalls rune itself makes to hand the notify fd over and go on: notifying them would
+/// leave the init waiting for an agent that never got the fd (runc refuses `write` likewise).
+const NOT_NOTIFIABLE: [&str; 3] = ["write", "sendmsg", "sendto"];
+
+fn check_notify(call: &str, act: ScmpAction) -> Result<()> {
+    if act == ScmpAction::Notify && NOT_NOTIFIABLE.contains(&call) {
+        return Err(err!(
+            InvalidSpec,
+            "seccomp: SCMP_ACT_NOTIFY cannot be used for the {} syscall (rune needs it to hand \
+             the notify fd to the agent)",
+            call
         ));
     }
-    // SAFETY: a new descriptor owned by us.
-    Ok(Some(unsafe { OwnedFd::from_raw_fd(dup) }))
+    Ok(())
 }
 
 /// The filter flags this kernel takes (the features document's `supportedFlags`), probed as
@@ -202,26 +206,27 @@ pub fn supported_flags() -> Vec<&'static str> {
     .collect()
 }
 
-/// Loads the filter with seccomp(2) directly, for the flags libseccomp cannot pass (it knows
-/// WAIT_KILLABLE_RECV from 2.6 on): the BPF program libseccomp generates, the config's flags
-/// and NEW_LISTENER. Returns the notify fd.
-fn load_raw(s: &LinuxSeccomp, ctx: &ScmpFilterContext) -> Result<OwnedFd> {
+/// Loads `prog` with seccomp(2) directly: the ENOSYS stub before libseccomp's program, and the
+/// flags libseccomp cannot pass (it knows WAIT_KILLABLE_RECV from 2.6 on); NEW_LISTENER with
+/// `notify`. Returns the notify fd.
+fn load_raw(s: &LinuxSeccomp, prog: &[libc::sock_filter], notify: bool) -> Result<Option<OwnedFd>> {
     const TSYNC: libc::c_ulong = 1;
     const LOG: libc::c_ulong = 1 << 1;
     const SPEC_ALLOW: libc::c_ulong = 1 << 2;
     const NEW_LISTENER: libc::c_ulong = 1 << 3;
     const WAIT_KILLABLE_RECV: libc::c_ulong = 1 << 5;
-    let mut flags = NEW_LISTENER | WAIT_KILLABLE_RECV;
+    let mut flags = if notify { NEW_LISTENER } else { 0 };
     for (name, bit) in [
         ("SECCOMP_FILTER_FLAG_TSYNC", TSYNC),
         ("SECCOMP_FILTER_FLAG_LOG", LOG),
         ("SECCOMP_FILTER_FLAG_SPEC_ALLOW", SPEC_ALLOW),
+        ("SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", WAIT_KILLABLE_RECV),
     ] {
-        if has_flag(s, name) {
+        // WAIT_KILLABLE_RECV only means something (and is only valid) with a listener.
+        if has_flag(s, name) && (notify || bit != WAIT_KILLABLE_RECV) {
             flags |= bit;
         }
     }
-    let prog = export(ctx)?;
     let fprog = libc::sock_fprog {
         len: u16::try_from(prog.len())
             .map_err(|_| err!(InvalidSpec, "seccomp: the filter is too long"))?,
@@ -245,8 +250,11 @@ fn load_raw(s: &LinuxSeccomp, ctx: &ScmpFilterContext) -> Result<OwnedFd> {
         };
         return Err(Error::io(format!("seccomp: load filter{}", hint), e));
     }
+    if !notify {
+        return Ok(None);
+    }
     // SAFETY: the kernel returned a new descriptor, the listener, owned by us.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
 }
 
 /// The filter as the kernel's BPF program (an array of sock_filter), through a memfd.
