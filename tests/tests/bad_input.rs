@@ -310,7 +310,8 @@ fn unknown_subcommand_and_missing_id() {
         assert_eq!(rune.cmd([sub]).run().exit_code(), 1, "{sub}");
     }
     assert_eq!(rune.cmd(["--help"]).run().exit_code(), 0);
-    // runc's checkpoint and restore, with their flags: rune's own clear error.
+    // runc's checkpoint and restore, with their flags: the checks runc makes before CRIU,
+    // then rune's own clear error.
     rune.cmd([
         "checkpoint",
         "--image-path",
@@ -319,8 +320,61 @@ fn unknown_subcommand_and_missing_id() {
         "c",
     ])
     .run()
-    .assert_fail_mentioning(&["checkpoint and restore are not supported"]);
+    .assert_fail_mentioning(&["does not exist"]);
     rune.cmd(["restore", "-d", "--image-path", "/tmp/x", "c"])
         .run()
         .assert_fail_mentioning(&["not supported"]);
+}
+
+#[test]
+fn checkpoint_and_restore_check_their_arguments_as_runc_does() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("ckpt");
+    b.args(&["sleep", "1000"]);
+    let (_, pid) = rune.create_ok(&b);
+    // A created container cannot be checkpointed (runc's words).
+    rune.cmd(["checkpoint", &b.id])
+        .run()
+        .assert_fail_mentioning(&["cannot be checkpointed in created state"]);
+    rune.start(&b.id).assert_ok();
+    let images = rune.scratch().join("images");
+    std::fs::create_dir_all(images.join("parent")).unwrap();
+    let img = images.to_str().unwrap();
+    for (parent, words) in [
+        ("/abs", "--parent-path must be relative"),
+        ("missing", "invalid --parent-path"),
+    ] {
+        rune.cmd([
+            "checkpoint",
+            "--image-path",
+            img,
+            "--parent-path",
+            parent,
+            &b.id,
+        ])
+        .run()
+        .assert_fail_mentioning(&[words]);
+        rune.cmd([
+            "restore",
+            "--image-path",
+            img,
+            &format!("--parent-path={parent}"),
+            "r",
+        ])
+        .run()
+        .assert_fail_mentioning(&[words]);
+    }
+    rune.cmd([
+        "checkpoint",
+        "--image-path",
+        img,
+        "--parent-path",
+        "parent",
+        &b.id,
+    ])
+    .run()
+    .assert_fail_mentioning(&["not supported"]);
+    assert_eq!(rune.status(&b.id), "running");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
 }

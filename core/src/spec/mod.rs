@@ -62,7 +62,7 @@ fn rootfs_path(bundle: &Path, spec: &Spec) -> Result<PathBuf> {
 }
 
 /// The text of an io error without Rust's " (os error N)" suffix.
-pub(crate) fn io_desc(e: &std::io::Error) -> String {
+pub fn io_desc(e: &std::io::Error) -> String {
     let s = e.to_string();
     s.split(" (os error").next().unwrap_or(&s).to_string()
 }

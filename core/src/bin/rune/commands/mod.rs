@@ -1,6 +1,7 @@
 //! One file per subcommand; each is a few lines over rune-core.
 
 mod attest;
+mod checkpoint;
 mod create;
 mod delete;
 mod events;
@@ -48,10 +49,8 @@ pub fn dispatch(ctx: &Ctx, cmd: Command) -> CmdResult {
         Command::Resume(a) => pause::resume(ctx, &a.id),
         Command::Update(a) => update::run(ctx, *a),
         Command::Events(a) => events::run(ctx, a),
-        Command::Checkpoint(_) | Command::Restore(_) => Err(rune_core::err!(
-            InvalidArgument,
-            "checkpoint and restore are not supported by rune (no CRIU support)"
-        )),
+        Command::Checkpoint(a) => checkpoint::checkpoint(ctx, &a),
+        Command::Restore(a) => checkpoint::restore(ctx, &a),
     }
 }
 
