@@ -303,8 +303,10 @@ fn unknown_signal() {
 #[test]
 fn unknown_subcommand_and_missing_id() {
     let rune = Rune::new();
-    // Usage errors exit 1, as runc's do.
-    assert_eq!(rune.cmd(["frobnicate"]).run().exit_code(), 1);
+    // Usage errors exit 1, as runc's do; an unknown command 3, with urfave/cli's words.
+    let unknown = rune.cmd(["frobnicate"]).run();
+    assert_eq!(unknown.exit_code(), 3, "{unknown}");
+    unknown.assert_fail_mentioning(&["No help topic for 'frobnicate'"]);
     assert_eq!(rune.cmd(["--bogus", "list"]).run().exit_code(), 1);
     for sub in ["start", "state", "kill", "delete"] {
         assert_eq!(rune.cmd([sub]).run().exit_code(), 1, "{sub}");

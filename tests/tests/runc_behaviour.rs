@@ -170,3 +170,46 @@ fn version_prints_runcs_lines() {
         "{out}"
     );
 }
+
+#[test]
+fn help_has_runcs_layout() {
+    let rune = Rune::new();
+    for args in [vec!["--help"], vec!["-h"]] {
+        let out = rune.cmd(&args).run();
+        out.assert_ok();
+        let heads: Vec<&str> = out
+            .stdout
+            .lines()
+            .filter(|l| l.ends_with(':') && !l.starts_with(' '))
+            .collect();
+        assert_eq!(
+            heads,
+            [
+                "NAME:",
+                "USAGE:",
+                "VERSION:",
+                "COMMANDS:",
+                "GLOBAL OPTIONS:"
+            ],
+            "{out}"
+        );
+    }
+    for args in [
+        vec!["create", "-h"],
+        vec!["help", "create"],
+        vec!["kill", "--help"],
+    ] {
+        let out = rune.cmd(&args).run();
+        out.assert_ok();
+        let name = args
+            .iter()
+            .find(|a| !a.starts_with('-') && **a != "help")
+            .unwrap();
+        assert!(
+            out.stdout.starts_with(&format!("NAME:\n   rune {name} - ")),
+            "{out}"
+        );
+        assert!(out.stdout.contains("\nUSAGE:\n   rune "), "{out}");
+        assert!(out.stdout.contains("\nOPTIONS:\n"), "{out}");
+    }
+}

@@ -10,10 +10,10 @@ macro_rules! outln {
 
 mod cli;
 mod commands;
+mod help;
 mod log;
 mod supervise;
 
-use clap::Parser;
 use rune_core::store::Store;
 
 /// What a command hands back: the exit code to use.
@@ -36,33 +36,16 @@ fn main() {
         std::process::exit(rune_core::process::init::main(&args[2]));
     }
     // Usage errors exit 1, as runc's do (clap's own code is 2); help and version exit 0.
-    let cli = Cli::try_parse().unwrap_or_else(|e| {
-        use clap::error::ErrorKind;
-        let code = match e.kind() {
-            ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => 0,
-            _ => 1,
-        };
-        let _ = e.print();
-        std::process::exit(code);
-    });
+    let cli = help::parse();
     if cli.version {
-        // runc's lines: version, commit, spec, then the libraries it runs with.
-        println!("rune version {}", rune_core::VERSION);
-        println!("commit: {}", env!("RUNE_COMMIT"));
-        println!("spec: {}", rune_core::OCI_VERSION);
-        #[cfg(feature = "seccomp")]
-        println!(
-            "libseccomp: {}",
-            rune_core::security::seccomp::libseccomp_version()
-        );
+        println!("{}", help::version_lines());
         return;
     }
     let log = log::Logger::new(cli.log.clone(), &cli.log_format, cli.debug);
     let command = match cli.command {
         Some(c) => c,
         None => {
-            use clap::CommandFactory;
-            let _ = Cli::command().print_help();
+            help::print_root();
             std::process::exit(0);
         }
     };
@@ -86,8 +69,6 @@ fn main() {
     };
     std::process::exit(code);
 }
-
-use cli::Cli;
 
 /// runc's default root: /run/rune, or $XDG_RUNTIME_DIR/rune for a non-root user.
 fn default_root(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
