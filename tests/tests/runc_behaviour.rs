@@ -213,3 +213,39 @@ fn help_has_runcs_layout() {
         assert!(out.stdout.contains("\nOPTIONS:\n"), "{out}");
     }
 }
+
+#[test]
+fn without_a_mount_namespace_the_rootfs_is_still_bound_onto_itself() {
+    // runc binds the rootfs onto itself in the caller's mount namespace, where it stays: the
+    // tools that unmount the rootfs afterwards expect that mount.
+    let rune = Rune::new();
+    let root = rune.scratch().join("rootfs");
+    let st = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(rootfs())
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mounted = || {
+        std::fs::read_to_string("/proc/self/mountinfo")
+            .unwrap()
+            .lines()
+            .any(|l| l.split(' ').nth(4) == root.to_str())
+    };
+    let mut b = Bundle::new("rcnomnt");
+    b.set("/root/path", json!(root.to_str().unwrap()))
+        .remove_namespace("mount")
+        .unset("/linux/maskedPaths")
+        .unset("/linux/readonlyPaths")
+        .readonly(false)
+        .set("/mounts", json!([]))
+        .args(&["/bin/true"]);
+    let out = rune.run(&b);
+    out.assert_ok();
+    assert!(mounted(), "no bind of the rootfs onto itself");
+    let c = std::ffi::CString::new(root.to_str().unwrap()).unwrap();
+    // SAFETY: umount2 with a valid path.
+    assert_eq!(unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) }, 0);
+    assert_no_leaks(&rune, &b, None);
+}

@@ -73,6 +73,17 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
     if has_mntns {
         rootfs::enter(&cfg.rootfs, cfg.no_pivot)?;
     } else {
+        // As runc: the rootfs is bound onto itself even without a mount namespace of its own
+        // (in the caller's, where it stays: the tools that unmount the rootfs afterwards
+        // expect that mount), then entered with chroot.
+        sys::mount(
+            Some(&cfg.rootfs),
+            &cfg.rootfs,
+            None,
+            libc::MS_BIND | libc::MS_REC,
+            None,
+            &|| format!("bind the rootfs {} onto itself", cfg.rootfs.display()),
+        )?;
         nix::unistd::chroot(&cfg.rootfs).context("chroot into the rootfs")?;
         nix::unistd::chdir("/").context("chdir /")?;
     }
