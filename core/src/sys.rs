@@ -161,3 +161,44 @@ pub fn enter_cwd(cwd: &Path) -> Result<()> {
         )),
     }
 }
+
+/// open_tree(OPEN_TREE_CLONE): a detached copy of the mount at `path` (with its submounts when
+/// `recursive`), to be attached elsewhere with `move_mount`, from another mount namespace and
+/// user namespace too.
+pub fn open_tree_clone(path: &Path, recursive: bool) -> Result<OwnedFd> {
+    const OPEN_TREE_CLONE: u32 = 1;
+    let c = cstr(path)?;
+    let mut flags = OPEN_TREE_CLONE | libc::O_CLOEXEC as u32;
+    if recursive {
+        flags |= libc::AT_RECURSIVE as u32;
+    }
+    // SAFETY: open_tree with a valid path; returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, c.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(last(format!("open_tree {}", path.display())));
+    }
+    // SAFETY: a new descriptor owned by us.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
+}
+
+/// move_mount: attaches the detached mount `tree` on the directory (or file) `target` is an
+/// O_PATH descriptor of.
+pub fn move_mount_onto(tree: RawFd, target: RawFd, what: &dyn Fn() -> String) -> Result<()> {
+    const F_EMPTY_PATH: u32 = 0x4;
+    const T_EMPTY_PATH: u32 = 0x40;
+    // SAFETY: move_mount between two descriptors we hold, with empty paths.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree,
+            c"".as_ptr(),
+            target,
+            c"".as_ptr(),
+            F_EMPTY_PATH | T_EMPTY_PATH,
+        )
+    };
+    if r != 0 {
+        return Err(last(what()));
+    }
+    Ok(())
+}

@@ -249,3 +249,35 @@ fn without_a_mount_namespace_the_rootfs_is_still_bound_onto_itself() {
     assert_eq!(unsafe { libc::umount2(c.as_ptr(), libc::MNT_DETACH) }, 0);
     assert_no_leaks(&rune, &b, None);
 }
+
+#[test]
+fn a_bind_source_the_user_namespace_cannot_reach_is_mounted() {
+    // runc opens bind sources before the init enters the user namespace and mounts them by
+    // fd: a source below a directory only host root may enter still works.
+    let rune = Rune::new();
+    let private = rune.scratch().join("private");
+    let data = private.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("file"), "reached\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&private, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    // The mapped root cannot make the mount point in the shared rootfs: it exists already.
+    ensure_mount_point("/data");
+    let mut b = Bundle::new("rcuserbind");
+    b.namespace("user", None)
+        .set(
+            "/linux/uidMappings",
+            json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
+        )
+        .set(
+            "/linux/gidMappings",
+            json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
+        )
+        .bind(&data, "/data", &["rbind", "ro"])
+        .sh("cat /data/file; touch /data/x 2>/dev/null && echo WRITABLE; true");
+    let out = rune.run(&b);
+    out.assert_ok();
+    assert_eq!(out.stdout, "reached\n", "{out}");
+    assert_no_leaks(&rune, &b, None);
+}

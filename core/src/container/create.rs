@@ -304,11 +304,20 @@ fn create_in(
         cgroup_paths: cgroups::paths_of(child.pid),
         enclave: state.enclave.clone(),
         peer_uids: namespaces::peer_uids(spec),
+        bind_fds: Vec::new(),
     };
     init_fds.push(fifo.as_raw_fd());
     if let Some(l) = &listener {
         init_fds.push(l.as_raw_fd());
     }
+    let new_userns = (plan.clone_flags | plan.unshare_flags) & libc::CLONE_NEWUSER != 0;
+    let sources = if new_userns {
+        open_bind_sources(spec, &bundle.path)
+    } else {
+        Vec::new()
+    };
+    cfg.bind_fds = sources.iter().map(|(i, _)| *i).collect();
+    init_fds.extend(sources.iter().map(|(_, fd)| fd.as_raw_fd()));
     host.send_with_fds(&Msg::Config(Box::new(cfg.clone())), &init_fds)?;
 
     state.init_pid = child.pid;
@@ -390,6 +399,17 @@ fn create_in(
         write_pid_file(p, state.init_pid)?;
     }
     Ok((state, console))
+}
+
+/// Bind sources opened here, as the caller, before the init enters the new user namespace
+/// (runc's mount fds): the mapped root may not be allowed to reach them by path. Each is a
+/// detached copy of the mount (open_tree), which the init attaches with move_mount; one that
+/// cannot be opened so is left to the init, which then names it in its error.
+fn open_bind_sources(spec: &oci_spec::runtime::Spec, bundle: &Path) -> Vec<(usize, OwnedFd)> {
+    crate::rootfs::bind_sources(spec, bundle)
+        .into_iter()
+        .filter_map(|(i, p, recursive)| Some((i, crate::sys::open_tree_clone(&p, recursive).ok()?)))
+        .collect()
 }
 
 /// Why the init closed the channel without a word; `calling` names the enclave runtime call

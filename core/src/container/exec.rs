@@ -126,6 +126,7 @@ impl Container {
                 cgroup_paths: Default::default(),
                 enclave: None,
                 peer_uids: Vec::new(),
+                bind_fds: Vec::new(),
             };
             host.send(&Msg::Config(Box::new(cfg.clone())))?;
             let mut final_pid = None;

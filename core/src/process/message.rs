@@ -112,6 +112,10 @@ pub struct InitConfig {
     /// The uids, as the init sees them, that may connect to the enclave host's socket: host
     /// root and the container's owner, mapped into the container's user namespace.
     pub peer_uids: Vec<u32>,
+    /// The mounts (by index) whose bind source comes opened with the Config frame, after the
+    /// fifo and the enclave socket: opened by `rune create` before the init entered a new
+    /// user namespace, which may not reach them by path.
+    pub bind_fds: Vec<usize>,
 }
 
 /// A namespace type, with the names used in config.json.

@@ -36,16 +36,23 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
         _ => None,
     };
     // The enclave host's socket, bound by `rune create` in the state directory.
-    let listener = match (&cfg.enclave, fds.next()) {
-        (Some(_), Some(fd)) => Some(std::os::unix::net::UnixListener::from(above(fd, floor)?)),
-        (Some(_), None) => return Err(err!(Internal, "enclave config without its socket")),
-        _ => None,
+    let listener = match &cfg.enclave {
+        Some(_) => match fds.next() {
+            Some(fd) => Some(std::os::unix::net::UnixListener::from(above(fd, floor)?)),
+            None => return Err(err!(Internal, "enclave config without its socket")),
+        },
+        None => None,
     };
+    let mut sources = std::collections::HashMap::new();
+    for (i, fd) in cfg.bind_fds.iter().zip(fds.by_ref()) {
+        sources.insert(*i, above(fd, floor)?);
+    }
     // Nothing of the caller's beyond stdio, the preserved fds and what rune passed on stays
     // open: the enclave host never execs, so close-on-exec alone would not do (CVE-2024-21626).
     let mut keep = vec![ch.raw()];
     keep.extend(fifo.as_ref().map(|f| f.as_raw_fd()));
     keep.extend(listener.as_ref().map(|l| l.as_raw_fd()));
+    keep.extend(sources.values().map(|fd| fd.as_raw_fd()));
     sys::close_fds_from(floor, &keep)?;
     // An enclave runtime is loaded from its host path before anything else changes the view
     // of the file system.
@@ -57,9 +64,10 @@ pub fn create(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
     let in_userns = has_ns(spec, LinuxNamespaceType::User);
     if has_mntns {
         rootfs::prepare_root(spec, &cfg.rootfs)?;
-        rootfs::mount_all(spec, &cfg.rootfs, &cfg.bundle, &cfg.cgroup_paths)?;
+        rootfs::mount_all(spec, &cfg.rootfs, &cfg.bundle, &cfg.cgroup_paths, &sources)?;
         rootfs::setup_dev(spec, &cfg.rootfs, in_userns)?;
     }
+    drop(sources);
     let state = hooks_round_trip(spec, ch)?;
     // Before the root switch, in the container's root, as runc runs them.
     let hook_env = process.env().clone().unwrap_or_default();

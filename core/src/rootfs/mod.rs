@@ -9,7 +9,7 @@ mod paths;
 mod pivot;
 
 pub use devices::setup_dev;
-pub use mounts::{mount_all, prepare_root};
+pub use mounts::{bind_sources, mount_all, prepare_root};
 pub use paths::{finish, resolve_in_root};
 pub use pivot::enter;
 

@@ -54,20 +54,51 @@ fn mount_point_of(path: &Path) -> Option<PathBuf> {
         .max_by_key(|mp| mp.as_os_str().len())
 }
 
-/// Performs every mount of the config inside `rootfs`.
+/// Performs every mount of the config inside `rootfs`. `sources` holds, by mount index, bind
+/// sources `rune create` opened before the init entered a user namespace (which may not be
+/// allowed to reach them by path).
 pub fn mount_all(
     spec: &Spec,
     rootfs: &Path,
     bundle: &Path,
     cgroup_paths: &HashMap<String, String>,
+    sources: &HashMap<usize, OwnedFd>,
 ) -> Result<()> {
     let root =
         std::fs::File::open(rootfs).with_context(|| format!("open rootfs {}", rootfs.display()))?;
-    for m in spec.mounts().iter().flatten() {
-        mount_one(spec, m, root.as_raw_fd(), bundle, cgroup_paths)
-            .with_context(|| format!("mount {}", m.destination().display()))?;
+    for (i, m) in spec.mounts().iter().flatten().enumerate() {
+        mount_one(
+            spec,
+            m,
+            root.as_raw_fd(),
+            bundle,
+            cgroup_paths,
+            sources.get(&i),
+        )
+        .with_context(|| format!("mount {}", m.destination().display()))?;
     }
     Ok(())
+}
+
+/// The bind sources to open on the host side, by mount index: every bind mount's source, and
+/// whether the bind is recursive.
+pub fn bind_sources(spec: &Spec, bundle: &Path) -> Vec<(usize, PathBuf, bool)> {
+    spec.mounts()
+        .iter()
+        .flatten()
+        .enumerate()
+        .filter_map(|(i, m)| {
+            let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+            let bind = opts.is_bind() || m.typ().as_deref() == Some("bind");
+            let src = m.source().as_ref()?;
+            let path = if src.is_relative() {
+                bundle.join(src)
+            } else {
+                src.clone()
+            };
+            bind.then_some((i, path, opts.flags & libc::MS_REC != 0))
+        })
+        .collect()
 }
 
 fn mount_one(
@@ -76,6 +107,7 @@ fn mount_one(
     root_fd: i32,
     bundle: &Path,
     cgroup_paths: &HashMap<String, String>,
+    tree: Option<&OwnedFd>,
 ) -> Result<()> {
     let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
     let typ = m.typ().as_deref().unwrap_or("");
@@ -87,8 +119,10 @@ fn mount_one(
             s.clone()
         }
     });
+    // A source `rune create` opened (a detached tree) is looked at through its descriptor.
+    let looked_at = tree.map(|t| sys::fd_path(t.as_raw_fd())).or(source.clone());
     let source_is_file = bind
-        && source
+        && looked_at
             .as_ref()
             .and_then(|s| std::fs::metadata(s).ok())
             .is_some_and(|md| !md.is_dir());
@@ -103,7 +137,15 @@ fn mount_one(
     let target = sys::fd_path(target_fd.as_raw_fd());
     if bind {
         let src = source.ok_or_else(|| crate::err!(InvalidSpec, "bind mount without a source"))?;
-        bind_mount(&src, &target, &opts, &reopen)?;
+        match tree {
+            Some(t) => {
+                sys::move_mount_onto(t.as_raw_fd(), target_fd.as_raw_fd(), &|| {
+                    format!("bind {}", src.display())
+                })?;
+                remount_bind(&src, &opts, &reopen)?;
+            }
+            None => bind_mount(&src, &target, &opts, &reopen)?,
+        }
     } else if typ == "cgroup" || typ == "cgroup2" {
         let cgns = crate::namespaces::listed_types(spec)
             .contains(&crate::process::message::NsType::Cgroup);
@@ -165,6 +207,15 @@ fn bind_mount(
     sys::mount(Some(src), target, None, libc::MS_BIND | rec, None, &|| {
         format!("bind {}", src.display())
     })?;
+    remount_bind(src, opts, reopen)
+}
+
+/// The bind's own flags (ro, nosuid, ...), which a bind takes only by a remount.
+fn remount_bind(
+    src: &Path,
+    opts: &MountOptions,
+    reopen: &dyn Fn() -> Result<OwnedFd>,
+) -> Result<()> {
     let wanted = opts.flags & !(libc::MS_BIND | libc::MS_REC | libc::MS_REMOUNT);
     if wanted != 0 || opts.clear != 0 {
         // Keep the flags of the source the options do not clear: some may be locked.
