@@ -14,6 +14,7 @@ pub mod fifo;
 pub use fifo::{mkfifo, trigger};
 pub mod invocation;
 pub mod leak;
+pub mod mountinfo;
 pub mod output;
 pub mod procfs;
 pub mod rootfs;
@@ -31,6 +32,7 @@ pub use console::{ConsoleCapture, ConsoleSocket};
 pub use enclave::*;
 pub use invocation::{default_timeout, Invocation};
 pub use leak::{assert_no_leaks, cgroup_dir, cgroup_dirs_for, own_cgroup};
+pub use mountinfo::{mount_opts, mountinfo_line, propagation_tags, super_opts, HostMount};
 pub use output::Output;
 pub use procfs::{
     cap_bit, cap_mask, ns_link, parse_cap_hex, pid_alive, proc_status_field, read_pid_file,

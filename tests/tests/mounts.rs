@@ -1,31 +1,7 @@
 //! Root filesystem and mounts.
 
 use rune_integration::*;
-use std::ffi::CString;
 use std::path::Path;
-
-/// The mountinfo line whose mount point is `target` (last one wins).
-fn mountinfo_line<'a>(mountinfo: &'a str, target: &str) -> &'a str {
-    mountinfo
-        .lines()
-        .rfind(|l| l.split_whitespace().nth(4) == Some(target))
-        .unwrap_or_else(|| panic!("{target} not mounted:\n{mountinfo}"))
-}
-
-/// Per-mount options (field 6) of a mountinfo line.
-fn mount_opts(line: &str) -> Vec<&str> {
-    line.split_whitespace().nth(5).unwrap().split(',').collect()
-}
-
-/// Super-block options (after the ` - fstype source` part).
-fn super_opts(line: &str) -> Vec<&str> {
-    let post = line.split(" - ").nth(1).unwrap();
-    post.split_whitespace()
-        .nth(2)
-        .unwrap_or("")
-        .split(',')
-        .collect()
-}
 
 #[test]
 fn readonly_root() {
@@ -133,32 +109,6 @@ fn readonly_bind_mount() {
     assert!(out.starts_with("ro data\ndenied\n"), "{out}");
     assert!(mount_opts(mountinfo_line(&out, "/mnt/a")).contains(&"ro"));
     assert!(!host.path().join("new").exists());
-}
-
-/// A tmpfs mounted on the host for the duration of a test.
-struct HostMount(CString);
-
-impl HostMount {
-    fn tmpfs(target: &Path) -> HostMount {
-        let t = CString::new(target.to_str().unwrap()).unwrap();
-        let fs = CString::new("tmpfs").unwrap();
-        // SAFETY: valid C strings; the mount is undone in Drop.
-        let r = unsafe { libc::mount(fs.as_ptr(), t.as_ptr(), fs.as_ptr(), 0, std::ptr::null()) };
-        assert_eq!(
-            r,
-            0,
-            "mount tmpfs on {target:?}: {}",
-            std::io::Error::last_os_error()
-        );
-        HostMount(t)
-    }
-}
-
-impl Drop for HostMount {
-    fn drop(&mut self) {
-        // SAFETY: detaching the mount we made.
-        unsafe { libc::umount2(self.0.as_ptr(), libc::MNT_DETACH) };
-    }
 }
 
 #[test]
@@ -299,12 +249,8 @@ fn root_propagation_tags(prop: &str) -> Vec<String> {
     let mut b = Bundle::new("prop");
     b.set("/linux/rootfsPropagation", json!(prop));
     let out = run_in(&mut b, "cat /proc/self/mountinfo");
-    let root = mountinfo_line(&out, "/");
-    root.split(" - ")
-        .next()
-        .unwrap()
-        .split_whitespace()
-        .skip(6)
+    propagation_tags(mountinfo_line(&out, "/"))
+        .into_iter()
         .map(String::from)
         .collect()
 }
