@@ -47,6 +47,41 @@ pub fn mount(
     Ok(())
 }
 
+/// mount_setattr(2) on the mount whose root the descriptor `fd` names (AT_EMPTY_PATH; an
+/// O_PATH fd will do): sets the MOUNT_ATTR_* bits of `set` and clears those of `clear`, on
+/// every mount below it too when `recursive` (AT_RECURSIVE).
+pub fn mount_setattr(
+    fd: RawFd,
+    recursive: bool,
+    set: u64,
+    clear: u64,
+    what: &dyn Fn() -> String,
+) -> Result<()> {
+    // SAFETY: mount_attr is plain data; zero is its default.
+    let mut attr: libc::mount_attr = unsafe { std::mem::zeroed() };
+    attr.attr_set = set;
+    attr.attr_clr = clear;
+    let mut flags = libc::AT_EMPTY_PATH;
+    if recursive {
+        flags |= libc::AT_RECURSIVE;
+    }
+    // SAFETY: a valid fd, an empty NUL-terminated path and a mount_attr of the size passed.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            fd,
+            c"".as_ptr(),
+            flags as libc::c_uint,
+            &attr as *const libc::mount_attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    if r != 0 {
+        return Err(last(what()));
+    }
+    Ok(())
+}
+
 /// The mount flags (MS_*) of the mount holding `path`, as statfs reports them.
 pub fn mount_flags(path: &Path) -> Result<libc::c_ulong> {
     let c = cstr(path)?;
@@ -66,6 +101,10 @@ pub fn mount_flags(path: &Path) -> Result<libc::c_ulong> {
             | libc::MS_NODIRATIME);
     if f & 4096 != 0 {
         out |= libc::MS_RELATIME;
+    }
+    // ST_NOSYMFOLLOW: a bind's remount keeps its source's nosymfollow unless told otherwise.
+    if f & 0x2000 != 0 {
+        out |= libc::MS_NOSYMFOLLOW;
     }
     Ok(out)
 }

@@ -7,6 +7,7 @@ mod mounts;
 pub mod options;
 mod paths;
 mod pivot;
+mod recursive;
 
 pub use devices::setup_dev;
 pub use mounts::{bind_sources, mount_all, prepare_root};

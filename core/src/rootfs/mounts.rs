@@ -194,7 +194,7 @@ fn mount_one(
             format!("set propagation of {}", m.destination().display())
         })?;
     }
-    Ok(())
+    opts.recursive.apply(mounted.as_raw_fd())
 }
 
 fn bind_mount(

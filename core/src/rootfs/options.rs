@@ -1,5 +1,6 @@
 //! mount(8)-style options of config.json mounts, turned into mount(2) flags and data.
 
+use super::recursive::RecursiveAttrs;
 use libc::c_ulong;
 
 /// What a mount's options ask for.
@@ -11,6 +12,8 @@ pub struct MountOptions {
     pub clear: c_ulong,
     /// Propagation changes, applied one by one after the mount.
     pub propagation: Vec<c_ulong>,
+    /// The recursive options (`rro`, `rnosuid`, ...), applied with mount_setattr(2).
+    pub recursive: RecursiveAttrs,
     /// Everything else, passed as the data string (e.g. `mode=755,size=65536k`).
     pub data: Vec<String>,
 }
@@ -31,6 +34,9 @@ pub fn parse(options: &[String]) -> MountOptions {
     for opt in options {
         if let Some(p) = super::propagation_flag(opt) {
             o.propagation.push(p);
+            continue;
+        }
+        if o.recursive.parse(opt) {
             continue;
         }
         match flag(opt) {
@@ -71,7 +77,7 @@ fn flag(opt: &str) -> Option<(bool, c_ulong)> {
         "norelatime" => (false, libc::MS_RELATIME),
         "nostrictatime" => (false, libc::MS_STRICTATIME),
         "nosuid" => (true, libc::MS_NOSUID),
-        "nosymfollow" => (true, 256), // MS_NOSYMFOLLOW
+        "nosymfollow" => (true, libc::MS_NOSYMFOLLOW),
         "rbind" => (true, libc::MS_BIND | libc::MS_REC),
         "relatime" => (true, libc::MS_RELATIME),
         "remount" => (true, libc::MS_REMOUNT),
@@ -80,6 +86,7 @@ fn flag(opt: &str) -> Option<(bool, c_ulong)> {
         "silent" => (true, libc::MS_SILENT),
         "strictatime" => (true, libc::MS_STRICTATIME),
         "suid" => (false, libc::MS_NOSUID),
+        "symfollow" => (false, libc::MS_NOSYMFOLLOW),
         "sync" => (true, libc::MS_SYNCHRONOUS),
         _ => return None,
     })
@@ -111,13 +118,31 @@ pub const KNOWN: &[&str] = &[
     "nosuid",
     "nosymfollow",
     "private",
+    "ratime",
     "rbind",
+    "rdev",
+    "rdiratime",
     "relatime",
     "remount",
+    "rexec",
+    "rnoatime",
+    "rnodev",
+    "rnodiratime",
+    "rnoexec",
+    "rnorelatime",
+    "rnostrictatime",
+    "rnosuid",
+    "rnosymfollow",
     "ro",
     "rprivate",
+    "rrelatime",
+    "rro",
+    "rrw",
     "rshared",
     "rslave",
+    "rstrictatime",
+    "rsuid",
+    "rsymfollow",
     "runbindable",
     "rw",
     "shared",
@@ -125,6 +150,7 @@ pub const KNOWN: &[&str] = &[
     "slave",
     "strictatime",
     "suid",
+    "symfollow",
     "sync",
     "tmpcopyup",
     "unbindable",
@@ -150,6 +176,32 @@ mod tests {
         assert_eq!(o.flags, libc::MS_NOSUID | libc::MS_STRICTATIME);
         assert_eq!(o.propagation, vec![libc::MS_SLAVE | libc::MS_REC]);
         assert_eq!(o.data_string(), "mode=755,size=65536k");
+    }
+
+    #[test]
+    fn recursive_options_are_not_data() {
+        let o = parse(&opts(&["rbind", "rro", "rnosuid", "size=1m"]));
+        assert_eq!(o.recursive.options, ["rro", "rnosuid"]);
+        assert_eq!(o.data_string(), "size=1m");
+        assert_eq!(o.flags, libc::MS_BIND | libc::MS_REC);
+    }
+
+    #[test]
+    fn symfollow_clears_nosymfollow() {
+        let o = parse(&opts(&["nosymfollow", "symfollow"]));
+        assert_eq!(o.flags, 0);
+        assert_eq!(o.clear, libc::MS_NOSYMFOLLOW);
+        assert!(o.data.is_empty());
+    }
+
+    #[test]
+    fn features_list_every_option() {
+        for o in super::super::recursive::OPTIONS
+            .iter()
+            .chain(&["symfollow"])
+        {
+            assert!(KNOWN.contains(o), "{o}");
+        }
     }
 
     #[test]
