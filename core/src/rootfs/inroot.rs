@@ -120,6 +120,39 @@ pub fn parent_of(root: RawFd, path: &Path) -> Result<(OwnedFd, CString)> {
     Ok((mkdir_all(root, &parent)?, cname(&name)?))
 }
 
+/// The directory `path` below `root` (made when missing) for a procfs or sysfs mount, refused
+/// unless it is an ordinary directory: a symlink at /proc or /sys would move the mount, and
+/// the masked paths and AppArmor rules written for it, somewhere else (CVE-2023-27561; runc
+/// refuses it too). Looked at by descriptor with O_NOFOLLOW, and the descriptor checked is
+/// the one returned to mount on.
+pub fn ordinary_dir(root: RawFd, path: &Path, fstype: &str) -> Result<OwnedFd> {
+    let clean: PathBuf = std::iter::once(OsString::from("/"))
+        .chain(parts(path))
+        .collect();
+    let look = || -> Result<Option<OwnedFd>> {
+        let fd = match sys::open_in_root(root, &clean, libc::O_NOFOLLOW) {
+            Ok(fd) => fd,
+            Err(e) if e.errno() == Some(libc::ENOENT) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let st = nix::sys::stat::fstat(&fd)
+            .map_err(|e| Error::os(format!("stat {}", path.display()), e as i32))?;
+        if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
+            return Err(crate::err!(
+                InvalidSpec,
+                "filesystem {:?} must be mounted on ordinary directory",
+                fstype
+            ));
+        }
+        Ok(Some(fd))
+    };
+    if let Some(fd) = look()? {
+        return Ok(fd);
+    }
+    mkdir_all(root, &clean)?;
+    look()?.ok_or_else(|| Error::os(format!("open {}", path.display()), libc::ENOENT))
+}
+
 /// Makes an empty regular file at `path` below `root` unless something is there already.
 pub fn create_file(root: RawFd, path: &Path) -> Result<()> {
     let (dir, name) = parent_of(root, path)?;
@@ -180,6 +213,29 @@ mod tests {
             .join(outside.strip_prefix("/").unwrap())
             .join("made")
             .is_dir());
+        std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    #[test]
+    fn procfs_goes_only_on_an_ordinary_directory() {
+        let d = tmp("ordinary");
+        let root = d.join("root");
+        std::fs::create_dir_all(root.join("tmp")).unwrap();
+        std::os::unix::fs::symlink("/tmp/x", root.join("proc")).unwrap();
+        std::os::unix::fs::symlink("tmp", root.join("sys")).unwrap();
+        std::fs::write(root.join("file"), "").unwrap();
+        let rfd = std::fs::File::open(&root).unwrap();
+        for (p, t) in [("/proc", "proc"), ("/sys/", "sysfs"), ("/file", "proc")] {
+            let e = ordinary_dir(rfd.as_raw_fd(), Path::new(p), t).unwrap_err();
+            let want = format!("filesystem \"{t}\" must be mounted on ordinary directory");
+            assert_eq!(e.message(), want, "{p}");
+        }
+        // Nothing was made through the dangling link.
+        assert!(!root.join("tmp/x").exists());
+        // A missing directory is made; a real one is taken as it is.
+        ordinary_dir(rfd.as_raw_fd(), Path::new("/a/proc"), "proc").unwrap();
+        assert!(root.join("a/proc").is_dir());
+        ordinary_dir(rfd.as_raw_fd(), Path::new("/tmp"), "sysfs").unwrap();
         std::fs::remove_dir_all(&d).unwrap();
     }
 

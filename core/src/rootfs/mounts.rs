@@ -126,14 +126,17 @@ fn mount_one(
             .as_ref()
             .and_then(|s| std::fs::metadata(s).ok())
             .is_some_and(|md| !md.is_dir());
+    let reopen = || sys::open_in_root(root_fd, m.destination(), 0);
     // Made by descriptor inside the root: a symlink swapped in cannot lead out of it.
-    if source_is_file {
+    let target_fd = if typ == "proc" || typ == "sysfs" {
+        super::inroot::ordinary_dir(root_fd, m.destination(), typ)?
+    } else if source_is_file {
         super::inroot::create_file(root_fd, m.destination())?;
+        reopen()?
     } else {
         super::inroot::mkdir_all(root_fd, m.destination())?;
-    }
-    let reopen = || sys::open_in_root(root_fd, m.destination(), 0);
-    let target_fd = reopen()?;
+        reopen()?
+    };
     let target = sys::fd_path(target_fd.as_raw_fd());
     if bind {
         let src = source.ok_or_else(|| crate::err!(InvalidSpec, "bind mount without a source"))?;
