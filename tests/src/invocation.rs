@@ -38,6 +38,7 @@ pub struct Invocation<'a> {
     cwd: Option<PathBuf>,
     timeout: Duration,
     umask: Option<u32>,
+    through: Vec<OsString>,
 }
 
 impl<'a> Invocation<'a> {
@@ -53,6 +54,7 @@ impl<'a> Invocation<'a> {
             cwd: None,
             timeout: default_timeout(),
             umask: None,
+            through: Vec::new(),
         }
     }
 
@@ -70,6 +72,18 @@ impl<'a> Invocation<'a> {
     {
         self.global
             .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Start the runtime through `prefix`, a program and its arguments that end by executing
+    /// the rest of the command line (e.g. `unshare -m --propagation shared`).
+    pub fn through<I, S>(mut self, prefix: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        self.through
+            .extend(prefix.into_iter().map(|a| a.as_ref().to_owned()));
         self
     }
 
@@ -121,12 +135,20 @@ impl<'a> Invocation<'a> {
         }
         argv.extend(self.global.iter().cloned());
         argv.extend(self.args.iter().cloned());
-        let cmdline = std::iter::once(self.rune.bin().as_os_str())
+        let cmdline = self
+            .through
+            .iter()
+            .map(OsString::as_os_str)
+            .chain(std::iter::once(self.rune.bin().as_os_str()))
             .chain(argv.iter().map(OsString::as_os_str))
             .map(|a| a.to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join(" ");
 
+        assert!(
+            !self.listen_fds || self.through.is_empty(),
+            "listen_fds and through do not combine"
+        );
         let mut cmd = if self.listen_fds {
             let script = format!(
                 "LISTEN_PID=$$ LISTEN_FDS={}; export LISTEN_PID LISTEN_FDS; exec \"$0\" \"$@\"",
@@ -134,6 +156,10 @@ impl<'a> Invocation<'a> {
             );
             let mut c = Command::new("/bin/sh");
             c.arg("-c").arg(script).arg(self.rune.bin());
+            c
+        } else if let Some((prog, args)) = self.through.split_first() {
+            let mut c = Command::new(prog);
+            c.args(args).arg(self.rune.bin());
             c
         } else {
             Command::new(self.rune.bin())

@@ -27,13 +27,15 @@ pub fn prepare_root(spec: &Spec, rootfs: &Path) -> Result<()> {
     sys::mount(None, Path::new("/"), None, prop, None, &|| {
         "set the propagation of /".into()
     })?;
-    if prop & libc::MS_SHARED != 0 {
-        // pivot_root refuses a shared parent mount: make the rootfs' parent mount private.
-        if let Some(parent) = mount_point_of(rootfs.parent().unwrap_or(Path::new("/"))) {
-            sys::mount(None, &parent, None, libc::MS_PRIVATE, None, &|| {
-                format!("make {} private", parent.display())
-            })?;
-        }
+    // Whatever the propagation, a shared mount holding the rootfs (the rootfs itself when it
+    // is a mount point, as containerd's snapshots are) is made private, as runc's
+    // rootfsParentMountPrivate does: the bind below must not propagate to other namespaces,
+    // and pivot_root refuses (EINVAL) a new root that is shared or has a shared parent.
+    let info = std::fs::read_to_string("/proc/self/mountinfo").context("read mountinfo")?;
+    if let Some((parent, true)) = mount_holding(&info, rootfs) {
+        sys::mount(None, &parent, None, libc::MS_PRIVATE, None, &|| {
+            format!("make {} private", parent.display())
+        })?;
     }
     sys::mount(
         Some(rootfs),
@@ -45,13 +47,50 @@ pub fn prepare_root(spec: &Spec, rootfs: &Path) -> Result<()> {
     )
 }
 
-/// The mount point holding `path`, from /proc/self/mountinfo.
-fn mount_point_of(path: &Path) -> Option<PathBuf> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    info.lines()
-        .filter_map(|l| l.split(' ').nth(4).map(PathBuf::from))
-        .filter(|mp| path.starts_with(mp))
-        .max_by_key(|mp| mp.as_os_str().len())
+/// The mount point of the mount holding `path` (`path` itself when it is one; the top one
+/// when mounts are stacked) and whether it is shared, from a mountinfo text.
+fn mount_holding(mountinfo: &str, path: &Path) -> Option<(PathBuf, bool)> {
+    let mut best: Option<(PathBuf, bool)> = None;
+    for line in mountinfo.lines() {
+        let Some(pre) = line.split(" - ").next() else {
+            continue;
+        };
+        let fields: Vec<&str> = pre.split(' ').collect();
+        let Some(mp) = fields.get(4).map(|f| PathBuf::from(unescape(f))) else {
+            continue;
+        };
+        let longer = best
+            .as_ref()
+            .is_none_or(|(b, _)| mp.as_os_str().len() >= b.as_os_str().len());
+        if path.starts_with(&mp) && longer {
+            let shared = fields.iter().skip(6).any(|f| f.starts_with("shared:"));
+            best = Some((mp, shared));
+        }
+    }
+    best
+}
+
+/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
+fn unescape(field: &str) -> String {
+    let b = field.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let octal = b
+            .get(i + 1..i + 4)
+            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
+        match octal {
+            Some(d) if b[i] == b'\\' => {
+                out.push(d.iter().fold(0u8, |n, c| n.wrapping_mul(8) + (c - b'0')));
+                i += 4;
+            }
+            _ => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Performs every mount of the config inside `rootfs`. `sources` holds, by mount index, bind
@@ -239,4 +278,31 @@ pub(super) fn mkdir_all(p: &Path) -> Result<()> {
         .mode(0o755)
         .create(p)
         .with_context(|| format!("create directory {}", p.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const INFO: &str = "\
+22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw
+30 22 0:40 / /run/c\\040d rw shared:7 - tmpfs tmpfs rw
+31 30 0:41 / /run/c\\040d/rootfs rw shared:9 master:2 - overlay overlay rw
+32 30 0:42 / /run/c\\040d/rootfs rw master:3 - overlay overlay rw
+40 22 0:43 / /var/lib rw - tmpfs tmpfs rw
+";
+
+    #[test]
+    fn the_mount_holding_a_path() {
+        let at = |p: &str| mount_holding(INFO, Path::new(p));
+        // A rootfs that is a mount point itself: the top of the stacked mounts.
+        assert_eq!(
+            at("/run/c d/rootfs"),
+            Some((PathBuf::from("/run/c d/rootfs"), false))
+        );
+        assert_eq!(at("/run/c d/x"), Some((PathBuf::from("/run/c d"), true)));
+        // A prefix of the name is not a parent directory.
+        assert_eq!(at("/var/library"), Some((PathBuf::from("/"), true)));
+        assert_eq!(at("/var/lib/r"), Some((PathBuf::from("/var/lib"), false)));
+    }
 }
