@@ -259,6 +259,27 @@ fn bind_mount_source_missing() {
     create_fails(&rune, &b, &["missing-source"]);
 }
 
+/// rune makes no idmapped mounts: asking for one is an error, not a mount with the source's
+/// owners (the spec: the mapping MUST be used, or an error returned).
+#[test]
+fn idmapped_mount_is_refused() {
+    let rune = Rune::new();
+    let dir = tempfile::tempdir().unwrap();
+    let b = bundle_with("idmap", |b| {
+        b.bind(dir.path(), "/mnt/a", &["rbind", "ridmap"]);
+    });
+    let out = create_fails(&rune, &b, &["idmapped mounts (option"]);
+    assert!(out.stderr.contains("ridmap"), "{out}");
+    let b = bundle_with("idmaps", |b| {
+        let map = json!([{"containerID": 0, "hostID": 100000, "size": 65536}]);
+        b.bind(dir.path(), "/mnt/a", &["rbind"]);
+        let m = b.spec["mounts"].as_array_mut().unwrap().last_mut().unwrap();
+        m["uidMappings"] = map.clone();
+        m["gidMappings"] = map;
+    });
+    create_fails(&rune, &b, &["idmapped mounts (uidMappings/gidMappings)"]);
+}
+
 #[test]
 fn unknown_namespace_type() {
     let rune = Rune::new();

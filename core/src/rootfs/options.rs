@@ -46,6 +46,7 @@ pub fn parse(options: &[String]) -> MountOptions {
                 o.clear |= f;
             }
             // Known to runc and crun, with no mount(2) meaning here.
+            // (idmap and ridmap are refused by spec::validate.)
             None if matches!(opt.as_str(), "tmpcopyup" | "defaults" | "idmap" | "ridmap") => {}
             None => o.data.push(opt.clone()),
         }
