@@ -68,6 +68,44 @@ fn tmpfs_with_options() {
     assert!(mount_opts(line).contains(&"nosuid"), "{line}");
 }
 
+/// `tmpcopyup`: the tmpfs starts with a copy of the directory it covers (owners, modes and
+/// symlinks kept, links not followed), and what the container writes stays in the tmpfs.
+#[test]
+fn tmpfs_tmpcopyup() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut b = Bundle::new("copyup");
+    let root = b.file("rootfs");
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(rootfs())
+        .arg(&root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let data = root.join("srv/data");
+    std::fs::create_dir_all(data.join("sub")).unwrap();
+    let file = data.join("sub/file");
+    std::fs::write(&file, "copied\n").unwrap();
+    std::os::unix::fs::chown(&file, Some(1000), Some(1001)).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o604)).unwrap();
+    std::os::unix::fs::symlink("/etc/passwd", data.join("link")).unwrap();
+    b.set("/root", json!({"path": "rootfs", "readonly": true}))
+        .mount("/srv/data", "tmpfs", "tmpfs", &["tmpcopyup", "mode=755"])
+        .mount("/bin", "tmpfs", "tmpfs", &["tmpcopyup"]);
+    let out = run_in(
+        &mut b,
+        "cat /srv/data/sub/file; stat -c '%u %g %a' /srv/data/sub/file; \
+         readlink /srv/data/link; echo new > /srv/data/new && cat /srv/data/new; \
+         stat -c %a /srv/data; grep -c ' /srv/data ' /proc/self/mountinfo",
+    );
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        ["copied", "1000 1001 604", "/etc/passwd", "new", "755", "1"],
+        "{out}"
+    );
+    assert!(!data.join("new").exists());
+}
+
 #[test]
 fn bind_mount_read_and_write_through() {
     let host = tempfile::tempdir().unwrap();

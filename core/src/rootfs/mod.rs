@@ -1,6 +1,7 @@
 //! The container's root filesystem: mounts, devices, pivot_root, masked and read-only paths.
 
 mod cgroupfs;
+mod copyup;
 mod devices;
 mod inroot;
 mod mounts;

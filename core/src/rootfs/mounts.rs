@@ -227,6 +227,9 @@ fn mount_one(
             }
             r => r?,
         }
+        if opts.tmpcopyup && typ == "tmpfs" {
+            super::copyup::copy_dir(&target_fd, &reopen()?)?;
+        }
     }
     // The fd opened before the mount names the directory underneath it: open the new mount.
     let mounted = reopen()?;

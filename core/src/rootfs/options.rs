@@ -12,6 +12,8 @@ pub struct MountOptions {
     pub clear: c_ulong,
     /// Propagation changes, applied one by one after the mount.
     pub propagation: Vec<c_ulong>,
+    /// `tmpcopyup`: fill a new tmpfs with what the directory underneath held.
+    pub tmpcopyup: bool,
     /// The recursive options (`rro`, `rnosuid`, ...), applied with mount_setattr(2).
     pub recursive: RecursiveAttrs,
     /// Everything else, passed as the data string (e.g. `mode=755,size=65536k`).
@@ -39,6 +41,10 @@ pub fn parse(options: &[String]) -> MountOptions {
         if o.recursive.parse(opt) {
             continue;
         }
+        if opt == "tmpcopyup" {
+            o.tmpcopyup = true;
+            continue;
+        }
         match flag(opt) {
             Some((true, f)) => o.flags |= f,
             Some((false, f)) => {
@@ -47,7 +53,7 @@ pub fn parse(options: &[String]) -> MountOptions {
             }
             // Known to runc and crun, with no mount(2) meaning here.
             // (idmap and ridmap are refused by spec::validate.)
-            None if matches!(opt.as_str(), "tmpcopyup" | "defaults" | "idmap" | "ridmap") => {}
+            None if matches!(opt.as_str(), "defaults" | "idmap" | "ridmap") => {}
             None => o.data.push(opt.clone()),
         }
     }
