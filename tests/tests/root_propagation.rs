@@ -3,6 +3,7 @@
 
 use rune_integration::*;
 use std::ffi::OsString;
+use std::path::Path;
 
 /// The propagation tags of the container's / (the optional fields of mountinfo, between the
 /// options, field 6, and " - ") with `rootfsPropagation` set to `prop`.
@@ -44,16 +45,11 @@ fn rootfs_propagation_unbindable() {
     }
 }
 
-/// As Kubernetes' CRI mount-propagation test runs it: a host whose mounts are shared
-/// (systemd's default; here a mount namespace of the runtime's own with / rshared), the rootfs
-/// a mount point of its own (as containerd's snapshots are), rootfsPropagation rshared and an
-/// rshared bind mount. pivot_root refuses a shared new root, so the mount holding the rootfs
-/// must be made private first, whatever the propagation asked for.
-#[test]
-fn rshared_root_on_a_shared_host_with_an_rshared_bind() {
-    let rune = Rune::new();
-    let host = tempfile::tempdir().unwrap();
-    let mut b = Bundle::new("rshared");
+/// A bundle as Kubernetes' CRI mount-propagation test makes it: rootfsPropagation rshared,
+/// `host` bound at /mnt/a with rbind,rshared, and a rootfs/ that [`run_on_shared_host`] makes
+/// a mount point of its own (as containerd's snapshots are).
+fn shared_host_bundle(prefix: &str, host: &Path) -> Bundle {
+    let mut b = Bundle::new(prefix);
     let root = b.file("rootfs");
     std::fs::create_dir(&root).unwrap();
     b.set(
@@ -61,32 +57,50 @@ fn rshared_root_on_a_shared_host_with_an_rshared_bind() {
         json!({"path": root.to_str().unwrap(), "readonly": true}),
     )
     .set("/linux/rootfsPropagation", json!("rshared"))
-    .bind(host.path(), "/mnt/a", &["rbind", "rshared"])
-    .sh("cat /proc/self/mountinfo");
+    .bind(host, "/mnt/a", &["rbind", "rshared"]);
+    b
+}
+
+/// `run <extra> ID` as on a host whose mounts are shared (systemd's default): in a mount
+/// namespace of the runtime's own with / rshared, where the busybox rootfs is bound onto the
+/// bundle's rootfs/. Once the container is gone, prints "host sees WATCH" if `watch` is a mount
+/// point in that (the host's) namespace.
+fn run_on_shared_host(rune: &Rune, b: &Bundle, extra: &[&str], watch: &Path) -> Output {
     b.write();
     rune.track(&b.id);
-    // Run as: sh -c SCRIPT sh ROOTFS_SOURCE ROOTFS <rune> --root R run --bundle B ID
-    let script = r#"mount --bind "$1" "$2" && mount --make-shared "$2" && shift 2 && exec "$@""#;
+    let script = r#"src=$1 dst=$2 watch=$3; shift 3
+        mount --bind "$src" "$dst" && mount --make-shared "$dst" && "$@" || exit
+        if grep -q " $watch " /proc/self/mountinfo; then echo "host sees $watch"; fi"#;
     let shared_host: Vec<OsString> = ["unshare", "--mount", "--propagation", "shared"]
         .iter()
+        .chain(&["sh", "-c", script, "sh"])
         .map(OsString::from)
-        .chain(["sh", "-c", script, "sh"].iter().map(OsString::from))
-        .chain([rootfs().into(), root.clone().into_os_string()])
+        .chain([rootfs().into(), b.file("rootfs").into(), watch.into()])
         .collect();
-    let args: Vec<OsString> = vec![
-        "run".into(),
-        "--bundle".into(),
-        b.path().into(),
-        b.id.clone().into(),
-    ];
-    let out = rune.cmd(args).through(shared_host).run();
-    out.assert_ok();
-    // (The root's own propagation is rootfs_propagation_shared's business.)
-    let tags = propagation_tags(mountinfo_line(&out.stdout, "/mnt/a"));
-    assert!(
-        tags.iter().any(|t| t.starts_with("shared:")),
-        "/mnt/a should be shared: {tags:?}\n{}",
-        out.stdout
-    );
-    assert_no_leaks(&rune, &b, None);
+    let mut args: Vec<OsString> = vec!["run".into(), "--bundle".into(), b.path().into()];
+    args.extend(extra.iter().map(OsString::from));
+    args.push(b.id.clone().into());
+    rune.cmd(args).through(shared_host).run()
+}
+
+/// pivot_root refuses a shared new root, and MS_MOVE (--no-pivot) one under a shared parent:
+/// the mount holding the rootfs must be made private first, whatever the propagation.
+#[test]
+fn rshared_root_on_a_shared_host_with_an_rshared_bind() {
+    let host = tempfile::tempdir().unwrap();
+    for extra in [&[][..], &["--no-pivot"]] {
+        let rune = Rune::new();
+        let mut b = shared_host_bundle("rshared", host.path());
+        b.sh("cat /proc/self/mountinfo");
+        let out = run_on_shared_host(&rune, &b, extra, Path::new("/none"));
+        out.assert_ok();
+        // (The root's own propagation is rootfs_propagation_shared's business.)
+        let tags = propagation_tags(mountinfo_line(&out.stdout, "/mnt/a"));
+        assert!(
+            tags.iter().any(|t| t.starts_with("shared:")),
+            "{extra:?}: /mnt/a should be shared: {tags:?}\n{}",
+            out.stdout
+        );
+        assert_no_leaks(&rune, &b, None);
+    }
 }
