@@ -104,3 +104,26 @@ fn rshared_root_on_a_shared_host_with_an_rshared_bind() {
         assert_no_leaks(&rune, &b, None);
     }
 }
+
+/// Kubernetes' Bidirectional volumes: a mount the container makes inside an rshared bind
+/// shows on the host, as the bind is a peer of the host's mount (not merely shared among the
+/// container's own mounts).
+#[test]
+fn mounts_made_in_an_rshared_bind_reach_the_host() {
+    let rune = Rune::new();
+    let host = tempfile::tempdir().unwrap();
+    std::fs::create_dir(host.path().join("x")).unwrap();
+    let mut b = shared_host_bundle("bidir", host.path());
+    let caps = json!(["CAP_SYS_ADMIN"]);
+    for set in ["bounding", "effective", "permitted"] {
+        b.set(&format!("/process/capabilities/{set}"), caps.clone());
+    }
+    b.unset("/process/capabilities/ambient")
+        .sh("mount -t tmpfs tmpfs /mnt/a/x && echo mounted");
+    let watch = host.path().join("x");
+    let out = run_on_shared_host(&rune, &b, &[], &watch);
+    out.assert_ok();
+    let want = format!("mounted\nhost sees {}\n", watch.display());
+    assert_eq!(out.stdout, want, "{out}");
+    assert_no_leaks(&rune, &b, None);
+}

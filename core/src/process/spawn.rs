@@ -18,7 +18,7 @@ pub struct Plan {
     envp: Vec<CString>,
     /// CLONE_NEW* flags for the clone itself.
     pub clone_flags: i32,
-    /// Bind the rune binary read-only onto itself and exec it from there (needs CLONE_NEWNS).
+    /// Execute the rune binary from a read-only mount of it (needs CLONE_NEWNS).
     pub ro_exe: bool,
     /// Kill the child if the host dies before it is set up (not for an exec proxy, which
     /// must outlive a detached `rune exec`).
@@ -203,6 +203,10 @@ unsafe fn child_steps(
     }
     if ro_exe {
         let p = exe.as_ptr();
+        exec_detached_ro(p, argv, envp, err_w);
+        // Kernels before 5.12: bind the binary read-only onto itself. / becomes a slave so the
+        // bind stays in this namespace, which also turns the host's shared mounts into
+        // slaves here (no Bidirectional volumes on such kernels).
         let mut st = KernelStatfs::default();
         if libc::mount(
             std::ptr::null(),
@@ -240,6 +244,63 @@ unsafe fn child_steps(
         }
     }
     libc::execve(exe.as_ptr(), argv.as_ptr(), envp.as_ptr());
+    fail(err_w, STEP_EXEC)
+}
+
+/// Executes the rune binary from a detached, read-only clone of its mount (open_tree,
+/// mount_setattr, execveat): /proc/<pid>/exe then names a read-only mount (CVE-2019-5736)
+/// while nothing is mounted in the namespace, whose propagation stays as the host made it
+/// (shared mounts peers of the host's, for rootfsPropagation and Bidirectional volumes).
+/// Returns only when these calls are missing (ENOSYS) or refused (EPERM), for the fallback;
+/// other failures end the child. Async-signal-safe: raw system calls on prepared memory only.
+unsafe fn exec_detached_ro(
+    exe: *const libc::c_char,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    err_w: RawFd,
+) {
+    let flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
+    // A seccomp profile older than these calls may answer EPERM rather than ENOSYS.
+    let missing = || matches!(*libc::__errno_location(), libc::ENOSYS | libc::EPERM);
+    let tree = libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, exe, flags) as RawFd;
+    if tree < 0 {
+        if missing() {
+            return;
+        }
+        fail(err_w, STEP_MOUNT);
+    }
+    let attr = libc::mount_attr {
+        attr_set: libc::MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let size = std::mem::size_of::<libc::mount_attr>();
+    let empty = c"".as_ptr();
+    if libc::syscall(
+        libc::SYS_mount_setattr,
+        tree,
+        empty,
+        libc::AT_EMPTY_PATH,
+        &attr,
+        size,
+    ) != 0
+    {
+        if missing() {
+            libc::close(tree);
+            return;
+        }
+        fail(err_w, STEP_MOUNT);
+    }
+    let (argv, envp) = (argv.as_ptr(), envp.as_ptr());
+    libc::syscall(
+        libc::SYS_execveat,
+        tree,
+        empty,
+        argv,
+        envp,
+        libc::AT_EMPTY_PATH,
+    );
     fail(err_w, STEP_EXEC)
 }
 
