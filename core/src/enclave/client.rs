@@ -69,6 +69,20 @@ pub fn start_exec(
 pub fn signal(state_dir: &Path, sig: i32) -> Result<()> {
     let ch = connect(state_dir)?;
     let sent = ch.send(&Request::Signal { sig });
+    if sent.is_ok() {
+        // A refusal is answered before anything else; the connection closing unanswered
+        // means the host ended meanwhile (the signal ended the entrypoint, and the enclave
+        // host with it, before it could say Done).
+        return match ch.recv::<Reply>()? {
+            Some((Reply::Done, _)) | None => Ok(()),
+            Some((Reply::Error(e), _)) => Err(e.into_error()),
+            Some((other, _)) => Err(err!(
+                Internal,
+                "unexpected reply from the enclave host: {:?}",
+                other
+            )),
+        };
+    }
     match refused_or(&ch, sent)? {
         Reply::Done => Ok(()),
         other => Err(err!(
