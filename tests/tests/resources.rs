@@ -239,6 +239,36 @@ fn device_rules_apply_in_order() {
     }
 }
 
+/// The access of a device rule may name r, w and m in any order, and a type-`a` rule covers
+/// every device. Major 240 has no driver: an open the device cgroup lets through fails with
+/// ENXIO ("No such device or address"), one it refuses with EPERM.
+#[test]
+fn device_access_letters_in_any_order() {
+    let rune = Rune::new();
+    let rule = |minor: i64, access: &str| json!({"allow": true, "type": "c", "major": 240, "minor": minor, "access": access});
+    let rules = json!([
+        {"allow": false, "type": "a", "access": "wmr"},
+        rule(0, "mr"),
+        rule(1, "wm"),
+        rule(2, "mwr"),
+        rule(3, "rrm"),
+    ]);
+    let script = "for n in 0 1 2 3 4; do mknod /mnt/a/t$n c 240 $n || exit 9; \
+                  r=$( (cat /mnt/a/t$n) 2>&1 ); w=$( (echo x > /mnt/a/t$n) 2>&1 ); \
+                  echo \"$n ${r##*: } / ${w##*: }\"; done";
+    let b = device_bundle("resdevacc", rules, script);
+    let out = rune.run(&b);
+    out.assert_ok();
+    let (ok, no) = ("No such device or address", "Operation not permitted");
+    let want: Vec<String> = [(ok, no), (no, ok), (ok, ok), (ok, no), (no, no)]
+        .iter()
+        .enumerate()
+        .map(|(n, (r, w))| format!("{n} {r} / {w}"))
+        .collect();
+    assert_eq!(out.stdout.lines().collect::<Vec<_>>(), want, "{out}");
+    assert_no_leaks(&rune, &b, None);
+}
+
 #[test]
 fn device_rules_deny_dev_null_is_overridden_by_default_allows() {
     // Like runc (libcontainer/specconv appends the default devices after the

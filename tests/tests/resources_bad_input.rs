@@ -95,6 +95,42 @@ fn device_rule_with_bad_type() {
     create_fails(&b, &["type", "\"q\"", "device"]);
 }
 
+/// The device types of the cgroup rules are a, b and c (config-linux.md, runc). A `p` (or `u`) rule used to reach the
+/// kernel as type `a`, so `{"allow": true, "type": "p"}` allowed every device; an empty access
+/// reached it as a malformed rule (or, for type `a`, again as "everything").
+#[test]
+fn device_rule_of_a_node_type_or_empty_access_is_refused() {
+    for (prefix, rule, words) in [
+        (
+            "baddevfifo",
+            json!({"allow": true, "type": "p", "major": 1, "minor": 11, "access": "rwm"}),
+            &["invalid cgroup device type", r#"type \"p\""#][..],
+        ),
+        (
+            "baddevunbuf",
+            json!({"allow": true, "type": "u", "major": 1, "minor": 11, "access": "rwm"}),
+            &["invalid cgroup device type", r#"type \"u\""#][..],
+        ),
+        (
+            "baddevempty",
+            json!({"allow": true, "type": "a", "access": ""}),
+            &["access cannot be empty"][..],
+        ),
+    ] {
+        let b = bundle_with(prefix, |b| {
+            b.array_push("/linux/resources/devices", rule);
+        });
+        let out = create_fails(&b, &[words[0]]);
+        for w in words {
+            assert!(out.stderr.contains(w), "{w:?} not in: {out}");
+        }
+        assert!(
+            out.stderr.contains("devices[1]"),
+            "the rule is not named: {out}"
+        );
+    }
+}
+
 #[test]
 fn unknown_seccomp_action() {
     let b = bundle_with("badsecact", |b| {

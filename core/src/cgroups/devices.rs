@@ -2,9 +2,10 @@
 //! (the default nodes, ptys, /dev/net/tun, and mknod of anything), as runc allows them. On
 //! cgroup v2 the same rules become an eBPF program (devices_bpf).
 
+use crate::err;
 use crate::error::{Error, Result};
 use cgroups_rs::devices::{DevicePermissions, DeviceType, DevicesController};
-use oci_spec::runtime::{LinuxDeviceType, Spec};
+use oci_spec::runtime::{LinuxDeviceType, LinuxResources, Spec};
 
 pub(super) struct Rule {
     pub allow: bool,
@@ -38,6 +39,55 @@ fn dev_type(t: Option<LinuxDeviceType>) -> DeviceType {
     }
 }
 
+/// The access of a rule in the kernel's order: `r`, `w` and `m` may come in any order and more
+/// than once ("mwr", "rm", "rrw"), as the kernel and runc take them; anything else is refused.
+fn access(given: &str) -> Option<String> {
+    if given.is_empty() || !given.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
+        return None;
+    }
+    Some(
+        ['r', 'w', 'm']
+            .iter()
+            .filter(|c| given.contains(**c))
+            .collect(),
+    )
+}
+
+/// Checks `linux.resources.devices` before anything is made: the type is `a`, `b` or `c`
+/// (config-linux.md; a `p` or `u` rule would reach the kernel as `a`, every device), and the
+/// access, when given, is made of `r`, `w` and `m`. Unset, the type is `a` and the access `rwm`.
+pub fn check(res: &LinuxResources) -> Result<()> {
+    for (i, d) in res.devices().iter().flatten().enumerate() {
+        if let Some(t @ (LinuxDeviceType::P | LinuxDeviceType::U)) = d.typ() {
+            return Err(err!(
+                InvalidSpec,
+                "linux.resources.devices[{}]: invalid cgroup device type {:?} (a, b or c)",
+                i,
+                t.as_str()
+            ));
+        }
+        match d.access().as_deref() {
+            Some("") => {
+                return Err(err!(
+                    InvalidSpec,
+                    "linux.resources.devices[{}]: device access cannot be empty",
+                    i
+                ))
+            }
+            Some(a) if access(a).is_none() => {
+                return Err(err!(
+                    InvalidSpec,
+                    "linux.resources.devices[{}]: invalid device access {:?} (r, w and m)",
+                    i,
+                    a
+                ))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 pub(super) fn rules(spec: &Spec) -> Vec<Rule> {
     let linux = match spec.linux() {
         Some(l) => l,
@@ -54,7 +104,11 @@ pub(super) fn rules(spec: &Spec) -> Vec<Rule> {
             typ: dev_type(d.typ()),
             major: d.major().unwrap_or(-1),
             minor: d.minor().unwrap_or(-1),
-            access: d.access().clone().unwrap_or_else(|| "rwm".into()),
+            access: d
+                .access()
+                .as_deref()
+                .map(|a| access(a).unwrap_or_else(|| a.to_string()))
+                .unwrap_or_else(|| "rwm".into()),
         })
         .collect();
     // A fifo needs no device rule, and as "any type" (its major and minor ignored) it would
@@ -101,7 +155,7 @@ pub fn apply(dc: &DevicesController, spec: &Spec) -> Result<()> {
     }
     for r in rules(spec) {
         let perms = DevicePermissions::from_str(&r.access).map_err(|_| {
-            crate::err!(
+            err!(
                 InvalidSpec,
                 "invalid device access {:?} in linux.resources.devices",
                 r.access
@@ -127,4 +181,38 @@ pub fn apply(dc: &DevicesController, spec: &Spec) -> Result<()> {
         })?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use oci_spec::runtime::LinuxResources;
+
+    fn res(v: serde_json::Value) -> LinuxResources {
+        serde_json::from_value(serde_json::json!({ "devices": [v] })).unwrap()
+    }
+
+    #[test]
+    fn access_in_any_order() {
+        assert_eq!(super::access("mwr").as_deref(), Some("rwm"));
+        assert_eq!(super::access("rm").as_deref(), Some("rm"));
+        assert_eq!(super::access("wrw").as_deref(), Some("rw"));
+        assert_eq!(super::access("rx"), None);
+        assert_eq!(super::access(""), None);
+    }
+
+    #[test]
+    fn rules_are_checked() {
+        let ok = serde_json::json!({"allow": true, "type": "a", "access": "mwr"});
+        assert!(super::check(&res(ok)).is_ok());
+        assert!(super::check(&res(serde_json::json!({"allow": true}))).is_ok());
+        for bad in [
+            serde_json::json!({"allow": true, "type": "p", "access": "rwm"}),
+            serde_json::json!({"allow": true, "type": "u", "access": "rwm"}),
+            serde_json::json!({"allow": true, "type": "c", "access": ""}),
+            serde_json::json!({"allow": true, "type": "c", "access": "RW"}),
+        ] {
+            let e = super::check(&res(bad.clone())).unwrap_err();
+            assert!(e.to_string().contains("devices[0]"), "{bad}: {e}");
+        }
+    }
 }

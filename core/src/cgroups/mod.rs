@@ -7,9 +7,8 @@
 mod devices;
 mod devices_bpf;
 mod limits;
-mod ranges;
-pub use ranges::check as check_ranges;
 pub mod mounts;
+mod ranges;
 mod stats;
 
 use crate::err;
@@ -222,6 +221,13 @@ fn remove_children(dir: &std::path::Path) {
             }
         }
     }
+}
+
+/// Checks `linux.resources` before anything is made for the container: values the kernel
+/// would clamp or mangle, and malformed device rules.
+pub fn check_resources(res: &LinuxResources) -> Result<()> {
+    ranges::check(res)?;
+    devices::check(res)
 }
 
 /// True when the config sets any resource limit (device rules aside).

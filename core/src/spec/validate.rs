@@ -39,7 +39,7 @@ pub fn validate(spec: &Spec) -> Result<()> {
     let has = |t: LinuxNamespaceType| seen.contains(&t);
     check_mount_namespace(spec, has(LinuxNamespaceType::Mount))?;
     if let Some(res) = linux.resources() {
-        crate::cgroups::check_ranges(res)?;
+        crate::cgroups::check_resources(res)?;
     }
     if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
         return Err(err!(
