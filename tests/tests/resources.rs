@@ -73,6 +73,31 @@ fn memory_limit_oom_kills_the_allocating_process() {
     assert_no_leaks(&rune, &b, Some(pid));
 }
 
+/// The container's cgroup exists already with a memory and a memory+swap limit: a config
+/// limit of -1 lifts both (memsw first, or the kernel refuses the memory limit above it).
+#[test]
+fn memory_limit_minus_one_on_an_existing_limited_cgroup() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("resmemunl");
+    b.set("/linux/resources/memory", json!({"limit": -1}))
+        .args(&["sleep", "100000"]);
+    let mem = cgroup_dir("memory", &b.cgroups_path_value().unwrap());
+    std::fs::create_dir_all(&mem).unwrap();
+    std::fs::write(mem.join("memory.limit_in_bytes"), (64 * MIB).to_string()).unwrap();
+    std::fs::write(
+        mem.join("memory.memsw.limit_in_bytes"),
+        (128 * MIB).to_string(),
+    )
+    .unwrap();
+    let (_, pid) = rune.create_ok(&b);
+    for f in ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"] {
+        let v: u64 = read_trim(&mem.join(f)).parse().unwrap();
+        assert!(v > 1 << 60, "{f} = {v}, not unlimited");
+    }
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
 #[test]
 fn memory_limit_oom_kills_init_exit_137() {
     let rune = Rune::new();

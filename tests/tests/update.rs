@@ -90,6 +90,40 @@ fn update_memory_limits() {
     finish(&rune, &b, pid);
 }
 
+fn memory_and_memsw(b: &Bundle) -> (u64, u64) {
+    let num = |f: &str| -> u64 { read_trim(&cg(b, "memory", f)).parse().unwrap() };
+    (
+        num("memory.limit_in_bytes"),
+        num("memory.memsw.limit_in_bytes"),
+    )
+}
+
+/// v1 refuses memory.limit_in_bytes above memory.memsw.limit_in_bytes and the reverse, so the
+/// two writes go in the order that keeps memsw >= memory (runc's): `--memory -1` after a swap
+/// limit lifts both, raising both writes memsw first, lowering both the memory limit first.
+#[test]
+fn update_memory_and_swap_in_the_order_the_kernel_accepts() {
+    const M: u64 = 1 << 20;
+    let rune = Rune::new();
+    let (b, pid) = running(&rune, "updmemorder");
+    update(&rune, &b.id, &["--memory", "64m", "--memory-swap", "128m"]).assert_ok();
+    assert_eq!(memory_and_memsw(&b), (64 * M, 128 * M));
+    update(&rune, &b.id, &["--memory", "-1"]).assert_ok();
+    let (mem, memsw) = memory_and_memsw(&b);
+    assert!(mem > 1 << 60 && memsw > 1 << 60, "-1: {mem} / {memsw}");
+    update(&rune, &b.id, &["--memory", "32m", "--memory-swap", "48m"]).assert_ok();
+    assert_eq!(memory_and_memsw(&b), (32 * M, 48 * M));
+    update(&rune, &b.id, &["--memory", "256m", "--memory-swap", "512m"]).assert_ok();
+    assert_eq!(memory_and_memsw(&b), (256 * M, 512 * M));
+    update(&rune, &b.id, &["--memory", "16m", "--memory-swap", "24m"]).assert_ok();
+    assert_eq!(memory_and_memsw(&b), (16 * M, 24 * M));
+    update(&rune, &b.id, &["--memory-swap", "-1", "--memory", "8m"]).assert_ok();
+    let (mem, memsw) = memory_and_memsw(&b);
+    assert!(mem == 8 * M && memsw > 1 << 60, "{mem} / {memsw}");
+    assert_eq!(rune.status(&b.id), "running");
+    finish(&rune, &b, pid);
+}
+
 #[test]
 fn update_cpu_limits() {
     let rune = Rune::new();
