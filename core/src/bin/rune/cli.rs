@@ -109,6 +109,9 @@ pub struct UpdateArgs {
     pub cpu_period: Option<u64>,
     #[arg(long = "cpu-quota", allow_negative_numbers = true)]
     pub cpu_quota: Option<i64>,
+    /// CPU burst limit within a period (in microseconds)
+    #[arg(long = "cpu-burst", allow_negative_numbers = true)]
+    pub cpu_burst: Option<u64>,
     #[arg(
         long = "cpu-share",
         alias = "cpu-shares",

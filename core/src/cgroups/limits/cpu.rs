@@ -7,6 +7,7 @@ use cgroups_rs::cpu::CpuController;
 use cgroups_rs::cpuset::CpuSetController;
 use cgroups_rs::Controller;
 use oci_spec::runtime::LinuxResources;
+use std::path::Path;
 
 pub(super) fn cpu(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
     let c = match res.cpu() {
@@ -27,51 +28,28 @@ pub(super) fn cpu(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
             .controller_of()
             .ok_or_else(|| missing("cpu", "a cpu limit"))?;
         let dir = cc.path().to_path_buf();
+        let burst = c.burst().map(|b| b.to_string());
         if v2(cg) {
             if let Some(s) = shares {
                 // cgroup v1 shares [2, 262144] to v2 weight [1, 10000], as runc converts.
                 let w = 1 + ((s.clamp(2, 262144) - 2) * 9999) / 262142;
                 write(&dir, "cpu.weight", &w.to_string())?;
             }
-            if c.quota().is_some() || c.period().is_some() {
-                let q = c
-                    .quota()
-                    .filter(|q| *q > 0)
-                    .map(|q| q.to_string())
-                    .unwrap_or_else(|| "max".into());
-                write(
-                    &dir,
-                    "cpu.max",
-                    &format!("{} {}", q, c.period().unwrap_or(100000)),
-                )?;
-            }
+            let max = cpu_max(&dir, quota, period);
+            let burst = burst.map(|b| ("cpu.max.burst", b));
+            write_around(&dir, burst.as_slice(), max.map(|m| ("cpu.max", m)))?;
         } else {
             if let Some(s) = shares {
                 write(&dir, "cpu.shares", &s.to_string())?;
             }
-            if let Some(p) = period {
-                write(&dir, "cpu.cfs_period_us", &p.to_string())?;
-            }
-            if let Some(q) = quota {
-                write(&dir, "cpu.cfs_quota_us", &q.to_string())?;
-            }
-            if let Some(p) = rt_period {
-                write(&dir, "cpu.rt_period_us", &p.to_string())?;
-            }
-            if let Some(r) = rt_runtime {
-                write(&dir, "cpu.rt_runtime_us", &r.to_string())?;
-            }
-        }
-        if let Some(b) = c.burst() {
-            write(
-                &dir,
-                if v2(cg) {
-                    "cpu.max.burst"
-                } else {
-                    "cpu.cfs_burst_us"
-                },
-                &b.to_string(),
-            )?;
+            let mut before = Vec::new();
+            before.extend(period.map(|p| ("cpu.cfs_period_us", p.to_string())));
+            before.extend(burst.map(|b| ("cpu.cfs_burst_us", b)));
+            let quota = quota.map(|q| ("cpu.cfs_quota_us", q.to_string()));
+            write_around(&dir, &before, quota)?;
+            let rt_period = rt_period.map(|p| ("cpu.rt_period_us", p.to_string()));
+            let rt_runtime = rt_runtime.map(|r| ("cpu.rt_runtime_us", r.to_string()));
+            write_around(&dir, rt_period.as_slice(), rt_runtime)?;
         }
         if let Some(i) = nz(c.idle()) {
             write(&dir, "cpu.idle", &i.to_string())?;
@@ -92,4 +70,52 @@ pub(super) fn cpu(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Writes `before`, then `pivot`: values the kernel checks against each other (the CFS period
+/// and burst against the quota, the realtime period against the runtime). One of `before` that
+/// the kernel refuses with EINVAL, because of the value the pivot still has, is written again
+/// once the pivot is: runc's order and retry (a smaller period under a parent's quota, a burst
+/// above the old quota, a shorter rt period than the old runtime).
+fn write_around(
+    dir: &Path,
+    before: &[(&str, String)],
+    pivot: Option<(&str, String)>,
+) -> Result<()> {
+    let mut again = Vec::new();
+    for (file, v) in before {
+        if let Err(e) = write(dir, file, v) {
+            if e.errno() != Some(libc::EINVAL) || pivot.is_none() {
+                return Err(e);
+            }
+            again.push((file, v));
+        }
+    }
+    if let Some((file, v)) = &pivot {
+        write(dir, file, v)?;
+    }
+    for (file, v) in again {
+        write(dir, file, v)?;
+    }
+    Ok(())
+}
+
+/// v2's `cpu.max` ("QUOTA PERIOD", "max" for no quota) for a new quota and/or period: an unset
+/// period is left out (the kernel keeps the one in force), an unset quota is the one in force.
+fn cpu_max(dir: &Path, quota: Option<i64>, period: Option<u64>) -> Option<String> {
+    let q = match quota {
+        Some(q) if q > 0 => q.to_string(),
+        Some(_) => "max".to_string(),
+        None => {
+            period?;
+            std::fs::read_to_string(dir.join("cpu.max"))
+                .ok()
+                .and_then(|t| t.split_whitespace().next().map(str::to_string))
+                .unwrap_or_else(|| "max".to_string())
+        }
+    };
+    Some(match period {
+        Some(p) => format!("{} {}", q, p),
+        None => q,
+    })
 }

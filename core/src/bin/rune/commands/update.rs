@@ -53,6 +53,7 @@ fn from_flags(a: &UpdateArgs) -> rune_core::Result<LinuxResources> {
     cpu.set_shares(a.cpu_share);
     cpu.set_quota(a.cpu_quota);
     cpu.set_period(a.cpu_period);
+    cpu.set_burst(a.cpu_burst);
     cpu.set_realtime_period(a.cpu_rt_period);
     cpu.set_realtime_runtime(a.cpu_rt_runtime);
     cpu.set_cpus(a.cpuset_cpus.clone());
