@@ -220,6 +220,76 @@ fn pids_limit_stops_a_fork_loop() {
     assert_no_leaks(&rune, &b, Some(pid));
 }
 
+/// A loop device switched to the BFQ scheduler for the test (the one scheduler with per-device
+/// weights on blk-mq kernels), switched back at the end.
+struct BfqLoop {
+    sched: std::path::PathBuf,
+    old: String,
+    dev: String,
+}
+
+impl BfqLoop {
+    fn new() -> BfqLoop {
+        let mut loops: Vec<_> = std::fs::read_dir("/sys/block")
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("loop"))
+            .collect();
+        loops.sort();
+        let dir = loops.pop().expect("no loop block device in /sys/block");
+        let sched = dir.join("queue/scheduler");
+        let text = read_trim(&sched);
+        let old = text
+            .split_whitespace()
+            .find_map(|s| s.strip_prefix('[')?.strip_suffix(']'))
+            .unwrap_or("none")
+            .to_string();
+        std::fs::write(&sched, "bfq").expect("switch the loop device to bfq");
+        let dev = read_trim(&dir.join("dev"));
+        BfqLoop { sched, old, dev }
+    }
+}
+
+impl Drop for BfqLoop {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.sched, &self.old);
+    }
+}
+
+/// Block I/O weights where the kernel has only BFQ's files (blkio.bfq.weight and
+/// blkio.bfq.weight_device, no blkio.weight): written there, as runc does.
+#[test]
+fn blkio_weights_go_to_the_bfq_files() {
+    let lo = BfqLoop::new();
+    let (major, minor) = lo.dev.split_once(':').unwrap();
+    let rune = Rune::new();
+    let mut b = Bundle::new("resbfq");
+    b.set(
+        "/linux/resources/blockIO",
+        json!({"weight": 300, "weightDevice": [
+            {"major": major.parse::<i64>().unwrap(), "minor": minor.parse::<i64>().unwrap(),
+             "weight": 700}
+        ]}),
+    )
+    .args(&["sleep", "100000"]);
+    let blkio = cgroup_dir("blkio", &b.cgroups_path_value().unwrap());
+    let (_, pid) = rune.create_ok(&b);
+    if blkio.join("blkio.weight").exists() {
+        assert_eq!(read_trim(&blkio.join("blkio.weight")), "300");
+    } else {
+        assert_eq!(read_trim(&blkio.join("blkio.bfq.weight")), "300");
+        let devices = read_trim(&blkio.join("blkio.bfq.weight_device"));
+        assert!(
+            devices.lines().any(|l| l == format!("{} 700", lo.dev)),
+            "{} 700 not in blkio.bfq.weight_device: {devices:?}",
+            lo.dev
+        );
+    }
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
 /// A container with CAP_MKNOD and a tmpfs at /mnt/a that allows device nodes.
 fn device_bundle(prefix: &str, rules: Value, script: &str) -> Bundle {
     let mut b = Bundle::new(prefix);
