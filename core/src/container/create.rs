@@ -1,16 +1,17 @@
 //! `create`: the host side. Spawns `rune init`, answers its requests (user namespace maps,
 //! hooks, console), and records the container once the init is ready and waiting for `start`.
 
+use super::init_failure::{died, oom_hint};
 use super::{oci_state_value, Container, Status};
 use crate::cgroups::{self, Manager};
 use crate::enclave::EnclaveConfig;
 use crate::err;
-use crate::error::{Context, Error, Result};
+use crate::error::{Context, Result};
 use crate::hooks::{self, Point};
 use crate::namespaces;
 use crate::process::channel::{self, Channel};
 use crate::process::message::{InitConfig, Mode, Msg, Stage};
-use crate::process::{spawn, wait_exit, ExitStatus};
+use crate::process::{spawn, wait_exit};
 use crate::spec::{self, Bundle};
 use crate::store::{self, LockedDir, State, Store, EXEC_FIFO};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -410,68 +411,6 @@ fn open_bind_sources(spec: &oci_spec::runtime::Spec, bundle: &Path) -> Vec<(usiz
         .into_iter()
         .filter_map(|(i, p, recursive)| Some((i, crate::sys::open_tree_clone(&p, recursive).ok()?)))
         .collect()
-}
-
-/// Why the init closed the channel without a word; `calling` names the enclave runtime call
-/// it was in, if any.
-pub(crate) fn died(child: &spawn::Child, pid: i32, calling: Option<&str>) -> Error {
-    if let Some(e) = child.pre_exec_error() {
-        return e;
-    }
-    let how = match wait_exit(pid) {
-        Ok(ExitStatus::Signaled(sig)) => format!("killed by signal {} ({})", sig, signal_name(sig)),
-        Ok(ExitStatus::Exited(code)) => format!("exited with code {}", code),
-        Err(e) => e.to_string(),
-    };
-    match calling {
-        Some(call) => err!(
-            Enclave,
-            "enclave runtime crashed in {}(): the container init was {}",
-            call,
-            how
-        ),
-        None => err!(Internal, "container init exited unexpectedly: {}", how),
-    }
-}
-
-/// An init killed by the OOM killer of its own cgroup: the memory limit is named.
-fn oom_hint(e: Error, cg: Option<&Manager>, spec: &oci_spec::runtime::Spec) -> Error {
-    let limit = spec
-        .linux()
-        .as_ref()
-        .and_then(|l| l.resources().as_ref())
-        .and_then(|r| r.memory().as_ref())
-        .and_then(|m| m.limit());
-    match (cg, limit) {
-        (Some(cg), Some(limit)) if limit > 0 && cg.oom_kills() > 0 => err!(
-            InvalidSpec,
-            "{}: the OOM killer ended it: linux.resources.memory.limit ({} bytes) is too small \
-             for the container to start",
-            e.message(),
-            limit
-        ),
-        _ => e,
-    }
-}
-
-fn signal_name(sig: i32) -> String {
-    // SAFETY: strsignal returns a static or thread-local string for any number.
-    let s = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(sig)) };
-    let abbrev = match sig {
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGILL => "SIGILL",
-        libc::SIGFPE => "SIGFPE",
-        _ => "",
-    };
-    format!(
-        "{}{}{}",
-        abbrev,
-        if abbrev.is_empty() { "" } else { ": " },
-        s.to_string_lossy()
-    )
 }
 
 /// Writes the pid file atomically, as runc does.

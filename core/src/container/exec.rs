@@ -1,6 +1,7 @@
 //! `exec`: runs another process in a container's namespaces and cgroup.
 
-use super::create::{check_console_args, died, init_binary, init_end, listen_fds, write_pid_file};
+use super::create::{check_console_args, init_binary, init_end, listen_fds, write_pid_file};
+use super::init_failure::died;
 use super::Container;
 use crate::cgroups::Manager;
 use crate::err;

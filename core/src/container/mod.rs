@@ -4,6 +4,7 @@ mod create;
 mod delete;
 mod enclave;
 mod exec;
+mod init_failure;
 mod kill;
 mod pause;
 mod process;
