@@ -214,3 +214,108 @@ fn hybrid_host_joins_the_unified_tree_too() {
     assert!(!dir.exists(), "{dir:?} left behind");
     assert_no_leaks(&rune, &b, Some(pid));
 }
+
+/// A cgroup directory the test freezes before the container is created (v1 `freezer.state`,
+/// or `cgroup.freeze` in the cgroup2 tree); thawed and removed at the end whatever happened.
+struct Frozen {
+    dir: std::path::PathBuf,
+    file: &'static str,
+    thawed: &'static str,
+}
+
+impl Frozen {
+    fn new(
+        dir: std::path::PathBuf,
+        file: &'static str,
+        frozen: &str,
+        thawed: &'static str,
+    ) -> Frozen {
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(file), frozen).unwrap();
+        Frozen { dir, file, thawed }
+    }
+}
+
+impl Drop for Frozen {
+    fn drop(&mut self) {
+        let _ = std::fs::write(self.dir.join(self.file), self.thawed);
+        let _ = std::fs::remove_dir(&self.dir);
+    }
+}
+
+/// runc refuses a cgroup that is frozen already ("container's cgroup unexpectedly frozen"):
+/// the init would stop in it before its first word, and create wait for it forever. `run -d`
+/// fails at once (well within the harness's timeout), and leaves no state, no process and no
+/// cgroup of its own; the frozen directory is the test's and stays until it thaws it. (runc
+/// 1.1.5 looks at the v1 freezer alone and hangs on the cgroup2 case of the hybrid layout.)
+#[test]
+fn a_frozen_cgroup_is_refused_at_create() {
+    for (ctrl, file, frozen, thawed) in [
+        ("freezer", "freezer.state", "FROZEN", "THAWED"),
+        ("", "cgroup.freeze", "1", "0"),
+    ] {
+        let rune = Rune::new();
+        let mut b = Bundle::new("cgfrozen");
+        b.args(&["sleep", "1000"]);
+        let path = b.cgroups_path_value().unwrap();
+        let guard = Frozen::new(cgroup_dir(ctrl, &path), file, frozen, thawed);
+        b.write();
+        rune.track(&b.id);
+        let out = rune
+            .cmd([
+                "run",
+                "-d",
+                "--bundle",
+                b.path().to_str().unwrap(),
+                b.id.as_str(),
+            ])
+            .run();
+        assert!(
+            !out.timed_out,
+            "{ctrl:?}: run hung on the frozen cgroup:\n{out}"
+        );
+        out.assert_fail_mentioning(&["unexpectedly frozen"]);
+        assert!(!rune.root().join(&b.id).exists(), "state left behind");
+        let left: Vec<_> = cgroup_dirs_for(&path)
+            .into_iter()
+            .filter(|d| d.exists() && *d != guard.dir)
+            .collect();
+        assert!(left.is_empty(), "{ctrl:?}: cgroups made: {left:?}");
+        assert!(
+            procs(&guard.dir).is_empty(),
+            "processes in the frozen cgroup"
+        );
+        drop(guard);
+        assert_no_leaks(&rune, &b, None);
+    }
+}
+
+/// A cgroup that already holds a process: create goes on with runc's warning. (runc looks in
+/// the devices hierarchy alone; rune in each.)
+#[test]
+fn a_cgroup_with_processes_in_it_is_a_warning() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("cgbusy");
+    b.args(&["sleep", "1000"]);
+    let pids = cgroup_dir("devices", &b.cgroups_path_value().unwrap());
+    std::fs::create_dir_all(&pids).unwrap();
+    let mut other = std::process::Command::new("sleep")
+        .arg("1000")
+        .spawn()
+        .unwrap();
+    std::fs::write(pids.join("cgroup.procs"), other.id().to_string()).unwrap();
+    let (out, pid) = rune.create_ok(&b);
+    assert!(
+        out.stderr.contains("level=warning")
+            && out
+                .stderr
+                .contains("container's cgroup is not empty: 1 process(es) found"),
+        "{out}"
+    );
+    assert!(procs(&pids).contains(&pid), "{pids:?}");
+    // delete --force ends every process of the cgroup, the one found there too (as runc).
+    rune.delete_force(&b.id).assert_ok();
+    let _ = other.kill();
+    let _ = other.wait();
+    assert_no_leaks(&rune, &b, Some(pid));
+}

@@ -131,6 +131,19 @@ fn device_rule_of_a_node_type_or_empty_access_is_refused() {
     }
 }
 
+/// `linux.resources.unified` holds cgroup v2 files: on this v1 (hybrid) host, an error in
+/// runc's words, before anything is made.
+#[test]
+fn unified_resources_on_a_v1_host_are_an_invalid_configuration() {
+    let b = bundle_with("badunified", |b| {
+        b.set("/linux/resources/unified", json!({"pids.max": "10"}));
+    });
+    create_fails(
+        &b,
+        &["invalid configuration: cannot use unified on cgroup v1"],
+    );
+}
+
 #[test]
 fn unknown_seccomp_action() {
     let b = bundle_with("badsecact", |b| {

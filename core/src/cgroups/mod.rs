@@ -6,6 +6,7 @@
 
 mod devices;
 mod devices_bpf;
+mod existing;
 mod limits;
 pub mod mounts;
 mod ranges;
@@ -227,7 +228,32 @@ fn remove_children(dir: &std::path::Path) {
 /// would clamp or mangle, and malformed device rules.
 pub fn check_resources(res: &LinuxResources) -> Result<()> {
     ranges::check(res)?;
-    devices::check(res)
+    devices::check(res)?;
+    check_unified(res)
+}
+
+/// `linux.resources.unified` names cgroup v2 files: an error on a v1 or hybrid host, in
+/// runc's words.
+pub(crate) fn check_unified(res: &LinuxResources) -> Result<()> {
+    if res.unified().as_ref().is_some_and(|u| !u.is_empty())
+        && !cgroups_rs::hierarchies::is_cgroup2_unified_mode()
+    {
+        return Err(err!(
+            InvalidSpec,
+            "invalid configuration: cannot use unified on cgroup v1 (linux.resources.unified \
+             needs a cgroup v2 host)"
+        ));
+    }
+    for k in res.unified().iter().flat_map(|u| u.keys()) {
+        if k.contains('/') || k.starts_with('.') {
+            return Err(err!(
+                InvalidSpec,
+                "linux.resources.unified: invalid key {:?}",
+                k
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// True when the config sets any resource limit (device rules aside).

@@ -6,7 +6,7 @@ use super::{oci_state_value, Container, Status};
 use crate::cgroups::{self, Manager};
 use crate::enclave::EnclaveConfig;
 use crate::err;
-use crate::error::{Context, Result};
+use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Point};
 use crate::namespaces;
 use crate::process::channel::{self, Channel};
@@ -41,10 +41,12 @@ pub struct CreateOptions {
     pub listen_fds: bool,
 }
 
-/// A created container, and the pty master when the caller asked to keep it.
+/// A created container, the pty master when the caller asked to keep it, and what the caller
+/// should warn about (a cgroup that held processes already).
 pub struct Created {
     pub container: Container,
     pub console: Option<OwnedFd>,
+    pub warnings: Vec<Error>,
 }
 
 /// What to undo when creation fails part-way.
@@ -101,7 +103,7 @@ impl Container {
             poststop: None,
         };
         match create_in(id, opts, &bundle, enclave, &dir, &mut undo) {
-            Ok((state, console)) => {
+            Ok((state, console, warnings)) => {
                 drop(dir);
                 Ok(Created {
                     container: Container {
@@ -109,6 +111,7 @@ impl Container {
                         state,
                     },
                     console,
+                    warnings,
                 })
             }
             Err(e) => {
@@ -192,7 +195,7 @@ fn create_in(
     enclave: Option<EnclaveConfig>,
     dir: &LockedDir,
     undo: &mut Undo,
-) -> Result<(State, Option<OwnedFd>)> {
+) -> Result<(State, Option<OwnedFd>, Vec<Error>)> {
     let spec = &bundle.spec;
     let fifo_path = dir.path().join(EXEC_FIFO);
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600))
@@ -250,6 +253,9 @@ fn create_in(
         incomplete: true,
     };
     dir.write_state(&state)?;
+    // A frozen cgroup would stop the init before its first message: refused before anything
+    // is made or joined.
+    let warnings = Manager::load(&cg_path).check_existing()?;
     // Manager::create removes what it made when it fails.
     let cg = match Manager::create(&cg_path) {
         Ok(cg) => {
@@ -399,7 +405,7 @@ fn create_in(
     if let Some(p) = &opts.pid_file {
         write_pid_file(p, state.init_pid)?;
     }
-    Ok((state, console))
+    Ok((state, console, warnings))
 }
 
 /// Bind sources opened here, as the caller, before the init enters the new user namespace

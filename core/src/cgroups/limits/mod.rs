@@ -74,21 +74,9 @@ pub fn apply(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
         return Err(missing("rdma", "linux.resources.rdma"));
     }
     if let Some(u) = res.unified().as_ref().filter(|u| !u.is_empty()) {
-        if !v2(cg) {
-            return Err(err!(
-                InvalidSpec,
-                "linux.resources.unified needs a cgroup v2 host; this one uses cgroup v1"
-            ));
-        }
+        super::check_unified(res)?;
         let dir = cgroups_rs::hierarchies::auto().root().join(cg.path());
         for (k, v) in u {
-            if k.contains('/') || k.starts_with('.') {
-                return Err(err!(
-                    InvalidSpec,
-                    "linux.resources.unified: invalid key {:?}",
-                    k
-                ));
-            }
             write(&dir, k, v)?;
         }
     }

@@ -20,6 +20,9 @@ pub fn options(ctx: &Ctx, a: &CreateArgs) -> CreateOptions {
 }
 
 pub fn run(ctx: &Ctx, a: CreateArgs) -> CmdResult {
-    Container::create(&ctx.store, &a.id, &options(ctx, &a))?;
+    let created = Container::create(&ctx.store, &a.id, &options(ctx, &a))?;
+    for w in &created.warnings {
+        ctx.log.log("warning", w.message());
+    }
     Ok(0)
 }

@@ -13,6 +13,9 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CmdResult {
         unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
     }
     let created = Container::create(&ctx.store, &a.create.id, &opts)?;
+    for w in &created.warnings {
+        ctx.log.log("warning", w.message());
+    }
     let mut c = created.container;
     if let Err(e) = c.start() {
         let _ = Container::delete(&ctx.store, c.id(), true);
