@@ -129,6 +129,11 @@ pub unsafe extern "C" fn rune_container_create(
         };
         let created = Container::create(&shared.store, &id, &core_opts)
             .map_err(|e| Error::from(e).context(format!("create container {id:?}")))?;
+        for w in &created.warnings {
+            shared.log(rune_log_level_t::Warn, || {
+                format!("create {id}: {}", w.message())
+            });
+        }
         let pid = created.container.state().init_pid;
         let child = shared.children.add(pid);
         shared.log(rune_log_level_t::Info, || {
