@@ -372,9 +372,10 @@ fn update_stopped_or_missing_container_fails() {
     b.args(&["true"]);
     let (_, pid) = rune.start_container(&b);
     assert!(rune.wait_status(&b.id, "stopped"));
-    update(&rune, &b.id, &["--memory", "64m"]).assert_fail_mentioning(&["stopped", "not running"]);
+    // runc's ErrNotRunning, the words containerd's shim looks for.
+    update(&rune, &b.id, &["--memory", "64m"]).assert_fail_mentioning(&["container not running"]);
     update(&rune, &b.id, &["--pids-limit", "10"])
-        .assert_fail_mentioning(&["stopped", "not running"]);
+        .assert_fail_mentioning(&["container not running"]);
     rune.delete(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));
 
@@ -400,6 +401,70 @@ fn update_rejects_bad_memory_values() {
         read_trim(&cg(&b, "memory", "memory.limit_in_bytes")),
         "67108864"
     );
+    assert_eq!(rune.status(&b.id), "running");
+    finish(&rune, &b, pid);
+}
+
+/// Errors in runc's words, which callers and users match: a bad flag value is "invalid value
+/// for <flag>: ...", cpu shares out of range "the minimum/maximum allowed cpu-shares is N", a
+/// memory limit below the usage "unable to set memory limit to N (current usage: ...)", a value
+/// the kernel refuses `failed to write "V": write <file>: ...`. Nothing changes.
+#[test]
+fn update_errors_in_runc_words() {
+    let rune = Rune::new();
+    let (b, pid) = running(&rune, "updwords");
+    update(&rune, &b.id, &["--memory", "64m", "--cpu-share", "512"]).assert_ok();
+    let cases: [(&[&str], &[&str]); 12] = [
+        (
+            &["--memory", "abc"],
+            &["invalid value for memory: invalid size: 'abc'"],
+        ),
+        (
+            &["--memory-swap", "1e9"],
+            &["invalid value for memory-swap: invalid size: '1e9'"],
+        ),
+        (
+            &["--memory-reservation", "lots"],
+            &["invalid value for memory-reservation"],
+        ),
+        (&["--cpu-share", "abc"], &["invalid value for cpu-share"]),
+        (&["--cpu-quota", "1.5"], &["invalid value for cpu-quota"]),
+        (&["--cpu-period", "-1"], &["invalid value for cpu-period"]),
+        // runc 1.1.5's own flag parser words these two `invalid value "x" for flag -pids-limit`.
+        (&["--pids-limit", "many"], &["invalid value", "pids-limit"]),
+        (
+            &["--blkio-weight", "heavy"],
+            &["invalid value", "blkio-weight"],
+        ),
+        (
+            &["--cpu-share", "1"],
+            &["the minimum allowed cpu-shares is 2"],
+        ),
+        (
+            &["--cpu-share", "300000"],
+            &["the maximum allowed cpu-shares is 262144"],
+        ),
+        (
+            &["--memory", "4k"],
+            &["unable to set memory limit to 4096 (current usage: "],
+        ),
+        (
+            &["--cpuset-cpus", "99"],
+            &[r#"failed to write \"99\": write /sys/fs/cgroup/cpuset"#],
+        ),
+    ];
+    for (flags, words) in cases {
+        let out = update(&rune, &b.id, flags);
+        out.assert_fail();
+        for w in words {
+            assert!(out.stderr.contains(w), "{flags:?}: {w:?} not in:\n{out}");
+        }
+    }
+    assert_eq!(
+        read_trim(&cg(&b, "memory", "memory.limit_in_bytes")),
+        "67108864"
+    );
+    assert_eq!(read_trim(&cg(&b, "cpu", "cpu.shares")), "512");
     assert_eq!(rune.status(&b.id), "running");
     finish(&rune, &b, pid);
 }

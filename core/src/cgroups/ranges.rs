@@ -15,11 +15,19 @@ pub fn check(res: &LinuxResources) -> Result<()> {
         .and_then(|c| c.shares())
         .filter(|s| *s != 0)
     {
+        // runc's words (it writes the value and reads back what the kernel clamped it to).
+        let (which, bound) = if s < SHARES.0 {
+            ("minimum", SHARES.0)
+        } else {
+            ("maximum", SHARES.1)
+        };
         if s < SHARES.0 || s > SHARES.1 {
             return Err(err!(
                 InvalidSpec,
-                "linux.resources.cpu.shares {} is out of range ({} to {})",
+                "linux.resources.cpu.shares {}: the {} allowed cpu-shares is {} (range {} to {})",
                 s,
+                which,
+                bound,
                 SHARES.0,
                 SHARES.1
             ));

@@ -11,7 +11,8 @@ impl Container {
         let dir = self.store.lock(self.id())?;
         self.state = dir.read_state()?;
         if self.status() == Status::Stopped {
-            return Err(err!(InvalidState, "container {} is not running", self.id()));
+            // runc's ErrNotRunning, as kill says it.
+            return Err(err!(InvalidState, "container not running: {}", self.id()));
         }
         let path = self
             .state

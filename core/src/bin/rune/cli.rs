@@ -103,25 +103,26 @@ pub struct UpdateArgs {
     /// JSON file (or - for stdin) with the linux.resources to apply
     #[arg(short = 'r', long)]
     pub resources: Option<PathBuf>,
+    // Numbers are parsed by the command, so that a bad one is runc's "invalid value for ...".
     #[arg(long = "blkio-weight", allow_negative_numbers = true)]
-    pub blkio_weight: Option<u16>,
+    pub blkio_weight: Option<String>,
     #[arg(long = "cpu-period", allow_negative_numbers = true)]
-    pub cpu_period: Option<u64>,
+    pub cpu_period: Option<String>,
     #[arg(long = "cpu-quota", allow_negative_numbers = true)]
-    pub cpu_quota: Option<i64>,
+    pub cpu_quota: Option<String>,
     /// CPU burst limit within a period (in microseconds)
     #[arg(long = "cpu-burst", allow_negative_numbers = true)]
-    pub cpu_burst: Option<u64>,
+    pub cpu_burst: Option<String>,
     #[arg(
         long = "cpu-share",
         alias = "cpu-shares",
         allow_negative_numbers = true
     )]
-    pub cpu_share: Option<u64>,
+    pub cpu_share: Option<String>,
     #[arg(long = "cpu-rt-period", allow_negative_numbers = true)]
-    pub cpu_rt_period: Option<u64>,
+    pub cpu_rt_period: Option<String>,
     #[arg(long = "cpu-rt-runtime", allow_negative_numbers = true)]
-    pub cpu_rt_runtime: Option<i64>,
+    pub cpu_rt_runtime: Option<String>,
     #[arg(long = "cpuset-cpus", allow_negative_numbers = true)]
     pub cpuset_cpus: Option<String>,
     #[arg(long = "cpuset-mems", allow_negative_numbers = true)]
@@ -134,7 +135,7 @@ pub struct UpdateArgs {
     #[arg(long = "memory-swap", allow_negative_numbers = true)]
     pub memory_swap: Option<String>,
     #[arg(long = "pids-limit", allow_negative_numbers = true)]
-    pub pids_limit: Option<i64>,
+    pub pids_limit: Option<String>,
     /// Intel RDT/CAT L3 cache schema
     #[arg(long = "l3-cache-schema")]
     pub l3_cache_schema: Option<String>,

@@ -39,7 +39,11 @@ fn write(dir: &Path, file: &str, value: &str) -> Result<()> {
                 p.display()
             )
         } else {
-            Error::io(format!("cgroup: write {:?} to {}", value, p.display()), e)
+            // runc's words: `failed to write "V": write PATH: ERROR`.
+            Error::io(
+                format!("failed to write {:?}: write {}", value, p.display()),
+                e,
+            )
         }
     })
 }

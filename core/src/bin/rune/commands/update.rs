@@ -6,67 +6,92 @@ use rune_core::oci_spec::runtime::{LinuxCpu, LinuxMemory, LinuxPids, LinuxResour
 use rune_core::{err, Container, Error};
 use std::io::Read;
 
-/// Bytes with an optional binary suffix (k, m, g, t; "b" and "i" tolerated): "512m" → 536870912.
-fn bytes(s: &str) -> rune_core::Result<i64> {
-    let t = s.trim().to_ascii_lowercase();
-    if t == "-1" {
+/// A size as runc reads one (go-units' RAMInBytes): a number, an optional space, and an
+/// optional binary suffix k, m, g, t or p with optional "i" and "b" ("512m", "1.5GiB",
+/// "100 kb"); -1 is unlimited. Errors are runc's: "invalid value for memory: invalid size: 'x'".
+fn bytes(flag: &str, s: &str) -> rune_core::Result<i64> {
+    if s == "-1" {
         return Ok(-1);
     }
-    let t = t.trim_end_matches('b').trim_end_matches('i');
-    let (num, mul) = match t.chars().last() {
-        Some('k') => (&t[..t.len() - 1], 1i64 << 10),
-        Some('m') => (&t[..t.len() - 1], 1 << 20),
-        Some('g') => (&t[..t.len() - 1], 1 << 30),
-        Some('t') => (&t[..t.len() - 1], 1 << 40),
-        _ => (t, 1),
+    let bad = || {
+        err!(
+            InvalidArgument,
+            "invalid value for {}: invalid size: '{}'",
+            flag,
+            s
+        )
     };
-    let n: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| err!(InvalidArgument, "invalid size {:?}", s))?;
-    if n < 0.0 {
-        return Err(err!(InvalidArgument, "invalid size {:?}: negative", s));
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    if !num.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(bad());
+    }
+    let n: f64 = num.parse().map_err(|_| bad())?;
+    let unit = unit.strip_prefix(' ').unwrap_or(unit).to_ascii_lowercase();
+    let (mul, rest) = match unit.chars().next() {
+        Some(c @ ('k' | 'm' | 'g' | 't' | 'p')) => {
+            let shift = 10 * (1 + "kmgtp".find(c).unwrap_or(0) as u32);
+            (1u64 << shift, &unit[1..])
+        }
+        _ => (1, unit.as_str()),
+    };
+    let rest = rest.strip_prefix('i').unwrap_or(rest);
+    if !(rest.is_empty() || rest == "b") {
+        return Err(bad());
     }
     Ok((n * mul as f64) as i64)
+}
+
+/// A number flag; a bad one is runc's "invalid value for cpu-share: ...".
+fn number<T: std::str::FromStr>(flag: &str, v: &Option<String>) -> rune_core::Result<Option<T>>
+where
+    T::Err: std::fmt::Display,
+{
+    v.as_deref()
+        .map(|s| {
+            s.parse::<T>().map_err(|e| {
+                err!(
+                    InvalidArgument,
+                    "invalid value for {}: {:?}: {}",
+                    flag,
+                    s,
+                    e
+                )
+            })
+        })
+        .transpose()
 }
 
 fn from_flags(a: &UpdateArgs) -> rune_core::Result<LinuxResources> {
     let mut r = LinuxResources::default();
     let mut mem = LinuxMemory::default();
-    let mut any_mem = false;
-    if let Some(v) = &a.memory {
-        mem.set_limit(Some(bytes(v)?));
-        any_mem = true;
-    }
-    if let Some(v) = &a.memory_reservation {
-        mem.set_reservation(Some(bytes(v)?));
-        any_mem = true;
-    }
-    if let Some(v) = &a.memory_swap {
-        mem.set_swap(Some(bytes(v)?));
-        any_mem = true;
-    }
-    if any_mem {
+    let size = |flag: &str, v: &Option<String>| v.as_deref().map(|s| bytes(flag, s)).transpose();
+    mem.set_limit(size("memory", &a.memory)?);
+    mem.set_reservation(size("memory-reservation", &a.memory_reservation)?);
+    mem.set_swap(size("memory-swap", &a.memory_swap)?);
+    if mem != LinuxMemory::default() {
         r.set_memory(Some(mem));
     }
     let mut cpu = LinuxCpu::default();
-    cpu.set_shares(a.cpu_share);
-    cpu.set_quota(a.cpu_quota);
-    cpu.set_period(a.cpu_period);
-    cpu.set_burst(a.cpu_burst);
-    cpu.set_realtime_period(a.cpu_rt_period);
-    cpu.set_realtime_runtime(a.cpu_rt_runtime);
+    cpu.set_shares(number("cpu-share", &a.cpu_share)?);
+    cpu.set_quota(number("cpu-quota", &a.cpu_quota)?);
+    cpu.set_period(number("cpu-period", &a.cpu_period)?);
+    cpu.set_burst(number("cpu-burst", &a.cpu_burst)?);
+    cpu.set_realtime_period(number("cpu-rt-period", &a.cpu_rt_period)?);
+    cpu.set_realtime_runtime(number("cpu-rt-runtime", &a.cpu_rt_runtime)?);
     cpu.set_cpus(a.cpuset_cpus.clone());
     cpu.set_mems(a.cpuset_mems.clone());
     if cpu != LinuxCpu::default() {
         r.set_cpu(Some(cpu));
     }
-    if let Some(p) = a.pids_limit {
+    if let Some(p) = number("pids-limit", &a.pids_limit)? {
         let mut pids = LinuxPids::default();
         pids.set_limit(p);
         r.set_pids(Some(pids));
     }
-    if let Some(w) = a.blkio_weight {
+    if let Some(w) = number("blkio-weight", &a.blkio_weight)? {
         let mut b = rune_core::oci_spec::runtime::LinuxBlockIo::default();
         b.set_weight(Some(w));
         r.set_block_io(Some(b));
@@ -105,12 +130,34 @@ pub fn run(ctx: &Ctx, a: UpdateArgs) -> CmdResult {
 mod tests {
     #[test]
     fn sizes() {
-        assert_eq!(super::bytes("100").unwrap(), 100);
-        assert_eq!(super::bytes("4k").unwrap(), 4096);
-        assert_eq!(super::bytes("512M").unwrap(), 512 << 20);
-        assert_eq!(super::bytes("1g").unwrap(), 1 << 30);
-        assert_eq!(super::bytes("-1").unwrap(), -1);
-        assert!(super::bytes("-5").is_err());
-        assert!(super::bytes("x").is_err());
+        let b = |s| super::bytes("memory", s);
+        assert_eq!(b("100").unwrap(), 100);
+        assert_eq!(b("4k").unwrap(), 4096);
+        assert_eq!(b("512M").unwrap(), 512 << 20);
+        assert_eq!(b("1g").unwrap(), 1 << 30);
+        assert_eq!(b("1.5GiB").unwrap(), 3 << 29);
+        assert_eq!(b("100 kb").unwrap(), 102400);
+        assert_eq!(b("2p").unwrap(), 1 << 51);
+        assert_eq!(b("-1").unwrap(), -1);
+        for bad in [
+            "-5", "x", "12xyz", "1e3", "inf", ".5k", "1.2.3", "5kk", "5bi", "",
+        ] {
+            let e = b(bad).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!("invalid value for memory: invalid size: '{bad}'")
+            );
+        }
+    }
+
+    #[test]
+    fn numbers() {
+        let n = |s: &str| super::number::<u64>("cpu-share", &Some(s.to_string()));
+        assert_eq!(n("512").unwrap(), Some(512));
+        assert!(n("abc")
+            .unwrap_err()
+            .to_string()
+            .starts_with("invalid value for cpu-share: \"abc\""));
+        assert!(n("-1").is_err());
     }
 }
