@@ -149,6 +149,39 @@ fn concurrent_containers_share_a_new_parent() {
     }
 }
 
+/// On a unified host too, a cgroup frozen beforehand (cgroup.freeze) is refused at once rather
+/// than stopping the init in it; the `timeout` only keeps a regression from hanging the test.
+#[test]
+fn a_frozen_v2_cgroup_is_refused_at_create() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("cgv2frozen");
+    let cg = format!("/rune-test-v2f/{}", b.id);
+    b.cgroups_path(Some(&cg)).args(&["sleep", "1000"]);
+    b.write();
+    rune.track(&b.id);
+    let (r, id) = (
+        format!("{} --root {}", rune.bin().display(), rune.root().display()),
+        &b.id,
+    );
+    let script = format!(
+        "mkdir -p /sys/fs/cgroup{cg}; echo 1 > /sys/fs/cgroup{cg}/cgroup.freeze; \
+         timeout 15 {r} run -d --bundle {} {id} && echo unexpected-success; echo rc=$?; \
+         [ -z \"$({r} list -q)\" ] && echo nothing-listed; \
+         [ -z \"$(cat /sys/fs/cgroup{cg}/cgroup.procs)\" ] && echo no-process; \
+         echo 0 > /sys/fs/cgroup{cg}/cgroup.freeze; rmdir /sys/fs/cgroup{cg} /sys/fs/cgroup/rune-test-v2f",
+        b.path().display()
+    );
+    let (ok, text) = on_v2_host(&rune, &script);
+    assert!(ok, "{text}");
+    assert!(text.contains("unexpectedly frozen"), "{text}");
+    for want in ["rc=1", "nothing-listed", "no-process"] {
+        assert!(
+            text.lines().any(|l| l.trim() == want),
+            "no {want:?} in:\n{text}"
+        );
+    }
+}
+
 /// Without a cgroup namespace the container's own cgroup2 directory is bind-mounted at
 /// /sys/fs/cgroup, read-only as the config asks.
 #[test]
