@@ -1,0 +1,169 @@
+//! Where a container's cgroup is: the cleaned `cgroupsPath` (absolute from each hierarchy's
+//! root, or relative to rune's own cgroup as runc places it), or the systemd form.
+
+use crate::err;
+use crate::error::Result;
+use oci_spec::runtime::Spec;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+/// Where a container's cgroup is: `path` below each hierarchy's root, or, for a relative
+/// `cgroupsPath` (and the default, the container id), below rune's own cgroup in each v1
+/// hierarchy (`parents`, per controller), as runc does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CgroupPath {
+    pub path: String,
+    #[serde(default, skip_serializing_if = "HashMap::is_empty")]
+    pub parents: HashMap<String, String>,
+}
+
+/// The systemd form `slice:prefix:name` as a cgroupfs path: `system.slice:docker:abc` is
+/// `system.slice/docker-abc.scope`, a nested slice `a-b.slice` is `a.slice/a-b.slice`.
+pub fn systemd_path(given: &str, id: &str) -> Result<String> {
+    let parts: Vec<&str> = given.split(':').collect();
+    let (slice, prefix, name) = match parts.as_slice() {
+        [s, p, n] => (*s, *p, *n),
+        [""] => ("", "rune", id),
+        _ => {
+            return Err(err!(
+                InvalidSpec,
+                "--systemd-cgroup: cgroupsPath {:?} is not slice:prefix:name",
+                given
+            ))
+        }
+    };
+    let slice = if slice.is_empty() {
+        "system.slice"
+    } else {
+        slice
+    };
+    if !slice.ends_with(".slice") || slice.contains('/') {
+        return Err(err!(
+            InvalidSpec,
+            "--systemd-cgroup: invalid slice {:?}",
+            slice
+        ));
+    }
+    let stem = slice.trim_end_matches(".slice");
+    let mut dirs = Vec::new();
+    let mut acc = String::new();
+    for (i, part) in stem.split('-').enumerate() {
+        if part.is_empty() {
+            return Err(err!(
+                InvalidSpec,
+                "--systemd-cgroup: invalid slice {:?}",
+                slice
+            ));
+        }
+        if i > 0 {
+            acc.push('-');
+        }
+        acc.push_str(part);
+        dirs.push(format!("{}.slice", acc));
+    }
+    if stem == "-" {
+        dirs = vec!["-.slice".to_string()];
+    }
+    if [prefix, name]
+        .iter()
+        .any(|p| p.contains('/') || *p == "." || *p == "..")
+    {
+        return Err(err!(
+            InvalidSpec,
+            "--systemd-cgroup: cgroupsPath {:?}: prefix and name must be plain names",
+            given
+        ));
+    }
+    let unit = if name.ends_with(".slice") {
+        name.to_string()
+    } else if prefix.is_empty() {
+        format!("{}.scope", name)
+    } else {
+        format!("{}-{}.scope", prefix, name)
+    };
+    dirs.push(unit);
+    Ok(dirs.join("/"))
+}
+
+/// A cgroupsPath cleaned lexically as if it stood at `/` (runc's CleanPath): `.` and empty
+/// parts go, `..` goes up but never above the root, so the result stays inside each hierarchy
+/// (or, relative, inside rune's own cgroup). Returned without a leading `/`.
+pub fn clean_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
+    }
+    parts.join("/")
+}
+
+/// Where the container's cgroup goes: the cleaned `cgroupsPath`, absolute from each
+/// hierarchy's root or relative to rune's own cgroup, else the id.
+pub fn path_for(spec: &Spec, id: &str) -> CgroupPath {
+    let given = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.cgroups_path().as_ref())
+        .map(|p| p.to_string_lossy().into_owned())
+        .filter(|p| !p.is_empty());
+    match given {
+        Some(p) if p.starts_with('/') => CgroupPath {
+            path: clean_path(&p),
+            parents: HashMap::new(),
+        },
+        other => {
+            let rel = clean_path(&other.unwrap_or_else(|| id.to_string()));
+            let parents = cgroups_rs::cgroup::get_cgroups_relative_paths().unwrap_or_default();
+            CgroupPath { path: rel, parents }
+        }
+    }
+}
+
+impl std::fmt::Display for CgroupPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self
+            .parents
+            .get("memory")
+            .filter(|p| !p.trim_matches('/').is_empty())
+        {
+            Some(parent) => write!(f, "{}/{}", parent.trim_end_matches('/'), self.path),
+            None => write!(f, "/{}", self.path),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cgroups_paths_are_cleaned_inside_the_hierarchy() {
+        use super::clean_path;
+        assert_eq!(clean_path("/x/../../../../../tmp/y"), "tmp/y");
+        assert_eq!(clean_path("../../etc"), "etc");
+        assert_eq!(clean_path("/a/./b//c/"), "a/b/c");
+        assert_eq!(clean_path("/.."), "");
+        assert_eq!(clean_path("a/b/../c"), "a/c");
+        assert!(super::systemd_path("system.slice:p:../../x", "i").is_err());
+        assert!(super::systemd_path("system.slice:..:x", "i").is_err());
+    }
+
+    #[test]
+    fn systemd_paths() {
+        assert_eq!(
+            super::systemd_path("system.slice:docker:abc", "x").unwrap(),
+            "system.slice/docker-abc.scope"
+        );
+        assert_eq!(
+            super::systemd_path("a-b.slice:p:n", "x").unwrap(),
+            "a.slice/a-b.slice/p-n.scope"
+        );
+        assert_eq!(
+            super::systemd_path("", "ctr").unwrap(),
+            "system.slice/rune-ctr.scope"
+        );
+        assert!(super::systemd_path("/abs/path", "x").is_err());
+    }
+}
