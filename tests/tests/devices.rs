@@ -131,3 +131,37 @@ fn device_cgroup_allow_list() {
     }
     assert_eq!(outputs, ["denied", "opened", "denied"]);
 }
+
+#[test]
+fn a_linux_devices_node_is_no_exception_to_the_allowed_list() {
+    // runc makes the node but allows only what linux.resources.devices says: with the default
+    // deny-all and no rule for 1:11, /dev/kmsg is there and cannot be written (nor read).
+    let mut b = Bundle::new("devkmsg");
+    b.array_push(
+        "/linux/devices",
+        json!({"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11,
+               "fileMode": 0o666, "uid": 0, "gid": 0}),
+    );
+    let out = run_in(
+        &mut b,
+        "test -c /dev/kmsg && echo node; (echo rune-test > /dev/kmsg) 2>/dev/null && echo wrote; \
+         (head -c1 /dev/kmsg >/dev/null) 2>/dev/null && echo read; true",
+    );
+    assert_eq!(out, "node\n");
+    // With an allow rule for writing, it writes.
+    let mut b = Bundle::new("devkmsgr");
+    b.array_push(
+        "/linux/devices",
+        json!({"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11,
+               "fileMode": 0o666, "uid": 0, "gid": 0}),
+    )
+    .array_push(
+        "/linux/resources/devices",
+        json!({"allow": true, "type": "c", "major": 1, "minor": 11, "access": "w"}),
+    );
+    let out = run_in(
+        &mut b,
+        "(echo rune-test > /dev/kmsg) 2>/dev/null && echo wrote; true",
+    );
+    assert_eq!(out, "wrote\n");
+}

@@ -360,6 +360,9 @@ fn exec_into_a_sub_cgroup() {
     assert!(line("cpu").ends_with(&cg), "{}", out.stdout);
     rune.exec(&b.id, &["--cgroup", "nosuch", "--", "true"])
         .assert_fail_mentioning(&["nosuch"]);
+    // Climbing out of the container's cgroup: runc's words.
+    rune.exec(&b.id, &["--cgroup", "../../x", "--", "true"])
+        .assert_fail_mentioning(&["is not a sub cgroup path"]);
     // delete removes the sub-cgroups with the container's.
     finish(&rune, &b, pid);
 }

@@ -111,22 +111,9 @@ pub(super) fn rules(spec: &Spec) -> Vec<Rule> {
                 .unwrap_or_else(|| "rwm".into()),
         })
         .collect();
-    // A fifo needs no device rule, and as "any type" (its major and minor ignored) it would
-    // allow every device.
-    for d in linux
-        .devices()
-        .iter()
-        .flatten()
-        .filter(|d| d.typ() != LinuxDeviceType::P)
-    {
-        out.push(Rule {
-            allow: true,
-            typ: dev_type(Some(d.typ())),
-            major: d.major(),
-            minor: d.minor(),
-            access: "rwm".into(),
-        });
-    }
+    // linux.devices get no rule of their own: the nodes are made, and the allowed list alone
+    // says what may be done with them, as runc does (a deny-all before an allow list that
+    // leaves a node out keeps it out).
     for (t, ma, mi, acc) in DEFAULT_ALLOWED {
         out.push(Rule {
             allow: true,

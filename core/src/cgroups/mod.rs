@@ -31,7 +31,8 @@ pub fn join_sub(pid: i32, init_pid: i32, controllers: Option<&[String]>, sub: &s
     if sub.split('/').any(|c| c == "..") {
         return Err(err!(
             InvalidArgument,
-            "--cgroup {:?}: must stay below the container's cgroup",
+            // runc's phrase, which callers match.
+            "--cgroup: {} is not a sub cgroup path (it must stay below the container's cgroup)",
             sub
         ));
     }
