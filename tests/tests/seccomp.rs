@@ -444,3 +444,26 @@ fn notify_on_write_is_refused() {
         assert_no_leaks(&rune, &b, None);
     }
 }
+
+#[test]
+fn no_fd_of_the_caller_survives_under_a_profile_without_close_range() {
+    // A profile from before close_range(2) (436) must not leave the caller's descriptors open
+    // in the container: rune closes them before the filter is loaded.
+    let rune = Rune::new();
+    let mut b = Bundle::new("secfdprofile");
+    b.set("/linux/seccomp", allow_list_up_to(334))
+        .set("/process/noNewPrivileges", json!(true))
+        .sh("ls /proc/self/fd | sort -n | tr '\\n' ' '");
+    b.write();
+    rune.track(&b.id);
+    let dir = std::fs::File::open(rune.scratch()).unwrap();
+    let out = rune
+        .cmd(["run", "--bundle", b.path().to_str().unwrap(), &b.id])
+        .pass_fd(dir.try_clone().unwrap())
+        .pass_fd(dir)
+        .run();
+    out.assert_ok();
+    // 0-2 and the one ls opens for the directory.
+    assert_eq!(out.stdout.split_whitespace().count(), 4, "{out}");
+    assert_no_leaks(&rune, &b, None);
+}
