@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """bench.py WORK OUT RUNTIME=BIN...: rune beside crun and runc, measured pair by pair.
 
-Every timed figure is taken round-robin (A B C A B C ...), so that a noisy neighbour or a
-frequency change hits each runtime alike; the report gives medians and ratios, never absolute
+Every timed figure is taken round-robin (A B C, B C A, C A B, ...), so that a noisy neighbour,
+a frequency change or the previous container's teardown hits each runtime alike; the report gives medians and ratios, never absolute
 claims. WORK holds the bundles (made by run.sh): plain/ (/bin/true), sleep/ (sleep 1000),
 enclave/ and enclave-sleep/ (the skeleton, for rune). OUT receives results.md, results.json
 and results.png (gnuplot).
@@ -60,12 +60,32 @@ class Runtime:
 
 
 def round_robin(runtimes, steps_of):
-    """Per runtime, the median seconds of steps_of(runtime) over ROUNDS interleaved rounds."""
+    """Per runtime, the median seconds of steps_of(runtime) over ROUNDS interleaved rounds.
+    The order turns every round: a container's teardown goes on in the kernel after its
+    runtime exits (a network namespace is freed later), and weighs on whoever runs next."""
     samples = {r.name: [] for r in runtimes}
-    for _ in range(ROUNDS):
-        for r in runtimes:
+    for k in range(ROUNDS):
+        turn = runtimes[k % len(runtimes):] + runtimes[:k % len(runtimes)]
+        for r in turn:
             samples[r.name].append(timed(steps_of(r)))
     return {n: statistics.median(v) for n, v in samples.items()}
+
+
+def paired(runtimes, steps_of):
+    """rune against each other runtime in its own pairing (rune X rune X ..., turning): the
+    teardown a third runtime leaves in the kernel weighs on its neighbours unevenly, so a ratio
+    is only fair between two. Returns each runtime's median (rune's from its first pairing) and,
+    per other runtime, rune's median over its median in their pairing."""
+    rune, others = runtimes[0], runtimes[1:]
+    medians, ratios = {}, {}
+    for other in others:
+        m = round_robin([rune, other], steps_of)
+        medians.setdefault(rune.name, m[rune.name])
+        medians[other.name] = m[other.name]
+        ratios[other.name] = m[rune.name] / m[other.name]
+    if not others:
+        medians = round_robin([rune], steps_of)
+    return medians, ratios
 
 
 def run_steps(bundle):
@@ -86,7 +106,7 @@ def exec_latency(runtimes, sleep_bundle):
     for r in runtimes:
         timed([r.cmd("run", "-d", "--bundle", sleep_bundle, f"exec-{r.name}")])
     try:
-        return round_robin(runtimes, lambda r: [r.cmd("exec", f"exec-{r.name}", "true")])
+        return paired(runtimes, lambda r: [r.cmd("exec", f"exec-{r.name}", "true")])
     finally:
         for r in runtimes:
             spawn(r.cmd("delete", "-f", f"exec-{r.name}"))
@@ -161,11 +181,11 @@ def main():
     b = {k: os.path.join(work, k) for k in ("plain", "sleep", "enclave", "enclave-sleep")}
     res = {"runtimes": names, "rounds": ROUNDS}
     print(f"bench: {', '.join(names)}; {ROUNDS} interleaved rounds each", flush=True)
-    res["run"] = round_robin(runtimes, run_steps(b["plain"]))
+    res["run"], res["run_ratio"] = paired(runtimes, run_steps(b["plain"]))
     print("  run /bin/true: done", flush=True)
-    res["csd"] = round_robin(runtimes, csd_steps(b["plain"]))
+    res["csd"], res["csd_ratio"] = paired(runtimes, csd_steps(b["plain"]))
     print("  create+start+delete: done", flush=True)
-    res["exec"] = exec_latency(runtimes, b["sleep"])
+    res["exec"], res["exec_ratio"] = exec_latency(runtimes, b["sleep"])
     print("  exec true: done", flush=True)
     res["peak_rss"] = peak_rss_kib(runtimes, b["plain"])
     res["idle_rss"] = {"enclave host (skeleton)": idle_rss_kib(rune, b["enclave-sleep"], "idle-enc"),
@@ -195,24 +215,28 @@ def report(res, out_dir):
     rows = []
     for key, label in (("run", "`run` /bin/true"), ("csd", "create + start + delete"),
                        ("exec", "`exec true` (latency)")):
+        pair = res[key + "_ratio"]
         rows.append((label, [ms(res[key][n]) for n in names],
-                     [ratio(res[key][n], res[key][base]) for n in names]))
+                     [pair.get(n, 1.0) for n in names]))
     rows.append(("peak RSS of the runtime (`run`)",
                  [f"{res['peak_rss'][n] / 1024:.1f} MiB" for n in names],
-                 [ratio(res["peak_rss"][n], res["peak_rss"][base]) for n in names]))
+                 [ratio(res["peak_rss"]["rune"], res["peak_rss"][n]) for n in names]))
     per = {}
     for n_str, totals in res["batches"].items():
         n = int(n_str)
         per[n] = {r: t / n for r, t in totals.items()}
         rows.append((f"{n} containers, {PARALLEL} in parallel: total",
                      [f"{totals[r]:.2f} s ({per[n][r] * 1000:.2f} ms each)" for r in names],
-                     [ratio(totals[r], totals[base]) for r in names]))
-    lines = [f"Medians of {res['rounds']} interleaved rounds; ratios to {base}.", "",
-             "| measure | " + " | ".join(names) + " | " + " | ".join(f"{n}/{base}" for n in names)
-             + " |", "|---" * (1 + 2 * len(names)) + "|"]
+                     [ratio(totals["rune"], totals[r]) for r in names]))
+    lines = [f"Medians of {res['rounds']} interleaved rounds. Times are measured in pairs, rune "
+             "against each other runtime (`rune/X` is from that pairing); memory and the batches "
+             "one runtime after the other.", "",
+             "| measure | " + " | ".join(names) + " | "
+             + " | ".join(f"rune/{n}" for n in names[1:]) + " |",
+             "|---" * (len(names) + len(names[1:]) + 1) + "|"]
     for label, vals, ratios in rows:
         lines.append(f"| {label} | " + " | ".join(vals) + " | "
-                     + " | ".join(f"{x:.2f}" for x in ratios) + " |")
+                     + " | ".join(f"{x:.2f}" for x in ratios[1:]) + " |")
     er = res["enclave_run"]
     idle = res["idle_rss"]
     lines += ["", f"rune `run`: enclave (skeleton, sim) {ms(er['enclave'])}, plain {ms(er['plain'])}:"
@@ -226,14 +250,13 @@ def report(res, out_dir):
     lines.append("Left behind after all runs: " + (", ".join(res["leftovers"]) or "nothing") + ".")
     targets = []
     if "crun" in names:
-        targets += [("run <= 0.8 of crun", ratio(res["run"]["rune"], res["run"]["crun"]), 0.8),
-                    ("create+start+delete <= 0.8 of crun",
-                     ratio(res["csd"]["rune"], res["csd"]["crun"]), 0.8),
-                    ("exec <= 0.8 of crun", ratio(res["exec"]["rune"], res["exec"]["crun"]), 0.8),
+        targets += [("run <= 0.8 of crun", res["run_ratio"]["crun"], 0.8),
+                    ("create+start+delete <= 0.8 of crun", res["csd_ratio"]["crun"], 0.8),
+                    ("exec <= 0.8 of crun", res["exec_ratio"]["crun"], 0.8),
                     ("peak RSS <= crun's", ratio(res["peak_rss"]["rune"], res["peak_rss"]["crun"]),
                      1.0)]
     if "runc" in names:
-        targets.append(("exec <= 0.5 of runc", ratio(res["exec"]["rune"], res["exec"]["runc"]), 0.5))
+        targets.append(("exec <= 0.5 of runc", res["exec_ratio"]["runc"], 0.5))
     targets += [("enclave run <= 1.1 of plain", ratio(er["enclave"], er["plain"]), 1.1),
                 (f"per-container cost of {big} within 10% of {small}", growth["rune"], 1.1)]
     lines += ["", "| target | measured | met |", "|---|---|---|"]
@@ -249,23 +272,25 @@ def report(res, out_dir):
 
 
 def plot(rows, names, base, out_dir):
-    """A bar chart of the ratios to the base runtime, one group per measure."""
+    """A bar chart of rune's time (or memory) relative to each other runtime, per measure."""
     if not shutil.which("gnuplot"):
         print("bench: gnuplot missing, no plot")
         return
+    others = names[1:]
     data = os.path.join(out_dir, "ratios.dat")
     with open(data, "w") as f:
-        f.write("measure " + " ".join(names) + "\n")
         for label, _, ratios in rows:
-            short = label.replace("`", "").split(":")[0].replace(" ", "_")[:28]
-            f.write(f"\"{short}\" " + " ".join(f"{x:.3f}" for x in ratios) + "\n")
-    cols = " , ".join(f"'{data}' using {i + 2}:xtic(1) title '{n}'" for i, n in enumerate(names))
-    script = f"""set terminal pngcairo size 1000,520 font ',10'
+            short = label.replace("`", "").split(":")[0].replace(", 10 in parallel", " (10 at once)")
+            f.write(f"\"{short}\" " + " ".join(f"{x:.3f}" for x in ratios[1:]) + "\n")
+    cols = " , ".join(f"'{data}' using {i + 2}:xtic(1) title 'rune / {n}'"
+                      for i, n in enumerate(others))
+    script = f"""set terminal pngcairo size 1000,520 font ',10' noenhanced
 set output '{os.path.join(out_dir, "results.png")}'
 set style data histograms
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set ylabel 'time or memory, ratio to {base} (lower is better)'
+set ylabel 'rune, as a ratio of the other runtime (lower is better)'
+set arrow from graph 0, first 1 to graph 1, first 1 nohead dt 2
 set key top left
 set xtics rotate by -20
 set grid ytics
