@@ -184,6 +184,14 @@ impl Bundle {
     }
 
     /// Add (or replace) a namespace, optionally joining an existing one by path.
+    /// A new user namespace mapping container ids 0..size to host ids host..host+size.
+    pub fn user_namespace(&mut self, host: u32, size: u32) -> &mut Self {
+        let map = json!([{"containerID": 0, "hostID": host, "size": size}]);
+        self.namespace("user", None)
+            .set("/linux/uidMappings", map.clone())
+            .set("/linux/gidMappings", map)
+    }
+
     pub fn namespace(&mut self, typ: &str, path: Option<&str>) -> &mut Self {
         self.remove_namespace(typ);
         let mut ns = json!({"type": typ});

@@ -20,6 +20,7 @@ pub mod procfs;
 pub mod rootfs;
 pub mod runner;
 pub mod seccomp_listener;
+pub mod updating;
 pub mod users;
 
 use std::path::PathBuf;
@@ -37,7 +38,7 @@ pub use output::Output;
 pub use procfs::{
     cap_bit, cap_mask, ns_link, parse_cap_hex, pid_alive, proc_status_field, read_pid_file,
 };
-pub use rootfs::rootfs;
+pub use rootfs::{rootfs, rootfs_copy};
 pub use runner::{run_in, Rune};
 pub use seccomp_listener::{ListenerReport, Notification, NotifyReply, SeccompListener};
 pub use serde_json::{json, Value};

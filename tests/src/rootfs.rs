@@ -130,3 +130,14 @@ fn build(dir: &Path) -> std::io::Result<()> {
     fs::write(dir.join(STAMP_FILE), STAMP)?;
     Ok(())
 }
+
+/// A private, writable copy of the shared rootfs at `dest` (for tests that change it).
+pub fn rootfs_copy(dest: &Path) {
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(rootfs())
+        .arg(dest)
+        .status()
+        .expect("run cp");
+    assert!(status.success(), "cp -a {:?} {dest:?} failed", rootfs());
+}

@@ -113,6 +113,11 @@ impl Rune {
 
     /// `create --bundle B --pid-file <pid_file(id)> ID`.
     pub fn create(&self, b: &Bundle) -> Output {
+        self.create_cmd(b).run()
+    }
+
+    /// The invocation `create` runs, to be given more (fds, a umask) before it runs.
+    pub fn create_cmd(&self, b: &Bundle) -> Invocation<'_> {
         b.write();
         self.track(&b.id);
         let pid_file = self.pid_file(&b.id);
@@ -124,7 +129,6 @@ impl Rune {
             pid_file.as_os_str(),
             OsStr::new(&b.id),
         ])
-        .run()
     }
 
     /// `create`, asserting success; returns the init pid from the pid file.

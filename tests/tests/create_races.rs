@@ -31,13 +31,7 @@ fn a_symlink_swapped_under_a_mount_destination_never_leads_to_the_host() {
     let rune = Rune::new();
     // A private copy of the rootfs, where the racer may swap names.
     let root = rune.scratch().join("rootfs");
-    let st = Command::new("cp")
-        .arg("-a")
-        .arg(rootfs())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    rootfs_copy(&root);
     let outside = rune.scratch().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
     std::fs::create_dir_all(root.join("mnt")).unwrap();

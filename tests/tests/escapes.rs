@@ -83,17 +83,8 @@ fn the_enclave_host_keeps_no_fd_of_its_creator() {
     let (dir, marker) = host_dir(&rune);
     let (mut b, _trace) = skeleton_bundle("escenc", 3);
     b.args(&["sleep", "1000"]);
-    b.write();
-    rune.track(&b.id);
     let pid_file = rune.pid_file(&b.id);
-    let mut inv = rune.cmd([
-        "create",
-        "--bundle",
-        b.path().to_str().unwrap(),
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        &b.id,
-    ]);
+    let mut inv = rune.create_cmd(&b);
     for _ in 3..=9 {
         inv = inv.pass_fd(open_dir(&dir));
     }

@@ -29,20 +29,7 @@ fn as_user(script: &str) -> std::process::Output {
 
 /// `create` of an enclave container under `umask`, with a pid file.
 fn create_with_umask(rune: &Rune, b: &Bundle, umask: u32) {
-    b.write();
-    rune.track(&b.id);
-    let pid_file = rune.pid_file(&b.id);
-    rune.cmd([
-        "create",
-        "--bundle",
-        b.path().to_str().unwrap(),
-        "--pid-file",
-        pid_file.to_str().unwrap(),
-        &b.id,
-    ])
-    .umask(umask)
-    .run()
-    .assert_ok();
+    rune.create_cmd(b).umask(umask).run().assert_ok();
 }
 
 #[test]

@@ -22,13 +22,7 @@ fn relative_root_path_and_writable_root() {
     let rune = Rune::new();
     let mut b = Bundle::new("relroot");
     // A private copy of the rootfs beside config.json, so it may be writable.
-    let status = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(rootfs())
-        .arg(b.file("rootfs"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    rootfs_copy(&b.file("rootfs"));
     b.set("/root", json!({"path": "rootfs"}))
         .sh("echo from-container > /written && cat /etc/motd");
     let out = rune.run(&b);
@@ -75,13 +69,7 @@ fn tmpfs_tmpcopyup() {
     use std::os::unix::fs::PermissionsExt;
     let mut b = Bundle::new("copyup");
     let root = b.file("rootfs");
-    let status = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(rootfs())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(status.success());
+    rootfs_copy(&root);
     let data = root.join("srv/data");
     std::fs::create_dir_all(data.join("sub")).unwrap();
     let file = data.join("sub/file");

@@ -172,16 +172,7 @@ fn user_namespace_with_mappings() {
 fn user_namespace_process_runs_as_mapped_host_uid() {
     let rune = Rune::new();
     let mut b = Bundle::new("nsuserhost");
-    b.namespace("user", None)
-        .set(
-            "/linux/uidMappings",
-            json!([{"containerID": 0, "hostID": 300000, "size": 1000}]),
-        )
-        .set(
-            "/linux/gidMappings",
-            json!([{"containerID": 0, "hostID": 300000, "size": 1000}]),
-        )
-        .args(&["sleep", "1000"]);
+    b.user_namespace(300000, 1000).args(&["sleep", "1000"]);
     let (_, pid) = rune.create_ok(&b);
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let uid = proc_status_field(&status, "Uid").unwrap();

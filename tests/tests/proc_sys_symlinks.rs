@@ -9,13 +9,7 @@ use std::path::Path;
 /// `proc`) is replaced by a symlink to `target`.
 fn bundle_with_link(prefix: &str, link: &str, target: &str) -> Bundle {
     let b = Bundle::new(prefix);
-    let status = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(rootfs())
-        .arg(b.file("rootfs"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    rootfs_copy(&b.file("rootfs"));
     let at = b.file("rootfs").join(link);
     std::fs::remove_dir(&at).unwrap();
     std::os::unix::fs::symlink(target, &at).unwrap();

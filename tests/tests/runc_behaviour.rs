@@ -220,13 +220,7 @@ fn without_a_mount_namespace_the_rootfs_is_still_bound_onto_itself() {
     // tools that unmount the rootfs afterwards expect that mount.
     let rune = Rune::new();
     let root = rune.scratch().join("rootfs");
-    let st = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(rootfs())
-        .arg(&root)
-        .status()
-        .unwrap();
-    assert!(st.success());
+    rootfs_copy(&root);
     let mounted = || {
         std::fs::read_to_string("/proc/self/mountinfo")
             .unwrap()
@@ -265,15 +259,7 @@ fn a_bind_source_the_user_namespace_cannot_reach_is_mounted() {
     // The mapped root cannot make the mount point in the shared rootfs: it exists already.
     ensure_mount_point("/data");
     let mut b = Bundle::new("rcuserbind");
-    b.namespace("user", None)
-        .set(
-            "/linux/uidMappings",
-            json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
-        )
-        .set(
-            "/linux/gidMappings",
-            json!([{"containerID": 0, "hostID": 200000, "size": 65536}]),
-        )
+    b.user_namespace(200000, 65536)
         .bind(&data, "/data", &["rbind", "ro"])
         .sh("cat /data/file; touch /data/x 2>/dev/null && echo WRITABLE; true");
     let out = rune.run(&b);

@@ -1,40 +1,9 @@
 //! `update`: changing the resources of a running container.
 
+use rune_integration::updating::{cg, finish, read_trim, running, update};
 use rune_integration::*;
-use std::path::{Path, PathBuf};
 
 const HOG: &str = "x=$(head -c 100000000 /dev/zero | tr '\\0' a); echo survived";
-
-fn read_trim(p: &Path) -> String {
-    std::fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("read {p:?}: {e}"))
-        .trim()
-        .to_string()
-}
-
-/// A running `sleep` container with no resource limits.
-fn running(rune: &Rune, prefix: &str) -> (Bundle, i32) {
-    let mut b = Bundle::new(prefix);
-    b.args(&["sleep", "100000"]);
-    let (_, pid) = rune.start_container(&b);
-    (b, pid)
-}
-
-fn cg(b: &Bundle, controller: &str, file: &str) -> PathBuf {
-    cgroup_dir(controller, &b.cgroups_path_value().unwrap()).join(file)
-}
-
-fn update(rune: &Rune, id: &str, flags: &[&str]) -> Output {
-    let mut args = vec!["update"];
-    args.extend_from_slice(flags);
-    args.push(id);
-    rune.cmd(args).run()
-}
-
-fn finish(rune: &Rune, b: &Bundle, pid: i32) {
-    rune.delete_force(&b.id).assert_ok();
-    assert_no_leaks(rune, b, Some(pid));
-}
 
 #[test]
 fn update_memory_limits() {

@@ -1,39 +1,8 @@
 //! `update` of values the kernel checks against each other: each pair is written in the order
 //! the kernel accepts (runc's), whatever the values in force.
 
+use rune_integration::updating::{cg, finish, read_trim, running, update};
 use rune_integration::*;
-use std::path::{Path, PathBuf};
-
-fn read_trim(p: &Path) -> String {
-    std::fs::read_to_string(p)
-        .unwrap_or_else(|e| panic!("read {p:?}: {e}"))
-        .trim()
-        .to_string()
-}
-
-/// A running `sleep` container with no resource limits.
-fn running(rune: &Rune, prefix: &str) -> (Bundle, i32) {
-    let mut b = Bundle::new(prefix);
-    b.args(&["sleep", "100000"]);
-    let (_, pid) = rune.start_container(&b);
-    (b, pid)
-}
-
-fn cg(b: &Bundle, controller: &str, file: &str) -> PathBuf {
-    cgroup_dir(controller, &b.cgroups_path_value().unwrap()).join(file)
-}
-
-fn update(rune: &Rune, id: &str, flags: &[&str]) -> Output {
-    let mut args = vec!["update"];
-    args.extend_from_slice(flags);
-    args.push(id);
-    rune.cmd(args).run()
-}
-
-fn finish(rune: &Rune, b: &Bundle, pid: i32) {
-    rune.delete_force(&b.id).assert_ok();
-    assert_no_leaks(rune, b, Some(pid));
-}
 
 fn memory_and_memsw(b: &Bundle) -> (u64, u64) {
     let num = |f: &str| -> u64 { read_trim(&cg(b, "memory", f)).parse().unwrap() };
