@@ -117,6 +117,9 @@ impl Channel {
             let r = match r {
                 Ok(r) => r,
                 Err(nix::errno::Errno::EINTR) => continue,
+                // A peer that died with data of ours unread resets the connection: between
+                // frames that is its end, as EOF is (an init the OOM killer took, say).
+                Err(nix::errno::Errno::ECONNRESET) if got == 0 => return Ok(None),
                 Err(e) => return Err(Error::os("receive from rune init channel", e as i32)),
             };
             for c in r
@@ -164,6 +167,15 @@ fn read_exact(fd: std::os::fd::BorrowedFd<'_>, mut buf: &mut [u8]) -> Result<()>
 mod tests {
     use super::*;
     use crate::process::message::Msg;
+
+    #[test]
+    fn a_peer_gone_with_our_data_unread_is_the_end() {
+        let (a, b) = pair().unwrap();
+        a.send(&Msg::Pid { pid: 1 }).unwrap();
+        // b dies without reading: a's next receive sees a reset, taken as EOF.
+        drop(b);
+        assert!(a.recv::<Msg>().unwrap().is_none());
+    }
 
     #[test]
     fn frames_and_fds_cross() {
