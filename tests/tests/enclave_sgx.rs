@@ -80,9 +80,16 @@ fn attest_with_target_info_and_output_file() {
             report_file.to_str().unwrap(),
             b.id.as_str(),
         ])
+        .umask(0)
         .run();
     out.assert_ok();
     check_report(&std::fs::read(&report_file).unwrap(), &ti);
+    // The evidence is the caller's alone, whatever the umask.
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        std::fs::metadata(&report_file).unwrap().mode() & 0o777,
+        0o600
+    );
     assert!(
         !stdout_bytes(&out).starts_with(MAGIC),
         "report also on stdout"

@@ -12,7 +12,9 @@ pub fn run(ctx: &Ctx, a: AttestArgs) -> CmdResult {
     };
     let report = c.attest(&target)?;
     match &a.output {
-        Some(p) => std::fs::write(p, &report)
+        // An attestation report is the enclave's evidence: 0600, not the umask's choice.
+        Some(p) => rune_core::files::create(p, 0o600)?
+            .write_all(&report)
             .map_err(|e| Error::io(format!("write {}", p.display()), e))?,
         None => {
             let _ = std::io::stdout().write_all(&report);
