@@ -33,12 +33,7 @@ pub(crate) fn check(p: &Path) -> std::result::Result<(), String> {
         Ok(m) if !m.is_file() => Err("not a regular file".into()),
         Ok(m) if m.permissions().mode() & 0o111 == 0 => Err("not executable".into()),
         Ok(_) => Ok(()),
-        Err(e) => Err(e
-            .to_string()
-            .split(" (os error")
-            .next()
-            .unwrap_or("")
-            .to_string()),
+        Err(e) => Err(rune_core::error::io_desc(&e)),
     }
 }
 

@@ -53,9 +53,7 @@ impl Error {
             libc::EPERM | libc::EACCES => ErrorKind::PermissionDenied,
             _ => ErrorKind::Os,
         };
-        let desc = std::io::Error::from_raw_os_error(errno);
-        let desc = desc.to_string();
-        let desc = desc.split(" (os error").next().unwrap_or("").to_string();
+        let desc = errno_desc(errno);
         Error {
             kind,
             msg: format!("{}: {}", what.into(), desc),
@@ -148,4 +146,15 @@ macro_rules! err {
     ($kind:ident, $($arg:tt)*) => {
         $crate::error::Error::new($crate::error::ErrorKind::$kind, format!($($arg)*))
     };
+}
+
+/// The text of an io error without Rust's " (os error N)" suffix: "No such file or directory".
+pub fn io_desc(e: &std::io::Error) -> String {
+    let s = e.to_string();
+    s.split(" (os error").next().unwrap_or(&s).to_string()
+}
+
+/// The text of an errno value, as `io_desc` gives it.
+pub fn errno_desc(errno: i32) -> String {
+    io_desc(&std::io::Error::from_raw_os_error(errno))
 }

@@ -117,7 +117,7 @@ pub fn check_socket(socket: &Path) -> Result<()> {
             NotFound,
             "console socket {}: {}",
             socket.display(),
-            crate::spec::io_desc(&e)
+            crate::error::io_desc(&e)
         )
     })?;
     if !m.file_type().is_socket() {

@@ -19,11 +19,23 @@ pub struct Bundle {
 
 /// Loads and validates `<bundle>/config.json`.
 pub fn load_bundle(bundle: &Path) -> Result<Bundle> {
-    let path = std::fs::canonicalize(bundle)
-        .map_err(|e| err!(NotFound, "bundle {}: {}", bundle.display(), io_desc(&e)))?;
+    let path = std::fs::canonicalize(bundle).map_err(|e| {
+        err!(
+            NotFound,
+            "bundle {}: {}",
+            bundle.display(),
+            crate::error::io_desc(&e)
+        )
+    })?;
     let config = path.join("config.json");
-    let text = std::fs::read(&config)
-        .map_err(|e| err!(NotFound, "{}: {}", config.display(), io_desc(&e)))?;
+    let text = std::fs::read(&config).map_err(|e| {
+        err!(
+            NotFound,
+            "{}: {}",
+            config.display(),
+            crate::error::io_desc(&e)
+        )
+    })?;
     let spec = parse_config(&text).map_err(|e| e.context(config.display()))?;
     let rootfs = rootfs_path(&path, &spec)?;
     validate(&spec)?;
@@ -33,8 +45,14 @@ pub fn load_bundle(bundle: &Path) -> Result<Bundle> {
 /// A bundle from a config given in memory: `bundle` (it must exist) is where a relative
 /// `root.path` resolves and what the state records.
 pub fn bundle_from_spec(bundle: &Path, spec: Spec) -> Result<Bundle> {
-    let path = std::fs::canonicalize(bundle)
-        .map_err(|e| err!(NotFound, "bundle {}: {}", bundle.display(), io_desc(&e)))?;
+    let path = std::fs::canonicalize(bundle).map_err(|e| {
+        err!(
+            NotFound,
+            "bundle {}: {}",
+            bundle.display(),
+            crate::error::io_desc(&e)
+        )
+    })?;
     let rootfs = rootfs_path(&path, &spec)?;
     validate(&spec)?;
     Ok(Bundle { path, spec, rootfs })
@@ -53,16 +71,16 @@ fn rootfs_path(bundle: &Path, spec: &Spec) -> Result<PathBuf> {
         .as_ref()
         .ok_or_else(|| err!(InvalidSpec, "config.json: root is missing"))?;
     let p = bundle.join(root.path());
-    let meta = std::fs::metadata(&p)
-        .map_err(|e| err!(NotFound, "rootfs {}: {}", p.display(), io_desc(&e)))?;
+    let meta = std::fs::metadata(&p).map_err(|e| {
+        err!(
+            NotFound,
+            "rootfs {}: {}",
+            p.display(),
+            crate::error::io_desc(&e)
+        )
+    })?;
     if !meta.is_dir() {
         return Err(err!(InvalidSpec, "rootfs {}: not a directory", p.display()));
     }
     std::fs::canonicalize(&p).with_context(|| format!("rootfs {}", p.display()))
-}
-
-/// The text of an io error without Rust's " (os error N)" suffix.
-pub fn io_desc(e: &std::io::Error) -> String {
-    let s = e.to_string();
-    s.split(" (os error").next().unwrap_or(&s).to_string()
 }

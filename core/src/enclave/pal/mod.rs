@@ -91,7 +91,7 @@ impl Pal {
                 NotFound,
                 "enclave runtime {}: {}",
                 path.display(),
-                crate::spec::io_desc(&e)
+                crate::error::io_desc(&e)
             ));
         }
         // SAFETY: loading a library runs its initialisers; the PAL is trusted code the
@@ -203,18 +203,17 @@ pub(crate) fn failure(ret: i32, errno: i32) -> (String, Option<i32>) {
     };
     let detail = match (code, from_errno) {
         (0, _) => String::new(),
-        (c, true) => format!(", errno {} ({})", errno_name(c), strerror(c)),
-        (c, false) => format!(" ({}: {})", errno_name(c), strerror(c)),
+        (c, true) => format!(
+            ", errno {} ({})",
+            errno_name(c),
+            crate::error::errno_desc(c)
+        ),
+        (c, false) => format!(" ({}: {})", errno_name(c), crate::error::errno_desc(c)),
     };
     (
         format!("returned {}{}", ret, detail),
         (code != 0).then_some(code),
     )
-}
-
-fn strerror(e: i32) -> String {
-    let s = std::io::Error::from_raw_os_error(e).to_string();
-    s.split(" (os error").next().unwrap_or(&s).to_string()
 }
 
 pub(crate) fn errno_name(e: i32) -> &'static str {

@@ -63,7 +63,7 @@ fn check_parent(image: Option<&str>, parent: Option<&str>) -> rune_core::Result<
             InvalidArgument,
             "invalid --parent-path: stat {}: {}",
             real.display(),
-            rune_core::spec::io_desc(&e)
+            rune_core::error::io_desc(&e)
         )),
     }
 }
