@@ -98,8 +98,10 @@ docker_top() {
   local out
   out=$(docker top d1) || return
   want_in "top" "$out" 'sh -c echo started; trap' || return
-  want_in "top" "$out" 'sleep 0.2'
+  # Its `sleep 0.2` comes and goes: look again until one shows.
+  wait_for 5 docker_top_sleep || { echo "top: no 'sleep 0.2' in: $(docker top d1)"; return 1; }
 }
+docker_top_sleep() { docker top d1 | grep -q 'sleep 0.2'; }
 check docker-top docker_top
 
 docker_stats() {

@@ -142,8 +142,10 @@ podman_top() {
   local out
   out=$(podman top p1 pid args) || return
   want_in "top" "$out" 'sh -c echo started; trap' || return
-  want_in "top" "$out" 'sleep 0.2'
+  # Its `sleep 0.2` comes and goes: look again until one shows.
+  wait_for 5 podman_top_sleep || { echo "top: no 'sleep 0.2' in: $(podman top p1 pid args)"; return 1; }
 }
+podman_top_sleep() { podman top p1 pid args | grep -q 'sleep 0.2'; }
 check podman-top podman_top
 
 podman_logs() {
