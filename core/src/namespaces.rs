@@ -3,8 +3,10 @@
 
 use crate::err;
 use crate::error::{Context, Error, Result};
-use crate::process::message::{NsType, Stage};
+use crate::process::message::Stage;
+use oci_spec::runtime::LinuxNamespaceType;
 use oci_spec::runtime::Spec;
+use serde::{Deserialize, Serialize};
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 
@@ -19,6 +21,74 @@ pub struct Plan {
     pub join: Vec<(NsType, PathBuf)>,
     /// The stage the first init process runs.
     pub stage: Stage,
+}
+
+/// A namespace type, with the names used in config.json.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum NsType {
+    User,
+    Pid,
+    Mount,
+    Network,
+    Ipc,
+    Uts,
+    Cgroup,
+    Time,
+}
+
+impl NsType {
+    pub fn flag(self) -> i32 {
+        match self {
+            NsType::User => libc::CLONE_NEWUSER,
+            NsType::Pid => libc::CLONE_NEWPID,
+            NsType::Mount => libc::CLONE_NEWNS,
+            NsType::Network => libc::CLONE_NEWNET,
+            NsType::Ipc => libc::CLONE_NEWIPC,
+            NsType::Uts => libc::CLONE_NEWUTS,
+            NsType::Cgroup => libc::CLONE_NEWCGROUP,
+            NsType::Time => libc::CLONE_NEWTIME,
+        }
+    }
+
+    /// The file name under /proc/<pid>/ns/.
+    pub fn proc_name(self) -> &'static str {
+        match self {
+            NsType::User => "user",
+            NsType::Pid => "pid",
+            NsType::Mount => "mnt",
+            NsType::Network => "net",
+            NsType::Ipc => "ipc",
+            NsType::Uts => "uts",
+            NsType::Cgroup => "cgroup",
+            NsType::Time => "time",
+        }
+    }
+
+    pub fn from_spec(t: LinuxNamespaceType) -> NsType {
+        match t {
+            LinuxNamespaceType::User => NsType::User,
+            LinuxNamespaceType::Pid => NsType::Pid,
+            LinuxNamespaceType::Mount => NsType::Mount,
+            LinuxNamespaceType::Network => NsType::Network,
+            LinuxNamespaceType::Ipc => NsType::Ipc,
+            LinuxNamespaceType::Uts => NsType::Uts,
+            LinuxNamespaceType::Cgroup => NsType::Cgroup,
+            LinuxNamespaceType::Time => NsType::Time,
+        }
+    }
+
+    /// The order namespaces are joined in: user first, so the others are entered with its
+    /// capabilities; mount last, so the paths of the others still resolve.
+    pub const JOIN_ORDER: [NsType; 8] = [
+        NsType::User,
+        NsType::Ipc,
+        NsType::Uts,
+        NsType::Network,
+        NsType::Pid,
+        NsType::Cgroup,
+        NsType::Time,
+        NsType::Mount,
+    ];
 }
 
 /// Every namespace listed in the config: new ones (no path) and joined ones.

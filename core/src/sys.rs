@@ -241,3 +241,12 @@ pub fn move_mount_onto(tree: RawFd, target: RawFd, what: &dyn Fn() -> String) ->
     }
     Ok(())
 }
+
+/// A NULL-terminated array of pointers to `items` (argv, envp), valid while `items` lives.
+pub fn null_terminated(items: &[CString]) -> Vec<*const libc::c_char> {
+    items
+        .iter()
+        .map(|a| a.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}

@@ -22,7 +22,7 @@
 //! `Config{stage: Full}` and there is no stage A. Any step may answer `Error` instead; the
 //! host then kills what it started and removes what it created.
 
-use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
+use oci_spec::runtime::{Process, Spec};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -118,73 +118,7 @@ pub struct InitConfig {
     pub bind_fds: Vec<usize>,
 }
 
-/// A namespace type, with the names used in config.json.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum NsType {
-    User,
-    Pid,
-    Mount,
-    Network,
-    Ipc,
-    Uts,
-    Cgroup,
-    Time,
-}
-
-impl NsType {
-    pub fn flag(self) -> i32 {
-        match self {
-            NsType::User => libc::CLONE_NEWUSER,
-            NsType::Pid => libc::CLONE_NEWPID,
-            NsType::Mount => libc::CLONE_NEWNS,
-            NsType::Network => libc::CLONE_NEWNET,
-            NsType::Ipc => libc::CLONE_NEWIPC,
-            NsType::Uts => libc::CLONE_NEWUTS,
-            NsType::Cgroup => libc::CLONE_NEWCGROUP,
-            NsType::Time => libc::CLONE_NEWTIME,
-        }
-    }
-
-    /// The file name under /proc/<pid>/ns/.
-    pub fn proc_name(self) -> &'static str {
-        match self {
-            NsType::User => "user",
-            NsType::Pid => "pid",
-            NsType::Mount => "mnt",
-            NsType::Network => "net",
-            NsType::Ipc => "ipc",
-            NsType::Uts => "uts",
-            NsType::Cgroup => "cgroup",
-            NsType::Time => "time",
-        }
-    }
-
-    pub fn from_spec(t: LinuxNamespaceType) -> NsType {
-        match t {
-            LinuxNamespaceType::User => NsType::User,
-            LinuxNamespaceType::Pid => NsType::Pid,
-            LinuxNamespaceType::Mount => NsType::Mount,
-            LinuxNamespaceType::Network => NsType::Network,
-            LinuxNamespaceType::Ipc => NsType::Ipc,
-            LinuxNamespaceType::Uts => NsType::Uts,
-            LinuxNamespaceType::Cgroup => NsType::Cgroup,
-            LinuxNamespaceType::Time => NsType::Time,
-        }
-    }
-
-    /// The order namespaces are joined in: user first, so the others are entered with its
-    /// capabilities; mount last, so the paths of the others still resolve.
-    pub const JOIN_ORDER: [NsType; 8] = [
-        NsType::User,
-        NsType::Ipc,
-        NsType::Uts,
-        NsType::Network,
-        NsType::Pid,
-        NsType::Cgroup,
-        NsType::Time,
-        NsType::Mount,
-    ];
-}
+pub use crate::namespaces::NsType;
 
 impl WireError {
     pub fn from_error(e: &crate::Error) -> Self {

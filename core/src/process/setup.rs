@@ -409,18 +409,8 @@ fn wait_for_start(fifo: RawFd) -> Result<()> {
 }
 
 fn execute(p: &Program) -> Result<()> {
-    let argv: Vec<*const libc::c_char> = p
-        .argv
-        .iter()
-        .map(|a| a.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
-    let envp: Vec<*const libc::c_char> = p
-        .envp
-        .iter()
-        .map(|a| a.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect();
+    let argv = crate::sys::null_terminated(&p.argv);
+    let envp = crate::sys::null_terminated(&p.envp);
     // SAFETY: restore SIGPIPE for the payload; execve with NULL-terminated arrays.
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);

@@ -72,18 +72,8 @@ impl Plan {
 
     /// Clones the child. `keep_fd` loses close-on-exec in the child only.
     pub fn spawn(&self, keep_fd: RawFd) -> Result<Child> {
-        let argv: Vec<*const libc::c_char> = self
-            .argv
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
-        let envp: Vec<*const libc::c_char> = self
-            .envp
-            .iter()
-            .map(|a| a.as_ptr())
-            .chain(std::iter::once(std::ptr::null()))
-            .collect();
+        let argv = crate::sys::null_terminated(&self.argv);
+        let envp = crate::sys::null_terminated(&self.envp);
         let wait_maps = self.clone_flags & libc::CLONE_NEWUSER != 0;
         let (err_r, err_w) = pipe()?;
         let go = if wait_maps { Some(pipe()?) } else { None };
