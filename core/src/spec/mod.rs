@@ -17,16 +17,17 @@ pub struct Bundle {
     pub rootfs: PathBuf,
 }
 
+/// The bundle directory, absolute.
+fn bundle_dir(bundle: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(bundle).map_err(|e| {
+        let desc = crate::error::io_desc(&e);
+        err!(NotFound, "bundle {}: {}", bundle.display(), desc)
+    })
+}
+
 /// Loads and validates `<bundle>/config.json`.
 pub fn load_bundle(bundle: &Path) -> Result<Bundle> {
-    let path = std::fs::canonicalize(bundle).map_err(|e| {
-        err!(
-            NotFound,
-            "bundle {}: {}",
-            bundle.display(),
-            crate::error::io_desc(&e)
-        )
-    })?;
+    let path = bundle_dir(bundle)?;
     let config = path.join("config.json");
     let text = std::fs::read(&config).map_err(|e| {
         err!(
@@ -45,14 +46,7 @@ pub fn load_bundle(bundle: &Path) -> Result<Bundle> {
 /// A bundle from a config given in memory: `bundle` (it must exist) is where a relative
 /// `root.path` resolves and what the state records.
 pub fn bundle_from_spec(bundle: &Path, spec: Spec) -> Result<Bundle> {
-    let path = std::fs::canonicalize(bundle).map_err(|e| {
-        err!(
-            NotFound,
-            "bundle {}: {}",
-            bundle.display(),
-            crate::error::io_desc(&e)
-        )
-    })?;
+    let path = bundle_dir(bundle)?;
     let rootfs = rootfs_path(&path, &spec)?;
     validate(&spec)?;
     Ok(Bundle { path, spec, rootfs })
