@@ -207,8 +207,7 @@ pub fn flag_names(flags: i32) -> String {
 /// namespace (themselves without one); a uid the mappings leave out is not listed, since it
 /// shows as the overflow uid there, as every other unmapped user does.
 pub fn peer_uids(spec: &Spec) -> Vec<u32> {
-    // SAFETY: geteuid cannot fail.
-    let owner = unsafe { libc::geteuid() };
+    let owner = crate::sys::euid();
     let mut host = vec![0, owner];
     host.dedup();
     if !listed_types(spec).contains(&NsType::User) {

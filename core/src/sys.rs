@@ -250,3 +250,108 @@ pub fn null_terminated(items: &[CString]) -> Vec<*const libc::c_char> {
         .chain(std::iter::once(std::ptr::null()))
         .collect()
 }
+
+/// The effective uid of this process.
+pub fn euid() -> u32 {
+    // SAFETY: geteuid cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// The result of an *at call that returns 0 or -1: the io error on failure.
+fn at_result(r: libc::c_int) -> std::io::Result<()> {
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// mkdirat(2) under the directory `dir`.
+pub fn mkdirat(dir: RawFd, name: &std::ffi::CStr, mode: libc::mode_t) -> std::io::Result<()> {
+    // SAFETY: mkdirat on a directory fd with a NUL-terminated name.
+    at_result(unsafe { libc::mkdirat(dir, name.as_ptr(), mode) })
+}
+
+/// Makes an empty regular file `name` under `dir` (O_CREAT|O_EXCL|O_NOFOLLOW): EEXIST when
+/// anything is there already.
+pub fn create_excl_at(
+    dir: RawFd,
+    name: &std::ffi::CStr,
+    mode: libc::mode_t,
+) -> std::io::Result<()> {
+    let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: openat on a directory fd with a NUL-terminated name.
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, mode as libc::c_uint) };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a new descriptor owned by us, closed here.
+    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    Ok(())
+}
+
+/// unlinkat(2) of a non-directory `name` under `dir`.
+pub fn unlinkat(dir: RawFd, name: &std::ffi::CStr) -> std::io::Result<()> {
+    // SAFETY: unlinkat on a directory fd with a NUL-terminated name.
+    at_result(unsafe { libc::unlinkat(dir, name.as_ptr(), 0) })
+}
+
+/// symlinkat(2): `name` under `dir`, pointing at `target`.
+pub fn symlinkat(
+    target: &std::ffi::CStr,
+    dir: RawFd,
+    name: &std::ffi::CStr,
+) -> std::io::Result<()> {
+    // SAFETY: symlinkat with NUL-terminated strings and a directory fd.
+    at_result(unsafe { libc::symlinkat(target.as_ptr(), dir, name.as_ptr()) })
+}
+
+/// mknodat(2): a node `name` under `dir` of `kind` (S_IFCHR, ...) and permission `mode`.
+pub fn mknodat(
+    dir: RawFd,
+    name: &std::ffi::CStr,
+    kind: libc::mode_t,
+    mode: libc::mode_t,
+    dev: libc::dev_t,
+) -> std::io::Result<()> {
+    // SAFETY: mknodat on a directory fd with a NUL-terminated name.
+    at_result(unsafe { libc::mknodat(dir, name.as_ptr(), kind | (mode & 0o7777), dev) })
+}
+
+/// The target of the symlink `name` under `dir`, or None when it is no symlink.
+pub fn readlinkat(dir: RawFd, name: &std::ffi::CStr) -> Option<std::path::PathBuf> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: readlinkat into a buffer of the given length.
+    let n = unsafe {
+        libc::readlinkat(
+            dir,
+            name.as_ptr(),
+            buf.as_mut_ptr() as *mut libc::c_char,
+            buf.len(),
+        )
+    };
+    if n <= 0 {
+        return None;
+    }
+    buf.truncate(n as usize);
+    Some(std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&buf)))
+}
+
+/// chmod and chown of the file an O_PATH descriptor names (through /proc/self/fd, so no path
+/// a swap could redirect): mode exactly, whatever the umask.
+pub fn chmod_chown_fd(fd: RawFd, mode: libc::mode_t, uid: u32, gid: u32) -> Result<()> {
+    let p = cstr(&fd_path(fd))?;
+    // SAFETY: a valid path naming our own descriptor. (A failed chmod shows at use.)
+    unsafe { libc::chmod(p.as_ptr(), mode & 0o7777) };
+    // SAFETY: as above.
+    if unsafe { libc::chown(p.as_ptr(), uid, gid) } != 0 {
+        return Err(last("chown".into()));
+    }
+    Ok(())
+}
+
+/// fchown(2).
+pub fn fchown(fd: RawFd, uid: u32, gid: u32) -> std::io::Result<()> {
+    // SAFETY: fchown on a descriptor the caller holds.
+    at_result(unsafe { libc::fchown(fd, uid, gid) })
+}

@@ -48,13 +48,8 @@ pub fn new_pty_at(ptmx: &str) -> Result<(OwnedFd, OwnedFd)> {
 /// `owner` (uid, gid) gets the slave, as runc gives the process its terminal.
 pub fn open_pty(size: Option<(u16, u16)>, owner: (u32, u32)) -> Result<OwnedFd> {
     let (master, slave) = new_pty()?;
-    // SAFETY: fchown on a descriptor we own.
-    if unsafe { libc::fchown(slave.as_raw_fd(), owner.0, owner.1) } != 0 {
-        return Err(Error::io(
-            format!("chown the console to {}:{}", owner.0, owner.1),
-            std::io::Error::last_os_error(),
-        ));
-    }
+    crate::sys::fchown(slave.as_raw_fd(), owner.0, owner.1)
+        .map_err(|e| Error::io(format!("chown the console to {}:{}", owner.0, owner.1), e))?;
     if let Some((rows, cols)) = size {
         let ws = libc::winsize {
             ws_row: rows,

@@ -107,37 +107,13 @@ fn create(d: &Dev, root: RawFd, in_userns: bool) -> Result<()> {
     }
     let (dir, name) = super::inroot::parent_of(root, dest)?;
     let dev = libc::makedev(d.major as u32, d.minor as u32);
-    // SAFETY: mknodat on a directory fd with a NUL-terminated name, a type and permission bits.
-    if unsafe {
-        libc::mknodat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            d.kind | (d.mode & 0o7777),
-            dev,
-        )
-    } != 0
-    {
-        return Err(Error::io(
-            format!("mknod {}", dest.display()),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    // The node itself, by an O_PATH descriptor (never a path a swap could redirect).
+    sys::mknodat(dir.as_raw_fd(), &name, d.kind, d.mode, dev)
+        .map_err(|e| Error::io(format!("mknod {}", dest.display()), e))?;
+    // The node itself, by an O_PATH descriptor (never a path a swap could redirect); mknod is
+    // subject to the umask, so the mode is set exactly.
     let node = sys::open_in_root(root, dest, libc::O_NOFOLLOW)?;
-    let by_fd = sys::cstr(&sys::fd_path(node.as_raw_fd()))?;
-    // mknod is subject to the umask: set the mode exactly.
-    // SAFETY: a valid path naming our own descriptor.
-    unsafe {
-        libc::chmod(by_fd.as_ptr(), d.mode & 0o7777);
-    }
-    // SAFETY: a valid path naming our own descriptor.
-    if unsafe { libc::chown(by_fd.as_ptr(), d.uid, d.gid) } != 0 {
-        return Err(Error::io(
-            format!("chown {}", dest.display()),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    sys::chmod_chown_fd(node.as_raw_fd(), d.mode, d.uid, d.gid)
+        .map_err(|e| e.context(format!("{}", dest.display())))
 }
 
 fn links(root: RawFd) -> Result<()> {
@@ -154,11 +130,7 @@ fn links(root: RawFd) -> Result<()> {
         let (dir, name) = super::inroot::parent_of(root, Path::new(link))
             .map_err(|e| std::io::Error::from_raw_os_error(e.errno().unwrap_or(libc::EINVAL)))?;
         let t = std::ffi::CString::new(target).unwrap_or_default();
-        // SAFETY: symlinkat with NUL-terminated strings and a directory fd.
-        if unsafe { libc::symlinkat(t.as_ptr(), dir.as_raw_fd(), name.as_ptr()) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
-        Ok(())
+        sys::symlinkat(&t, dir.as_raw_fd(), &name)
     };
     for (target, link) in links {
         match symlink(target, link) {

@@ -51,10 +51,7 @@ fn mkdir_all_links(root: RawFd, path: &Path, links: u32) -> Result<OwnedFd> {
             Ok(fd) => cur = fd,
             Err(e) if e.errno() == Some(libc::ENOENT) => {
                 let c = cname(p)?;
-                // SAFETY: mkdirat on an O_PATH directory fd with a NUL-terminated name.
-                let r = unsafe { libc::mkdirat(cur.as_raw_fd(), c.as_ptr(), 0o755) };
-                if r != 0 {
-                    let err = std::io::Error::last_os_error();
+                if let Err(err) = sys::mkdirat(cur.as_raw_fd(), &c, 0o755) {
                     if err.raw_os_error() != Some(libc::EEXIST) {
                         return Err(Error::io(
                             format!("create directory {}", done.display()),
@@ -62,7 +59,7 @@ fn mkdir_all_links(root: RawFd, path: &Path, links: u32) -> Result<OwnedFd> {
                         ));
                     }
                     // A dangling symlink: make its target instead, still inside the root.
-                    if let Some(target) = dangling(&cur, &c) {
+                    if let Some(target) = sys::readlinkat(cur.as_raw_fd(), &c) {
                         if links >= 40 {
                             return Err(crate::err!(
                                 InvalidSpec,
@@ -82,25 +79,6 @@ fn mkdir_all_links(root: RawFd, path: &Path, links: u32) -> Result<OwnedFd> {
         }
     }
     Ok(cur)
-}
-
-/// The target of `name` in `dir` when it is a symlink (read by descriptor).
-fn dangling(dir: &OwnedFd, name: &CString) -> Option<PathBuf> {
-    let mut buf = vec![0u8; libc::PATH_MAX as usize];
-    // SAFETY: readlinkat into a buffer of the given length.
-    let n = unsafe {
-        libc::readlinkat(
-            dir.as_raw_fd(),
-            name.as_ptr(),
-            buf.as_mut_ptr() as *mut libc::c_char,
-            buf.len(),
-        )
-    };
-    if n <= 0 {
-        return None;
-    }
-    buf.truncate(n as usize);
-    Some(PathBuf::from(OsStr::from_bytes(&buf)))
 }
 
 /// The parent of `path` (made as needed) and the last name, for an *at call.
@@ -156,32 +134,23 @@ pub fn ordinary_dir(root: RawFd, path: &Path, fstype: &str) -> Result<OwnedFd> {
 /// Makes an empty regular file at `path` below `root` unless something is there already.
 pub fn create_file(root: RawFd, path: &Path) -> Result<()> {
     let (dir, name) = parent_of(root, path)?;
-    let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
-    // SAFETY: openat on a directory fd with a NUL-terminated name; the fd is closed at once.
-    let fd = unsafe { libc::openat(dir.as_raw_fd(), name.as_ptr(), flags, 0o644) };
-    if fd < 0 {
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() == Some(libc::EEXIST) {
-            return Ok(());
+    match sys::create_excl_at(dir.as_raw_fd(), &name, 0o644) {
+        Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
+            Err(Error::io(format!("create {}", path.display()), e))
         }
-        return Err(Error::io(format!("create {}", path.display()), err));
+        _ => Ok(()),
     }
-    // SAFETY: a descriptor we just opened and own.
-    unsafe { libc::close(fd) };
-    Ok(())
 }
 
 /// Removes whatever non-directory is at `path` below `root` (a missing one is no error).
 pub fn unlink(root: RawFd, path: &Path) -> Result<()> {
     let (dir, name) = parent_of(root, path)?;
-    // SAFETY: unlinkat on a directory fd with a NUL-terminated name.
-    if unsafe { libc::unlinkat(dir.as_raw_fd(), name.as_ptr(), 0) } != 0 {
-        let err = std::io::Error::last_os_error();
-        if err.raw_os_error() != Some(libc::ENOENT) {
-            return Err(Error::io(format!("remove {}", path.display()), err));
+    match sys::unlinkat(dir.as_raw_fd(), &name) {
+        Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
+            Err(Error::io(format!("remove {}", path.display()), e))
         }
+        _ => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

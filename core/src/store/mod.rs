@@ -96,8 +96,7 @@ impl Store {
                 mode
             ));
         }
-        // SAFETY: geteuid cannot fail.
-        let euid = unsafe { libc::geteuid() };
+        let euid = crate::sys::euid();
         if meta.uid() != euid && meta.uid() != 0 {
             return Err(err!(
                 PermissionDenied,
