@@ -1,7 +1,7 @@
 //! A container's cgroup that is there before create: runc refuses a frozen one (the init would
 //! stop in it and create wait for it forever) and warns about one that already holds processes.
 
-use super::{hybrid_unified_root, Manager};
+use super::Manager;
 use crate::err;
 use crate::error::{Error, Result};
 use cgroups_rs::freezer::FreezerController;
@@ -47,7 +47,8 @@ impl Manager {
         let (dir, root) = if self.cg.v2() {
             (self.v2_dir(), cgroups_rs::hierarchies::auto().root())
         } else {
-            (self.unified()?.clone(), hybrid_unified_root()?)
+            let (root, dir) = self.unified_at()?;
+            (dir.clone(), root.clone())
         };
         dir.ancestors()
             .take_while(|a| a.starts_with(&root) && *a != root)

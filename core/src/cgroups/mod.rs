@@ -188,7 +188,8 @@ pub struct Manager {
     /// On the hybrid layout, the container's directory in the cgroup2 tree, which runc joins
     /// too (no limits there; it groups the processes for tools such as systemd).
     /// Found when first needed: most uses (status, stats) never need it.
-    unified: std::cell::OnceCell<Option<PathBuf>>,
+    /// (the cgroup2 mount, the container's directory in it)
+    unified: std::cell::OnceCell<Option<(PathBuf, PathBuf)>>,
 }
 
 impl Manager {
@@ -250,6 +251,11 @@ impl Manager {
     }
 
     fn unified(&self) -> Option<&PathBuf> {
+        self.unified_at().map(|(_, dir)| dir)
+    }
+
+    /// On the hybrid layout: where cgroup2 is mounted and the container's directory there.
+    fn unified_at(&self) -> Option<&(PathBuf, PathBuf)> {
         self.unified
             .get_or_init(|| {
                 if self.cg.v2() {
@@ -257,8 +263,10 @@ impl Manager {
                 }
                 hybrid_unified_root().map(|root| {
                     let parent = self.path.parents.get("").map(String::as_str).unwrap_or("");
-                    root.join(parent.trim_start_matches('/'))
-                        .join(&self.path.path)
+                    let dir = root
+                        .join(parent.trim_start_matches('/'))
+                        .join(&self.path.path);
+                    (root, dir)
                 })
             })
             .as_ref()
