@@ -310,7 +310,12 @@ fn create_in(
         has_fifo: true,
         cgroup_paths: cgroups::paths_of(child.pid),
         enclave: state.enclave.clone(),
-        peer_uids: namespaces::peer_uids(spec),
+        // Only an enclave host serves a socket.
+        peer_uids: if state.enclave.is_some() {
+            namespaces::peer_uids(spec)
+        } else {
+            Vec::new()
+        },
         bind_fds: Vec::new(),
     };
     init_fds.push(fifo.as_raw_fd());
