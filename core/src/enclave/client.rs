@@ -69,27 +69,20 @@ pub fn start_exec(
 pub fn signal(state_dir: &Path, sig: i32) -> Result<()> {
     let ch = connect(state_dir)?;
     let sent = ch.send(&Request::Signal { sig });
-    if sent.is_ok() {
-        // A refusal is answered before anything else; the connection closing unanswered
-        // means the host ended meanwhile (the signal ended the entrypoint, and the enclave
-        // host with it, before it could say Done).
-        return match ch.recv::<Reply>()? {
-            Some((Reply::Done, _)) | None => Ok(()),
-            Some((Reply::Error(e), _)) => Err(e.into_error()),
-            Some((other, _)) => Err(err!(
-                Internal,
-                "unexpected reply from the enclave host: {:?}",
-                other
-            )),
-        };
-    }
-    match refused_or(&ch, sent)? {
-        Reply::Done => Ok(()),
-        other => Err(err!(
+    // A refusal is answered before anything else. Sent, a connection closing unanswered means
+    // the host ended meanwhile (the signal ended the entrypoint, and the host with it).
+    match ch.recv::<Reply>() {
+        Ok(Some((Reply::Error(e), _))) => Err(e.into_error()),
+        Ok(Some((Reply::Done, _))) => Ok(()),
+        Ok(None) if sent.is_ok() => Ok(()),
+        Ok(Some((other, _))) => Err(err!(
             Internal,
             "unexpected reply from the enclave host: {:?}",
             other
         )),
+        // Not even sent: the send's error says why.
+        Ok(None) => sent,
+        Err(e) => Err(sent.err().unwrap_or(e)),
     }
 }
 
