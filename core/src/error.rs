@@ -4,7 +4,9 @@
 use std::fmt;
 
 /// The category of an error. New kinds may be added; existing ones never change meaning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// It crosses the init's and the enclave keeper's sockets by name (serde): a kind one side
+/// does not know is a decoding error there, never another kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub enum ErrorKind {
     /// The container (or a file it needs) does not exist.

@@ -21,6 +21,7 @@ pub mod spec;
 pub mod store;
 pub mod sys;
 pub mod tty;
+pub mod workload;
 
 pub use container::{Container, CreateOptions, ExecOptions, Status};
 pub use error::{Error, ErrorKind, Result};

@@ -1,7 +1,8 @@
 //! `create`: the host side. Spawns `rune init`, answers its requests (user namespace maps,
 //! hooks, console), and records the container once the init is ready and waiting for `start`.
 
-use super::init_failure::{died, oom_hint};
+use super::driver::{check_console_args, init_binary, listen_fds, Driver, Requests};
+use super::init_failure::oom_hint;
 use super::{oci_state_value, Container, Status};
 use crate::cgroups::{self, Manager};
 use crate::enclave::EnclaveConfig;
@@ -9,12 +10,11 @@ use crate::err;
 use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Point};
 use crate::namespaces;
-use crate::process::channel::{self, Channel};
-use crate::process::message::{InitConfig, Mode, Msg, Stage};
-use crate::process::{spawn, wait_exit};
+use crate::process::message::{Common, CreateConfig, InitConfig, WorkloadConfig};
 use crate::spec::{self, Bundle};
 use crate::store::{self, LockedDir, State, Store, EXEC_FIFO};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use oci_spec::runtime::Spec;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// How to create a container: runc's `create` flags.
@@ -49,9 +49,8 @@ pub struct Created {
     pub warnings: Vec<Error>,
 }
 
-/// What to undo when creation fails part-way.
+/// What to undo when creation fails part-way (the processes are the driver's to kill).
 struct Undo {
-    pids: Vec<i32>,
     /// Set once the cgroup exists (loaded again only on this error path).
     cgroup: Option<cgroups::CgroupPath>,
     /// Set once the hooks start: a failure from there on goes on with the container's
@@ -61,13 +60,6 @@ struct Undo {
 
 impl Undo {
     fn run(self, dir: LockedDir) {
-        for pid in &self.pids {
-            // SAFETY: signalling and reaping our own children.
-            unsafe { libc::kill(*pid, libc::SIGKILL) };
-        }
-        for pid in &self.pids {
-            let _ = wait_exit(*pid);
-        }
         if let Some(path) = self.cgroup {
             let _ = Manager::load(&path).remove();
         }
@@ -98,7 +90,6 @@ impl Container {
         check_console(&bundle, opts)?;
         let dir = store.create(id)?;
         let mut undo = Undo {
-            pids: Vec::new(),
             cgroup: None,
             poststop: None,
         };
@@ -132,62 +123,6 @@ fn check_console(b: &Bundle, opts: &CreateOptions) -> Result<()> {
     check_console_args(terminal, opts.console_socket.as_deref(), opts.keep_console)
 }
 
-/// runc's rules for `terminal` and `--console-socket`, shared by create and exec.
-pub(crate) fn check_console_args(
-    terminal: bool,
-    socket: Option<&Path>,
-    keep_console: bool,
-) -> Result<()> {
-    if terminal && socket.is_none() && !keep_console {
-        return Err(err!(
-            InvalidArgument,
-            "cannot allocate tty if rune will detach without setting console socket"
-        ));
-    }
-    if !terminal && socket.is_some() {
-        return Err(err!(
-            InvalidArgument,
-            "cannot use console socket if rune will not detach or allocate tty"
-        ));
-    }
-    if let Some(s) = socket {
-        crate::tty::check_socket(s)?;
-    }
-    Ok(())
-}
-
-/// LISTEN_FDS from socket activation, when meant for this process: (count, env to add).
-pub(crate) fn listen_fds() -> (i32, Vec<String>) {
-    let n: i32 = std::env::var("LISTEN_FDS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    let pid_ok = std::env::var("LISTEN_PID")
-        .ok()
-        .and_then(|v| v.parse::<u32>().ok())
-        == Some(std::process::id());
-    if n > 0 && pid_ok {
-        (n, vec![format!("LISTEN_FDS={}", n), "LISTEN_PID=1".into()])
-    } else {
-        (0, Vec::new())
-    }
-}
-
-pub(crate) fn init_binary(given: &Option<PathBuf>) -> Result<PathBuf> {
-    match given {
-        Some(p) => Ok(p.clone()),
-        None => std::env::current_exe().context("find the rune binary"),
-    }
-}
-
-/// The init end of a channel, numbered above the fds passed to the container.
-pub(crate) fn init_end(fd: Channel, floor: i32) -> Result<OwnedFd> {
-    let raw = nix::fcntl::fcntl(&fd.fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(floor.max(3)))
-        .context("dup init channel")?;
-    // SAFETY: a new descriptor owned by us.
-    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
-}
-
 fn create_in(
     id: &str,
     opts: &CreateOptions,
@@ -197,25 +132,113 @@ fn create_in(
     undo: &mut Undo,
 ) -> Result<(State, Option<OwnedFd>, Vec<Error>)> {
     let spec = &bundle.spec;
+    let fifo = make_exec_fifo(dir)?;
+    // The enclave keeper's socket, bound here (mode 0600, in the 0700 state directory) and
+    // handed to the init with the fifo.
+    let listener = match &enclave {
+        Some(_) => Some(crate::enclave::keeper::listen(dir.path())?),
+        None => None,
+    };
+    let cg_path = cgroup_path(spec, id, opts.systemd_cgroup)?;
+    // Recorded before anything is made, so that `delete --force` after a `create` killed at
+    // any moment finds the cgroup (and the processes in it).
+    let mut state = initial_state(id, bundle, cg_path.clone(), enclave);
+    dir.write_state(&state)?;
+    let (cg, warnings) = make_cgroup(spec, &cg_path, undo)?;
+    if cg.is_none() {
+        state.cgroup_path = None;
+    }
+    let (listen_n, extra_env) = if opts.listen_fds {
+        listen_fds()
+    } else {
+        (0, Vec::new())
+    };
+    let preserve = opts.preserve_fds + listen_n;
+    let plan = namespaces::plan(spec);
+    let mut init = Driver::spawn(
+        &init_binary(&opts.init_binary)?,
+        3 + preserve,
+        plan.clone_flags,
+    )?;
+    if plan.clone_flags & libc::CLONE_NEWUSER != 0 {
+        namespaces::write_id_maps(init.pid(), spec)?;
+    }
+    init.release()?;
+    if let Some(cg) = &cg {
+        cg.add(init.pid())?;
+        cg.apply_spec(spec)?;
+    }
+    let new_userns = (plan.clone_flags | plan.unshare_flags) & libc::CLONE_NEWUSER != 0;
+    let sources = if new_userns {
+        open_bind_sources(spec, &bundle.path)
+    } else {
+        Vec::new()
+    };
+    let config = CreateConfig {
+        common: Common {
+            spec: spec.clone(),
+            rootfs: bundle.rootfs.clone(),
+            join: plan.join.clone(),
+            unshare_flags: plan.unshare_flags,
+            preserve_fds: preserve,
+            extra_env,
+        },
+        id: id.to_string(),
+        bundle: bundle.path.clone(),
+        no_pivot: opts.no_pivot,
+        no_new_keyring: opts.no_new_keyring,
+        workload: workload_config(spec, &state.enclave),
+        cgroup_paths: cgroups::paths_of(init.pid()),
+        bind_fds: sources.iter().map(|(i, _)| *i).collect(),
+    };
+    let mut init_fds = vec![fifo.as_raw_fd()];
+    init_fds.extend(listener.as_ref().map(|l| l.as_raw_fd()));
+    init_fds.extend(sources.iter().map(|(_, fd)| fd.as_raw_fd()));
+    state.init_pid = init.pid();
+    let mut answers = CreateAnswers {
+        spec,
+        state: &state,
+        cg: cg.as_ref(),
+        poststop: &mut undo.poststop,
+    };
+    let done = init.run(
+        plan.stage,
+        InitConfig::Create(Box::new(config)),
+        &init_fds,
+        opts.console_socket.as_deref(),
+        &mut answers,
+    )?;
+    state.init_pid = done.pid;
+    if let Some(e) = state.enclave.as_mut() {
+        e.pal_version = done.pal_version;
+    }
+    crate::netdev::move_in(spec, state.init_pid)?;
+    drop(fifo);
+    drop(listener);
+    record_created(&mut state, dir, opts)?;
+    init.detach();
+    Ok((state, done.console, warnings))
+}
+
+/// The exec fifo `start` writes to, made 0600 whatever the umask, and opened (read-write, so
+/// the open does not block) to be passed to the init.
+fn make_exec_fifo(dir: &LockedDir) -> Result<OwnedFd> {
     let fifo_path = dir.path().join(EXEC_FIFO);
     nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600))
         .with_context(|| format!("mkfifo {}", fifo_path.display()))?;
     crate::files::chmod(&fifo_path, 0o600)?;
-    // The enclave host's socket, bound here (mode 0600, in the 0700 state directory) and
-    // handed to the init with the fifo.
-    let listener = match &enclave {
-        Some(_) => Some(crate::enclave::host::listen(dir.path())?),
-        None => None,
-    };
-    let mut init_fds = vec![];
-    let fifo = nix::fcntl::open(
+    nix::fcntl::open(
         &fifo_path,
         nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
         nix::sys::stat::Mode::empty(),
     )
-    .with_context(|| format!("open {}", fifo_path.display()))?;
+    .with_context(|| format!("open {}", fifo_path.display()))
+}
 
-    let cg_path = if opts.systemd_cgroup {
+/// The container's cgroup: cgroupsPath (or `slice:prefix:name` with --systemd-cgroup), never
+/// the root cgroup or rune's own.
+fn cgroup_path(spec: &Spec, id: &str, systemd: bool) -> Result<cgroups::CgroupPath> {
+    let cg_path = if systemd {
         let given = spec
             .linux()
             .as_ref()
@@ -236,9 +259,17 @@ fn create_in(
              of the container's own"
         ));
     }
-    // Recorded before anything is made, so that `delete --force` after a `create` killed at
-    // any moment finds the cgroup (and the processes in it).
-    let mut state = State {
+    Ok(cg_path)
+}
+
+/// The container's record while it is being made (`incomplete`, no init yet).
+fn initial_state(
+    id: &str,
+    bundle: &Bundle,
+    cg_path: cgroups::CgroupPath,
+    enclave: Option<EnclaveConfig>,
+) -> State {
+    State {
         id: id.to_string(),
         init_pid: 0,
         init_start_time: 0,
@@ -246,171 +277,97 @@ fn create_in(
         rootfs: bundle.rootfs.clone(),
         created: store::rfc3339_now(),
         owner: owner_name(),
-        annotations: spec.annotations().clone().unwrap_or_default(),
-        cgroup_path: Some(cg_path.clone()),
+        annotations: bundle.spec.annotations().clone().unwrap_or_default(),
+        cgroup_path: Some(cg_path),
         enclave,
-        config: spec.clone(),
+        config: bundle.spec.clone(),
         incomplete: true,
-    };
-    dir.write_state(&state)?;
+    }
+}
+
+/// Makes the container's cgroup (None: rootless without a delegated cgroup and no limits);
+/// returns what the caller should warn about.
+fn make_cgroup(
+    spec: &Spec,
+    cg_path: &cgroups::CgroupPath,
+    undo: &mut Undo,
+) -> Result<(Option<Manager>, Vec<Error>)> {
     // A frozen cgroup would stop the init before its first message: refused before anything
     // is made or joined.
-    let warnings = Manager::load(&cg_path).check_existing()?;
+    let warnings = Manager::load(cg_path).check_existing()?;
     // Manager::create removes what it made when it fails.
-    let cg = match Manager::create(&cg_path) {
+    match Manager::create(cg_path) {
         Ok(cg) => {
             undo.cgroup = Some(cg_path.clone());
-            Some(cg)
+            Ok((Some(cg), warnings))
         }
         // Rootless without a delegated cgroup: run without one, unless limits were asked for.
-        Err(_) if rootless() && !cgroups::has_limits(spec) => {
-            state.cgroup_path = None;
-            None
-        }
-        Err(e) => return Err(e),
-    };
-
-    let (listen_n, extra_env) = if opts.listen_fds {
-        listen_fds()
-    } else {
-        (0, Vec::new())
-    };
-    let preserve = opts.preserve_fds + listen_n;
-    let plan = namespaces::plan(spec);
-    let (host, init) = channel::pair()?;
-    let init = init_end(init, 3 + preserve)?;
-    let exe = init_binary(&opts.init_binary)?;
-    let sp = spawn::Plan::new(&exe, init.as_raw_fd(), plan.clone_flags)?;
-    let mut child = sp.spawn(init.as_raw_fd())?;
-    drop(init);
-    undo.pids.push(child.pid);
-    if plan.clone_flags & libc::CLONE_NEWUSER != 0 {
-        namespaces::write_id_maps(child.pid, spec)?;
+        Err(_) if rootless() && !cgroups::has_limits(spec) => Ok((None, warnings)),
+        Err(e) => Err(e),
     }
-    child.release()?;
-    if let Some(cg) = &cg {
-        cg.add(child.pid)?;
-        cg.apply_spec(spec)?;
-    }
+}
 
-    let mut cfg = InitConfig {
-        mode: Mode::Create,
-        stage: plan.stage,
-        id: id.to_string(),
-        spec: spec.clone(),
-        process: None,
-        rootfs: bundle.rootfs.clone(),
-        bundle: bundle.path.clone(),
-        no_pivot: opts.no_pivot,
-        no_new_keyring: opts.no_new_keyring,
-        preserve_fds: preserve,
-        extra_env,
-        join: plan.join.clone(),
-        unshare_flags: plan.unshare_flags,
-        has_fifo: true,
-        cgroup_paths: cgroups::paths_of(child.pid),
-        enclave: state.enclave.clone(),
-        // Only an enclave host serves a socket.
-        peer_uids: if state.enclave.is_some() {
-            namespaces::peer_uids(spec)
-        } else {
-            Vec::new()
+/// The workload the init runs: an enclave keeper serves only peers it may trust.
+fn workload_config(spec: &Spec, enclave: &Option<EnclaveConfig>) -> WorkloadConfig {
+    match enclave {
+        Some(e) => WorkloadConfig::Enclave {
+            config: e.clone(),
+            peer_uids: namespaces::peer_uids(spec),
         },
-        bind_fds: Vec::new(),
-    };
-    init_fds.push(fifo.as_raw_fd());
-    if let Some(l) = &listener {
-        init_fds.push(l.as_raw_fd());
+        None => WorkloadConfig::Native,
     }
-    let new_userns = (plan.clone_flags | plan.unshare_flags) & libc::CLONE_NEWUSER != 0;
-    let sources = if new_userns {
-        open_bind_sources(spec, &bundle.path)
-    } else {
-        Vec::new()
-    };
-    cfg.bind_fds = sources.iter().map(|(i, _)| *i).collect();
-    init_fds.extend(sources.iter().map(|(_, fd)| fd.as_raw_fd()));
-    host.send_with_fds(&Msg::Config(Box::new(cfg.clone())), &init_fds)?;
+}
 
-    state.init_pid = child.pid;
-    let mut console = None;
-    let mut calling: Option<String> = None;
-    loop {
-        let (msg, mut fds) = match host.recv()? {
-            Some(m) => m,
-            None => {
-                let e = died(&child, state.init_pid, calling.as_deref());
-                return Err(oom_hint(e, cg.as_ref(), spec));
-            }
-        };
-        match msg {
-            Msg::MapRequest { pid } => {
-                namespaces::write_id_maps(pid, spec)?;
-                host.send(&Msg::MapsDone)?;
-            }
-            Msg::Pid { pid } => {
-                undo.pids.push(pid);
-                let _ = wait_exit(child.pid);
-                undo.pids.retain(|p| *p != child.pid);
-                state.init_pid = pid;
-                cfg.stage = Stage::Setup;
-                host.send_with_fds(&Msg::Config(Box::new(cfg.clone())), &init_fds)?;
-            }
-            Msg::Hooks => {
-                // The environment is made (lifecycle step 2 is over): `created`, as the
-                // runtime-spec's state definition has it and runtime-tools checks.
-                let json = oci_state_value(&state, Status::Created, state.init_pid).to_string();
-                let stopped = oci_state_value(&state, Status::Stopped, 0).to_string();
-                undo.poststop = Some((Point::Poststop.of(spec), stopped));
-                hooks::run(Point::Prestart, &Point::Prestart.of(spec), &json)?;
-                hooks::run(Point::CreateRuntime, &Point::CreateRuntime.of(spec), &json)?;
-                host.send(&Msg::HooksDone { state: json })?;
-            }
-            Msg::Console => {
-                let master = fds
-                    .pop()
-                    .ok_or_else(|| err!(Internal, "console message without a pty"))?;
-                match &opts.console_socket {
-                    Some(sock) => crate::tty::send_to_socket(sock, master.as_raw_fd())?,
-                    None => console = Some(master),
-                }
-            }
-            Msg::Calling { call } => calling = Some(call),
-            Msg::Seccomp => {
-                let fd = fds
-                    .pop()
-                    .ok_or_else(|| err!(Internal, "seccomp message without an fd"))?;
-                let st = oci_state_value(&state, Status::Creating, state.init_pid);
-                crate::hooks::send_seccomp_fd(spec, st, fd)?;
-            }
-            Msg::Ready { pal_version } => {
-                crate::netdev::move_in(spec, state.init_pid)?;
-                if let Some(e) = state.enclave.as_mut() {
-                    e.pal_version = pal_version;
-                }
-                break;
-            }
-            Msg::Error(e) => return Err(e.into_error()),
-            other => {
-                return Err(err!(
-                    Internal,
-                    "unexpected message from rune init: {:?}",
-                    other
-                ))
-            }
-        }
-    }
-    drop(fifo);
-    drop(listener);
+/// The init is ready: the record is complete (its start time, against pid reuse), and the pid
+/// file is written.
+fn record_created(state: &mut State, dir: &LockedDir, opts: &CreateOptions) -> Result<()> {
     state.init_start_time = crate::procfs::stat(state.init_pid)
         .map(|s| s.start_time)
         .ok_or_else(|| err!(Internal, "container init {} vanished", state.init_pid))?;
     state.incomplete = false;
-    dir.write_state(&state)?;
+    dir.write_state(state)?;
     if let Some(p) = &opts.pid_file {
         write_pid_file(p, state.init_pid)?;
     }
-    Ok((state, console, warnings))
+    Ok(())
+}
+
+/// Create's answers to the init: the hooks, the seccomp listener, the OOM killer's part.
+struct CreateAnswers<'a> {
+    spec: &'a Spec,
+    state: &'a State,
+    cg: Option<&'a Manager>,
+    poststop: &'a mut Option<(Vec<oci_spec::runtime::Hook>, String)>,
+}
+
+impl Requests for CreateAnswers<'_> {
+    fn write_maps(&mut self, pid: i32) -> Result<()> {
+        namespaces::write_id_maps(pid, self.spec)
+    }
+
+    fn run_hooks(&mut self, init_pid: i32) -> Result<String> {
+        // The environment is made (lifecycle step 2 is over): `created`, as the runtime-spec's
+        // state definition has it and runtime-tools checks.
+        let json = oci_state_value(self.state, Status::Created, init_pid).to_string();
+        let stopped = oci_state_value(self.state, Status::Stopped, 0).to_string();
+        *self.poststop = Some((Point::Poststop.of(self.spec), stopped));
+        hooks::run(Point::Prestart, &Point::Prestart.of(self.spec), &json)?;
+        hooks::run(
+            Point::CreateRuntime,
+            &Point::CreateRuntime.of(self.spec),
+            &json,
+        )?;
+        Ok(json)
+    }
+
+    fn seccomp(&mut self, init_pid: i32, fd: OwnedFd) -> Result<()> {
+        let st = oci_state_value(self.state, Status::Creating, init_pid);
+        hooks::send_seccomp_fd(self.spec, st, fd)
+    }
+
+    fn died(&mut self, e: Error) -> Error {
+        oom_hint(e, self.cg, self.spec)
+    }
 }
 
 /// Bind sources opened here, as the caller, before the init enters the new user namespace
@@ -437,13 +394,11 @@ pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
 }
 
 pub(crate) fn rootless() -> bool {
-    // SAFETY: geteuid cannot fail.
-    unsafe { libc::geteuid() != 0 }
+    crate::sys::euid() != 0
 }
 
 fn owner_name() -> String {
-    // SAFETY: geteuid cannot fail.
-    let uid = unsafe { libc::geteuid() };
+    let uid = crate::sys::euid();
     let passwd = std::fs::read_to_string("/etc/passwd").unwrap_or_default();
     passwd
         .lines()

@@ -1,13 +1,13 @@
 //! `exec` and `attest` for enclave containers: the process runs inside the enclave, started by
 //! the enclave host; a proxy process on the host stands for it (its pid, exit code, signals).
 
-use super::create::{init_binary, write_pid_file};
+use super::create::write_pid_file;
+use super::driver::{init_binary, Driver};
 use super::exec::{ExecOptions, Execed};
 use super::{Container, Status};
 use crate::enclave::client;
 use crate::err;
 use crate::error::Result;
-use crate::process::{spawn, wait_exit};
 use std::os::fd::AsRawFd;
 
 impl Container {
@@ -56,8 +56,8 @@ impl Container {
             Some(p.cwd().clone()).filter(|c| c.as_os_str() != "/" && !c.as_os_str().is_empty());
         let dir = self.store.dir_of(self.id());
         let (ch, _pal_pid) = client::start_exec(&dir, args, env, cwd, stdio)?;
-        let exe = init_binary(&opts.init_binary)?;
-        let proxy = spawn::Plan::proxy(&exe, ch.raw())?.spawn(ch.raw())?;
+        let proxy = Driver::spawn_proxy(&init_binary(&opts.init_binary)?)?;
+        proxy.send_proxy(ch.channel().raw())?;
         drop(ch);
         let console = match pty {
             Some((master, _slave)) => match &opts.console_socket {
@@ -70,17 +70,11 @@ impl Container {
             None => None,
         };
         if let Some(f) = &opts.pid_file {
-            if let Err(e) = write_pid_file(f, proxy.pid) {
-                // SAFETY: our own child.
-                unsafe { libc::kill(proxy.pid, libc::SIGKILL) };
-                let _ = wait_exit(proxy.pid);
-                return Err(e);
-            }
+            write_pid_file(f, proxy.pid())?;
         }
-        Ok(Execed {
-            pid: proxy.pid,
-            console,
-        })
+        let pid = proxy.pid();
+        proxy.detach();
+        Ok(Execed { pid, console })
     }
 
     /// A local attestation report from the enclave runtime (PAL v3's pal_get_local_report).

@@ -1,17 +1,15 @@
 //! `exec`: runs another process in a container's namespaces and cgroup.
 
-use super::create::{check_console_args, init_binary, init_end, listen_fds, write_pid_file};
-use super::init_failure::died;
+use super::create::write_pid_file;
+use super::driver::{check_console_args, init_binary, listen_fds, Driver, Requests};
 use super::Container;
 use crate::cgroups::Manager;
 use crate::err;
 use crate::error::Result;
-use crate::namespaces;
-use crate::process::channel;
-use crate::process::message::{InitConfig, Mode, Msg, NsType, Stage};
-use crate::process::{spawn, wait_exit};
+use crate::namespaces::{self, NsType};
+use crate::process::message::{Common, ExecConfig, InitConfig, Stage};
 use oci_spec::runtime::Process;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::path::PathBuf;
 
 #[derive(Debug, Clone, Default)]
@@ -58,9 +56,50 @@ impl Container {
         if let Some(e) = &self.state.enclave {
             return self.exec_in_enclave(opts, e.pal_version, status);
         }
-        let spec = &self.state.config;
+        let (listen_n, extra_env) = if opts.listen_fds {
+            listen_fds()
+        } else {
+            (0, Vec::new())
+        };
+        let preserve = opts.preserve_fds + listen_n;
+        let join = self.namespace_paths();
+        let has_mount = join.iter().any(|(t, _)| *t == NsType::Mount);
+        let flags = if has_mount { libc::CLONE_NEWNS } else { 0 };
+        let mut init = Driver::spawn(&init_binary(&opts.init_binary)?, 3 + preserve, flags)?;
+        init.release()?;
+        self.join_cgroups(init.pid(), &opts.sub_cgroups)?;
+        let config = ExecConfig {
+            common: Common {
+                spec: self.state.config.clone(),
+                rootfs: self.state.rootfs.clone(),
+                join,
+                unshare_flags: 0,
+                preserve_fds: preserve,
+                extra_env,
+            },
+            process: opts.process.clone(),
+        };
+        let done = init.run(
+            Stage::Namespaces,
+            InitConfig::Exec(Box::new(config)),
+            &[],
+            opts.console_socket.as_deref(),
+            &mut ExecAnswers { container: self },
+        )?;
+        if let Some(p) = &opts.pid_file {
+            write_pid_file(p, done.pid)?;
+        }
+        init.detach();
+        Ok(Execed {
+            pid: done.pid,
+            console: done.console,
+        })
+    }
+
+    /// The init's namespaces, by their /proc paths, in the order they are joined.
+    fn namespace_paths(&self) -> Vec<(NsType, PathBuf)> {
         let pid = self.state.init_pid;
-        let mut join: Vec<(NsType, PathBuf)> = namespaces::listed(spec)
+        let mut join: Vec<(NsType, PathBuf)> = namespaces::listed(&self.state.config)
             .into_iter()
             .map(|(t, _)| {
                 (
@@ -70,123 +109,39 @@ impl Container {
             })
             .collect();
         join.sort_by_key(|(t, _)| NsType::JOIN_ORDER.iter().position(|o| o == t));
-        let has_mount = join.iter().any(|(t, _)| *t == NsType::Mount);
-        let (listen_n, extra_env) = if opts.listen_fds {
-            listen_fds()
-        } else {
-            (0, Vec::new())
-        };
-        let preserve = opts.preserve_fds + listen_n;
-        let (host, init) = channel::pair()?;
-        let init = init_end(init, 3 + preserve)?;
-        let exe = init_binary(&opts.init_binary)?;
-        let flags = if has_mount { libc::CLONE_NEWNS } else { 0 };
-        let sp = spawn::Plan::new(&exe, init.as_raw_fd(), flags)?;
-        let mut child = sp.spawn(init.as_raw_fd())?;
-        drop(init);
-        let kill = |pids: &[i32]| {
-            for p in pids {
-                // SAFETY: signalling and reaping our own children.
-                unsafe { libc::kill(*p, libc::SIGKILL) };
-                let _ = wait_exit(*p);
-            }
-        };
-        let result = (|| -> Result<Execed> {
-            child.release()?;
-            if let Some(path) = &self.state.cgroup_path {
-                if let Err(e) = Manager::load(path).add(child.pid) {
-                    // cgroup v2 refuses a process in a cgroup whose children have controllers
-                    // (the init moved itself below and enabled them): join the init's cgroup,
-                    // as runc does; an explicit --cgroup is joined below instead.
-                    if e.errno() != Some(libc::EBUSY) {
-                        return Err(e);
-                    }
-                    if opts.sub_cgroups.is_empty() {
-                        crate::cgroups::join_init_unified(child.pid, self.state.init_pid)?;
-                    }
-                }
-            }
-            for (ctrls, sub) in &opts.sub_cgroups {
-                crate::cgroups::join_sub(child.pid, self.state.init_pid, ctrls.as_deref(), sub)?;
-            }
-            let mut cfg = InitConfig {
-                mode: Mode::Exec,
-                stage: Stage::Namespaces,
-                id: self.id().to_string(),
-                spec: spec.clone(),
-                process: Some(opts.process.clone()),
-                rootfs: self.state.rootfs.clone(),
-                bundle: self.state.bundle.clone(),
-                no_pivot: false,
-                no_new_keyring: true,
-                preserve_fds: preserve,
-                extra_env,
-                join,
-                unshare_flags: 0,
-                has_fifo: false,
-                cgroup_paths: Default::default(),
-                enclave: None,
-                peer_uids: Vec::new(),
-                bind_fds: Vec::new(),
-            };
-            host.send(&Msg::Config(Box::new(cfg.clone())))?;
-            let mut final_pid = None;
-            let mut console = None;
-            loop {
-                let (msg, mut fds) = match host.recv()? {
-                    Some(m) => m,
-                    None if final_pid.is_some() => break,
-                    None => return Err(died(&child, child.pid, None)),
-                };
-                match msg {
-                    Msg::Pid { pid } => {
-                        let _ = wait_exit(child.pid);
-                        final_pid = Some(pid);
-                        cfg.stage = Stage::Setup;
-                        host.send(&Msg::Config(Box::new(cfg.clone())))?;
-                    }
-                    Msg::Console => {
-                        let master = fds
-                            .pop()
-                            .ok_or_else(|| err!(Internal, "console message without a pty"))?;
-                        match &opts.console_socket {
-                            Some(sock) => crate::tty::send_to_socket(sock, master.as_raw_fd())?,
-                            None => console = Some(master),
-                        }
-                    }
-                    Msg::Seccomp => {
-                        let fd = fds
-                            .pop()
-                            .ok_or_else(|| err!(Internal, "seccomp message without an fd"))?;
-                        crate::hooks::send_seccomp_fd(spec, self.oci_state(), fd)?;
-                    }
-                    Msg::Error(e) => {
-                        if let Some(p) = final_pid {
-                            let _ = wait_exit(p);
-                        }
-                        return Err(e.into_error());
-                    }
-                    other => {
-                        return Err(err!(
-                            Internal,
-                            "unexpected message from rune init: {:?}",
-                            other
-                        ))
-                    }
-                }
-            }
-            let pid = final_pid.ok_or_else(|| err!(Internal, "exec: no process started"))?;
-            if let Some(p) = &opts.pid_file {
-                if let Err(e) = write_pid_file(p, pid) {
-                    kill(&[pid]);
+        join
+    }
+
+    /// Puts the new process in the container's cgroup, or in the sub-cgroups asked for.
+    fn join_cgroups(&self, pid: i32, subs: &[(Option<Vec<String>>, String)]) -> Result<()> {
+        if let Some(path) = &self.state.cgroup_path {
+            if let Err(e) = Manager::load(path).add(pid) {
+                // cgroup v2 refuses a process in a cgroup whose children have controllers (the
+                // init moved itself below and enabled them): join the init's cgroup, as runc
+                // does; an explicit --cgroup is joined below instead.
+                if e.errno() != Some(libc::EBUSY) {
                     return Err(e);
                 }
+                if subs.is_empty() {
+                    crate::cgroups::join_init_unified(pid, self.state.init_pid)?;
+                }
             }
-            Ok(Execed { pid, console })
-        })();
-        if result.is_err() && crate::procfs::stat(child.pid).is_some() {
-            kill(&[child.pid]);
         }
-        result
+        for (ctrls, sub) in subs {
+            crate::cgroups::join_sub(pid, self.state.init_pid, ctrls.as_deref(), sub)?;
+        }
+        Ok(())
+    }
+}
+
+/// Exec's answer to the init: the seccomp listener gets the container's state.
+struct ExecAnswers<'a> {
+    container: &'a Container,
+}
+
+impl Requests for ExecAnswers<'_> {
+    fn seccomp(&mut self, _init_pid: i32, fd: OwnedFd) -> Result<()> {
+        let c = self.container;
+        crate::hooks::send_seccomp_fd(&c.state.config, c.oci_state(), fd)
     }
 }

@@ -2,6 +2,7 @@
 
 mod create;
 mod delete;
+mod driver;
 mod enclave;
 mod exec;
 mod init_failure;

@@ -5,7 +5,7 @@
 pub mod client;
 mod config;
 mod devices;
-pub mod host;
+pub mod keeper;
 pub mod pal;
 pub mod protocol;
 

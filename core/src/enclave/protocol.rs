@@ -18,6 +18,7 @@
 //! ```
 //! Any request may be answered with `Error`.
 
+use crate::process::channel::End;
 use crate::process::message::WireError;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -51,3 +52,8 @@ pub enum Reply {
     Done,
     Error(WireError),
 }
+
+/// The client's end of a connection to the keeper (`rune exec`, `kill`, `attest`, the proxy).
+pub type ClientEnd = End<Request, Reply>;
+/// The keeper's end of a connection.
+pub type KeeperEnd = End<Reply, Request>;

@@ -4,16 +4,15 @@
 use crate::err;
 use crate::error::{Error, Result};
 use nix::sys::socket::{
-    recvmsg, sendmsg, socketpair, AddressFamily, ControlMessage, ControlMessageOwned, MsgFlags,
-    SockFlag, SockType,
+    sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::io::{IoSlice, IoSliceMut};
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::io::IoSlice;
+use std::marker::PhantomData;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 const MAX_FRAME: usize = 64 << 20;
-const MAX_FDS: usize = 8;
 
 #[derive(Debug)]
 pub struct Channel {
@@ -35,14 +34,6 @@ pub fn pair() -> Result<(Channel, Channel)> {
 impl Channel {
     pub fn from_fd(fd: OwnedFd) -> Self {
         Channel { fd }
-    }
-
-    /// # Safety
-    /// `fd` must be an open socket owned by nobody else.
-    pub unsafe fn from_raw(fd: RawFd) -> Self {
-        Channel {
-            fd: OwnedFd::from_raw_fd(fd),
-        }
     }
 
     /// A second handle on the same socket (for a reader thread).
@@ -106,38 +97,23 @@ impl Channel {
         let mut fds = Vec::new();
         let mut got = 0;
         while got < 4 {
-            let mut cspace = nix::cmsg_space!([RawFd; MAX_FDS]);
-            let mut iov = [IoSliceMut::new(&mut header[got..])];
-            let r = recvmsg::<()>(
-                self.fd.as_raw_fd(),
-                &mut iov,
-                Some(&mut cspace),
-                MsgFlags::MSG_CMSG_CLOEXEC,
-            );
-            let r = match r {
-                Ok(r) => r,
-                Err(nix::errno::Errno::EINTR) => continue,
-                // A peer that died with data of ours unread resets the connection: between
-                // frames that is its end, as EOF is (an init the OOM killer took, say).
-                Err(nix::errno::Errno::ECONNRESET) if got == 0 => return Ok(None),
-                Err(e) => return Err(Error::os("receive from rune init channel", e as i32)),
-            };
-            for c in r
-                .cmsgs()
-                .map_err(|e| Error::os("control message", e as i32))?
-            {
-                if let ControlMessageOwned::ScmRights(raw) = c {
-                    // SAFETY: the kernel just installed these descriptors for us.
-                    fds.extend(raw.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
-                }
-            }
-            if r.bytes == 0 {
+            let (n, more) =
+                match crate::sys::fdpass::recv_with_fds(self.fd.as_fd(), &mut header[got..]) {
+                    Ok(r) => r,
+                    Err(nix::errno::Errno::EINTR) => continue,
+                    // A peer that died with data of ours unread resets the connection: between
+                    // frames that is its end, as EOF is (an init the OOM killer took, say).
+                    Err(nix::errno::Errno::ECONNRESET) if got == 0 => return Ok(None),
+                    Err(e) => return Err(Error::os("receive from rune init channel", e as i32)),
+                };
+            fds.extend(more);
+            if n == 0 {
                 if got == 0 {
                     return Ok(None);
                 }
                 return Err(err!(Internal, "rune init channel closed mid-frame"));
             }
-            got += r.bytes;
+            got += n;
         }
         let len = u32::from_le_bytes(header) as usize;
         if len > MAX_FRAME {
@@ -148,6 +124,44 @@ impl Channel {
         let msg =
             serde_json::from_slice(&body).map_err(|e| err!(Internal, "decode message: {}", e))?;
         Ok(Some((msg, fds)))
+    }
+}
+
+/// One end of a channel whose directions carry different message types: it sends `Out` and
+/// receives `In`, so a message cannot be sent the wrong way.
+#[derive(Debug)]
+pub struct End<Out, In> {
+    ch: Channel,
+    _types: PhantomData<fn(Out) -> In>,
+}
+
+impl<Out: Serialize, In: DeserializeOwned> End<Out, In> {
+    pub fn new(ch: Channel) -> Self {
+        End {
+            ch,
+            _types: PhantomData,
+        }
+    }
+
+    pub fn send(&self, msg: &Out) -> Result<()> {
+        self.ch.send(msg)
+    }
+
+    pub fn send_with_fds(&self, msg: &Out, fds: &[RawFd]) -> Result<()> {
+        self.ch.send_with_fds(msg, fds)
+    }
+
+    pub fn recv(&self) -> Result<Option<(In, Vec<OwnedFd>)>> {
+        self.ch.recv()
+    }
+
+    /// A second handle on the same socket (for a reader thread).
+    pub fn try_clone(&self) -> Result<Self> {
+        Ok(End::new(self.ch.try_clone()?))
+    }
+
+    pub fn channel(&self) -> &Channel {
+        &self.ch
     }
 }
 
@@ -166,36 +180,52 @@ fn read_exact(fd: std::os::fd::BorrowedFd<'_>, mut buf: &mut [u8]) -> Result<()>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::process::message::Msg;
+    use crate::process::message::{FromInit, ToInit};
+
+    type Host = End<ToInit, FromInit>;
+    type Init = End<FromInit, ToInit>;
+
+    fn ends() -> (Host, Init) {
+        let (a, b) = pair().unwrap();
+        (End::new(a), End::new(b))
+    }
 
     #[test]
     fn a_peer_gone_with_our_data_unread_is_the_end() {
-        let (a, b) = pair().unwrap();
-        a.send(&Msg::Pid { pid: 1 }).unwrap();
-        // b dies without reading: a's next receive sees a reset, taken as EOF.
-        drop(b);
-        assert!(a.recv::<Msg>().unwrap().is_none());
+        let (host, init) = ends();
+        host.send(&ToInit::MapsDone).unwrap();
+        // The init dies without reading: the host's next receive sees a reset, taken as EOF.
+        drop(init);
+        assert!(host.recv().unwrap().is_none());
     }
 
     #[test]
     fn frames_and_fds_cross() {
-        let (a, b) = pair().unwrap();
+        let (host, init) = ends();
         let (r, w) = nix::unistd::pipe().unwrap();
-        a.send_with_fds(&Msg::Pid { pid: 42 }, &[w.as_raw_fd()])
+        init.send_with_fds(&FromInit::Pid { pid: 42 }, &[w.as_raw_fd()])
             .unwrap();
-        a.send(&Msg::Ready { pal_version: 0 }).unwrap();
-        let (m, fds) = b.recv::<Msg>().unwrap().unwrap();
-        assert!(matches!(m, Msg::Pid { pid: 42 }));
+        init.send(&FromInit::Ready { pal_version: 0 }).unwrap();
+        let (m, fds) = host.recv().unwrap().unwrap();
+        assert!(matches!(m, FromInit::Pid { pid: 42 }));
         assert_eq!(fds.len(), 1);
         nix::unistd::write(&fds[0], b"x").unwrap();
         let mut buf = [0u8; 1];
         nix::unistd::read(r.as_fd(), &mut buf).unwrap();
         assert_eq!(&buf, b"x");
         assert!(matches!(
-            b.recv::<Msg>().unwrap().unwrap().0,
-            Msg::Ready { .. }
+            host.recv().unwrap().unwrap().0,
+            FromInit::Ready { .. }
         ));
-        drop(a);
-        assert!(b.recv::<Msg>().unwrap().is_none());
+        drop(init);
+        assert!(host.recv().unwrap().is_none());
+    }
+
+    #[test]
+    fn a_frame_of_the_other_direction_does_not_decode() {
+        let (a, b) = pair().unwrap();
+        // A host → init message read where init → host messages are expected.
+        a.send(&ToInit::MapsDone).unwrap();
+        assert!(End::<ToInit, FromInit>::new(b).recv().is_err());
     }
 }

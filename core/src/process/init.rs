@@ -1,110 +1,136 @@
-//! `rune init <fd>`: the entry of every process rune starts inside a container. It reads its
-//! `Config` from the channel and runs the stage it is given (see `message.rs`).
+//! `rune init <fd>`: the entry of every process rune starts inside a container. Its first
+//! message says what it is to be (see `message.rs`): an init of the stage it is given, or a
+//! proxy. It returns how the process is to end; the binary writes the report and exits.
 
 use super::channel::Channel;
-use super::message::{InitConfig, Mode, Msg, NsType, Stage, WireError};
+use super::message::{FromInit, InitConfig, InitEnd, NsType, Stage, ToInit, WireError};
 use super::setup;
 use crate::err;
-use crate::error::{Context, Error, Result};
-use crate::namespaces;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use crate::error::{Error, Result};
+use crate::{namespaces, sys};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 
-/// Runs the init; returns only on failure, with the exit code to use.
-pub fn main(fd_arg: &str) -> i32 {
-    reset_signals();
+/// How a `rune init` process ends: the code to exit with at once (`sys::exec::exit_now`), and
+/// a line for its stderr when there is an error nobody else could be told of.
+#[derive(Debug)]
+pub struct Exit {
+    pub code: i32,
+    pub report: Option<String>,
+}
+
+/// Runs the init; returns only when the process is to end.
+pub fn main(fd_arg: &str) -> Exit {
+    sys::signals::reset_all();
     let fd: RawFd = match fd_arg.parse() {
         Ok(fd) => fd,
-        Err(_) => {
-            eprintln!("rune init: bad channel fd {:?}", fd_arg);
-            return 2;
-        }
+        Err(_) => return failed(2, format!("rune init: bad channel fd {:?}", fd_arg)),
     };
-    // SAFETY: the host passed this socket to us as `fd`; nothing else owns it here.
-    let ch = unsafe { Channel::from_raw(fd) };
-    // SAFETY: fcntl on our own fd.
-    unsafe { libc::fcntl(ch.raw(), libc::F_SETFD, libc::FD_CLOEXEC) };
-    match run(&ch) {
-        Ok(()) => 0,
-        Err(e) => {
-            if ch.send(&Msg::Error(WireError::from_error(&e))).is_err() {
-                eprintln!("rune init: {}", e);
-            }
-            1
+    let ch = match sys::fdpass::adopt_inherited(fd) {
+        Ok(fd) => InitEnd::new(Channel::from_fd(fd)),
+        Err(e) => return failed(2, format!("rune init: {}", e)),
+    };
+    let (msg, fds) = match ch.recv() {
+        Ok(Some(m)) => m,
+        // The host gave up (its own error is reported there): leave quietly.
+        Ok(None) => return quiet(1),
+        Err(e) => return ends(&ch, Err(e)),
+    };
+    match msg {
+        ToInit::Start { stage, config } => {
+            let r = start(stage, &config, fds, &ch);
+            ends(&ch, r)
         }
+        ToInit::Proxy => match fds.into_iter().next() {
+            Some(conn) => {
+                let (code, e) = crate::workload::proxy(conn);
+                Exit {
+                    code,
+                    report: e.map(|e| format!("rune: {}", e)),
+                }
+            }
+            None => ends(
+                &ch,
+                Err(err!(Internal, "rune init: Proxy without a connection")),
+            ),
+        },
+        other => ends(
+            &ch,
+            Err(err!(Internal, "rune init: expected Start, got {:?}", other)),
+        ),
     }
 }
 
-fn run(ch: &Channel) -> Result<()> {
-    let (msg, fds) = match ch.recv()? {
-        Some(m) => m,
-        // The host gave up (its own error is reported there): leave quietly.
-        // SAFETY: exiting a process that has done nothing yet.
-        None => unsafe { libc::_exit(1) },
-    };
-    let cfg = match msg {
-        Msg::Config(cfg) => cfg,
-        other => {
-            return Err(err!(
-                Internal,
-                "rune init: expected Config, got {:?}",
-                other
-            ))
-        }
-    };
-    match cfg.stage {
-        Stage::Namespaces => stage_namespaces(&cfg, ch),
+fn quiet(code: i32) -> Exit {
+    Exit { code, report: None }
+}
+
+fn failed(code: i32, report: String) -> Exit {
+    Exit {
+        code,
+        report: Some(report),
+    }
+}
+
+/// The end of an init: a failure goes to the host; printed only when the host cannot hear it,
+/// and not at all when the host hung up first (it reports its own error).
+fn ends(ch: &InitEnd, r: Result<i32>) -> Exit {
+    match r {
+        Ok(code) => quiet(code),
+        Err(e) if is_host_gone(&e) => quiet(1),
+        Err(e) => match ch.send(&FromInit::Error(WireError::from_error(&e))) {
+            Ok(()) => quiet(1),
+            Err(_) => failed(1, format!("rune init: {}", e)),
+        },
+    }
+}
+
+fn start(stage: Stage, config: &InitConfig, fds: Vec<OwnedFd>, ch: &InitEnd) -> Result<i32> {
+    let common = config.common();
+    match stage {
+        Stage::Namespaces => stage_namespaces(config, ch),
         Stage::Full => {
-            for (t, p) in &cfg.join {
+            for (t, p) in &common.join {
                 namespaces::join(*t, p)?;
             }
-            namespaces::unshare(cfg.unshare_flags)?;
-            dispatch(&cfg, fds, ch)
+            namespaces::unshare(common.unshare_flags)?;
+            set_up(config, fds, ch)
         }
         Stage::Setup => {
             // Stage A left the mount namespace to us: rune had to be exec'd with the host's
             // root, where its ELF interpreter lives.
-            for (t, p) in cfg.join.iter().filter(|(t, _)| *t == NsType::Mount) {
+            for (t, p) in common.join.iter().filter(|(t, _)| *t == NsType::Mount) {
                 namespaces::join(*t, p)?;
             }
-            dispatch(&cfg, fds, ch)
+            set_up(config, fds, ch)
         }
     }
 }
 
-fn dispatch(cfg: &InitConfig, fds: Vec<OwnedFd>, ch: &Channel) -> Result<()> {
-    match cfg.mode {
-        Mode::Create => setup::create(cfg, fds, ch),
-        Mode::Exec => setup::exec(cfg, ch),
+fn set_up(config: &InitConfig, fds: Vec<OwnedFd>, ch: &InitEnd) -> Result<i32> {
+    match config {
+        InitConfig::Create(c) => setup::create(c, fds, ch),
+        InitConfig::Exec(c) => setup::exec(c, ch),
     }
 }
 
 /// Stage A: join and create namespaces, then start stage B as a child of the host
 /// (CLONE_PARENT), which re-executes rune init to run with a fresh process image.
-fn stage_namespaces(cfg: &InitConfig, ch: &Channel) -> Result<()> {
-    let exe = nix::fcntl::open(
-        "/proc/self/exe",
-        nix::fcntl::OFlag::O_PATH | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .context("open /proc/self/exe")?;
+fn stage_namespaces(config: &InitConfig, ch: &InitEnd) -> Result<i32> {
+    let cfg = config.common();
+    let exe = sys::exec::open_self_exe()?;
     for (t, p) in cfg.join.iter().filter(|(t, _)| *t == NsType::User) {
         namespaces::join(*t, p)?;
         become_root()?;
     }
     if cfg.unshare_flags & libc::CLONE_NEWUSER != 0 {
         namespaces::unshare(libc::CLONE_NEWUSER)?;
-        ch.send(&Msg::MapRequest {
+        ch.send(&FromInit::MapRequest {
             pid: std::process::id() as i32,
         })?;
         match ch.recv()? {
-            Some((Msg::MapsDone, _)) => {}
-            other => {
-                return Err(err!(
-                    Internal,
-                    "expected MapsDone, got {:?}",
-                    other.map(|m| m.0)
-                ))
-            }
+            Some((ToInit::MapsDone, _)) => {}
+            None => return Err(host_gone()),
+            Some((other, _)) => return Err(err!(Internal, "expected MapsDone, got {:?}", other)),
         }
         become_root()?;
     }
@@ -135,100 +161,51 @@ fn stage_namespaces(cfg: &InitConfig, ch: &Channel) -> Result<()> {
         }
     }
     drop(ns_files);
-    let fd_arg = std::ffi::CString::new(ch.raw().to_string()).unwrap_or_default();
-    let argv = [
-        c"rune".as_ptr(),
-        c"init".as_ptr(),
-        fd_arg.as_ptr(),
-        std::ptr::null(),
-    ];
-    let envp = [c"RUNE_INIT=1".as_ptr(), std::ptr::null()];
-    let flags = (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong;
-    // SAFETY: a fork-like clone; the child only makes raw system calls and execs.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
-    if pid < 0 {
-        return Err(Error::io(
-            "clone the container init",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    if pid == 0 && joins_mount {
-        // Stage B, already in every namespace: take the next Config and go on.
-        drop(exe);
-        let code = match stage_b(ch) {
-            Ok(()) => 0,
-            Err(e) => {
-                if ch.send(&Msg::Error(WireError::from_error(&e))).is_err() {
-                    eprintln!("rune init: {}", e);
-                }
-                1
-            }
-        };
-        // SAFETY: ends stage B (it only returns on failure) without the host copy's handlers.
-        unsafe { libc::_exit(code) }
-    }
-    if pid == 0 {
-        // SAFETY: raw system calls on memory prepared before the clone.
-        unsafe {
-            libc::fcntl(ch.raw(), libc::F_SETFD, 0);
-            libc::syscall(
-                libc::SYS_execveat,
-                exe.as_raw_fd(),
-                c"".as_ptr(),
-                argv.as_ptr(),
-                envp.as_ptr(),
-                libc::AT_EMPTY_PATH,
-            );
-            libc::_exit(127);
+    let argv = sys::exec::init_argv(ch.channel().raw())?;
+    match sys::clone::fork_sibling("clone the container init")? {
+        // Stage B, already in every namespace: take the next Start and go on.
+        None if joins_mount => {
+            drop(exe);
+            stage_b(ch)
+        }
+        None => {
+            sys::fdpass::keep_on_exec(ch.channel().fd.as_fd())?;
+            Err(sys::exec::execveat_empty(exe.as_fd(), &argv, &[]))
+        }
+        Some(pid) => {
+            ch.send(&FromInit::Pid { pid })?;
+            Ok(0)
         }
     }
-    ch.send(&Msg::Pid { pid: pid as i32 })?;
-    // SAFETY: end stage A without running destructors or atexit handlers of the host copy.
-    unsafe { libc::_exit(0) }
 }
 
 /// Stage B without a new process image: its namespaces were all joined by stage A.
-fn stage_b(ch: &Channel) -> Result<()> {
+fn stage_b(ch: &InitEnd) -> Result<i32> {
     // Visible in the container's pid namespace from now on: not dumpable, so its processes
     // cannot read this one's memory or descriptors.
-    crate::sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
+    sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
     match ch.recv()? {
-        Some((Msg::Config(cfg), fds)) => dispatch(&cfg, fds, ch),
-        Some((other, _)) => Err(err!(
-            Internal,
-            "rune init: expected Config, got {:?}",
-            other
-        )),
-        // SAFETY: the host gave up; leave quietly.
-        None => unsafe { libc::_exit(1) },
+        Some((ToInit::Start { config, .. }, fds)) => set_up(&config, fds, ch),
+        Some((other, _)) => Err(err!(Internal, "rune init: expected Start, got {:?}", other)),
+        None => Err(host_gone()),
     }
+}
+
+const HOST_GONE: &str = "the host closed rune init's channel";
+
+/// The host closed the channel: it gave up and reports its own error.
+pub(super) fn host_gone() -> Error {
+    Error::os(HOST_GONE, libc::EPIPE)
+}
+
+fn is_host_gone(e: &Error) -> bool {
+    e.errno() == Some(libc::EPIPE) && e.message().starts_with(HOST_GONE)
 }
 
 fn become_root() -> Result<()> {
-    // SAFETY: plain id system calls.
-    unsafe {
-        if libc::setresgid(0, 0, 0) != 0 || libc::setresuid(0, 0, 0) != 0 {
-            return Err(Error::io(
-                "become root in the user namespace",
-                std::io::Error::last_os_error(),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The host may have blocked signals (to forward them); the container must start clean.
-fn reset_signals() {
-    // SAFETY: an empty set unblocks everything; default dispositions for catchable signals.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-        for s in 1..32 {
-            // SIGPIPE stays ignored while rune runs; the payload gets it back at exec.
-            if s != libc::SIGKILL && s != libc::SIGSTOP && s != libc::SIGPIPE {
-                libc::signal(s, libc::SIG_DFL);
-            }
-        }
-    }
+    let root_g = nix::unistd::Gid::from_raw(0);
+    let root_u = nix::unistd::Uid::from_raw(0);
+    nix::unistd::setresgid(root_g, root_g, root_g)
+        .and_then(|_| nix::unistd::setresuid(root_u, root_u, root_u))
+        .map_err(|e| Error::os("become root in the user namespace", e as i32))
 }

@@ -1,16 +1,17 @@
 //! The protocol between the host side of rune (`create`/`exec`, in the caller's process) and
 //! `rune init` (inside the new namespaces). Frames are length-prefixed JSON on a stream socket;
-//! a frame may carry file descriptors (SCM_RIGHTS).
+//! a frame may carry file descriptors (SCM_RIGHTS). Each direction has its own message type,
+//! so a message can only be sent the way it goes.
 //!
 //! ```text
 //!  host (rune create / librune)                init stage A          init stage B (= the init)
 //!  clone(new namespaces) + execve(rune init) ──►│
-//!  ── Config{stage} ─────────────────────────────►│
+//!  ── Start{stage, config} ──────────────────────►│
 //!  ◄──────────────────────────── MapRequest{pid} │ (only when init unshares a user namespace)
 //!  ── MapsDone (uid_map/gid_map written) ───────►│
 //!                                                 │ clone(CLONE_PARENT) + execve ──►│
 //!  ◄──────────────────────────────── Pid{pid}    │ exit                            │
-//!  ── Config{stage: Setup} ─────────────────────────────────────────────────────►│
+//!  ── Start{stage: Setup, config} ──────────────────────────────────────────────►│
 //!  ◄──────────────────────────────────────────────────────────── Hooks            │ (mounts done)
 //!  ── HooksDone (prestart, createRuntime run) ─────────────────────────────────►│
 //!  ◄──────────────────────────────────────────────────── Console + pty fd        │ (terminal)
@@ -19,28 +20,48 @@
 //! ```
 //! In the common case (no namespace joined by path, no time namespace) the host's clone creates
 //! the namespaces and the first init process is already the container's init: it gets
-//! `Config{stage: Full}` and there is no stage A. Any step may answer `Error` instead; the
-//! host then kills what it started and removes what it created.
+//! `Start{stage: Full}` and there is no stage A. Any step may answer `Error` instead; the
+//! host then kills what it started and removes what it created. An exec'd process's init gets
+//! `InitConfig::Exec` and ends in execve (the channel, close-on-exec, then reads EOF); a proxy
+//! for a process in an enclave gets `Proxy` with its connection to the enclave's keeper.
 
+pub use crate::namespaces::NsType;
 use oci_spec::runtime::{Process, Spec};
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// The host's end of an init's channel.
+pub type HostEnd = super::channel::End<ToInit, FromInit>;
+/// The init's end of its channel.
+pub type InitEnd = super::channel::End<FromInit, ToInit>;
+
+/// Host → init.
 #[derive(Debug, Serialize, Deserialize)]
-pub enum Msg {
-    Config(Box<InitConfig>),
+pub enum ToInit {
+    /// The first message of every `rune init`: what it is to be.
+    Start { stage: Stage, config: InitConfig },
+    /// Carries the connection to the enclave's keeper: stand for the process it started.
+    Proxy,
+    /// The user namespace's uid_map and gid_map are written.
+    MapsDone,
+    /// The prestart and createRuntime hooks ran; carries the OCI state for the container's own.
+    HooksDone { state: String },
+}
+
+/// Init → host.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum FromInit {
+    /// Stage A unshared a user namespace: write its maps.
     MapRequest {
         pid: i32,
     },
-    MapsDone,
+    /// Stage A is done; `pid` is stage B, the init to configure.
     Pid {
         pid: i32,
     },
+    /// The mounts are done: run the host-side hooks.
     Hooks,
-    /// Carries the OCI state for the container's own hooks.
-    HooksDone {
-        state: String,
-    },
     /// Carries the pty master.
     Console,
     /// Carries the seccomp notify fd, for the config's listenerPath.
@@ -57,12 +78,26 @@ pub enum Msg {
     Error(WireError),
 }
 
-/// An error as it crosses the socket: kind name, errno and message, so the host rebuilds it.
+/// An error as it crosses a socket: kind, errno and message, so the other side rebuilds it.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct WireError {
-    pub kind: String,
+    pub kind: crate::ErrorKind,
     pub errno: Option<i32>,
     pub msg: String,
+}
+
+impl WireError {
+    pub fn from_error(e: &crate::Error) -> Self {
+        WireError {
+            kind: e.kind(),
+            errno: e.errno(),
+            msg: e.message().to_string(),
+        }
+    }
+
+    pub fn into_error(self) -> crate::Error {
+        crate::Error::new(self.kind, self.msg).with_errno(self.errno)
+    }
 }
 
 /// Which part of the work an init process is asked to do.
@@ -76,72 +111,114 @@ pub enum Stage {
     Setup,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Mode {
-    Create,
-    Exec,
+/// What an init process sets up: a new container, or one more process in a container.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum InitConfig {
+    Create(Box<CreateConfig>),
+    Exec(Box<ExecConfig>),
 }
 
-/// Everything an init process needs, sent by the host.
+/// The namespace steps an init makes itself, and what both kinds of init have in common.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct InitConfig {
-    pub mode: Mode,
-    pub stage: Stage,
-    pub id: String,
+pub struct Common {
+    /// The container's config.
     pub spec: Spec,
-    /// For exec: the process to run (the container's spec keeps its own process).
-    pub process: Option<Process>,
     pub rootfs: PathBuf,
-    pub bundle: PathBuf,
-    pub no_pivot: bool,
-    pub no_new_keyring: bool,
-    /// Fds 3..3+preserve_fds are passed on to the container process.
-    pub preserve_fds: i32,
-    /// The enclave runtime to load and host, for an enclave container.
-    pub enclave: Option<crate::enclave::EnclaveConfig>,
-    /// Variables added to the process environment (LISTEN_FDS, LISTEN_PID).
-    pub extra_env: Vec<String>,
-    /// Namespaces to join by path (user first), done by the init.
+    /// Namespaces to join by path (user first).
     pub join: Vec<(NsType, PathBuf)>,
     /// Namespaces (CLONE_NEW* flags) the init still has to create itself.
     pub unshare_flags: i32,
-    /// True when an exec fifo fd comes with the Config frame.
-    pub has_fifo: bool,
+    /// Fds 3..3+preserve_fds are passed on to the process.
+    pub preserve_fds: i32,
+    /// Variables added to the process environment (LISTEN_FDS, LISTEN_PID).
+    pub extra_env: Vec<String>,
+}
+
+/// A new container. The exec fifo comes with the Start frame, then the enclave keeper's
+/// socket (an enclave workload), then the bind sources of `bind_fds`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CreateConfig {
+    pub common: Common,
+    pub id: String,
+    pub bundle: PathBuf,
+    pub no_pivot: bool,
+    pub no_new_keyring: bool,
+    /// What runs once the container is set up.
+    pub workload: WorkloadConfig,
     /// The init's cgroup in each hierarchy (first controller, or "" for v2), host paths.
-    pub cgroup_paths: std::collections::HashMap<String, String>,
-    /// The uids, as the init sees them, that may connect to the enclave host's socket: host
-    /// root and the container's owner, mapped into the container's user namespace.
-    pub peer_uids: Vec<u32>,
-    /// The mounts (by index) whose bind source comes opened with the Config frame, after the
-    /// fifo and the enclave socket: opened by `rune create` before the init entered a new
-    /// user namespace, which may not reach them by path.
+    pub cgroup_paths: HashMap<String, String>,
+    /// The mounts (by index) whose bind source comes opened with the Start frame: opened by
+    /// `rune create` before the init entered a new user namespace, which may not reach them
+    /// by path.
     pub bind_fds: Vec<usize>,
 }
 
-pub use crate::namespaces::NsType;
+/// One more process in a running container, whose namespaces `common.join` names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExecConfig {
+    pub common: Common,
+    /// The process to run (the container's spec keeps its own).
+    pub process: Process,
+}
 
-impl WireError {
-    pub fn from_error(e: &crate::Error) -> Self {
-        WireError {
-            kind: format!("{:?}", e.kind()),
-            errno: e.errno(),
-            msg: e.message().to_string(),
+/// The container's workload, chosen once from the config (see `crate::workload`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum WorkloadConfig {
+    /// The entrypoint is executed.
+    Native,
+    /// An enclave runtime is loaded and the init keeps the enclave.
+    Enclave {
+        config: crate::enclave::EnclaveConfig,
+        /// The uids, as the init sees them, that may connect to the keeper's socket: host
+        /// root and the container's owner, mapped into the container's user namespace.
+        peer_uids: Vec<u32>,
+    },
+}
+
+impl InitConfig {
+    pub fn common(&self) -> &Common {
+        match self {
+            InitConfig::Create(c) => &c.common,
+            InitConfig::Exec(c) => &c.common,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ErrorKind;
+
+    #[test]
+    fn every_error_kind_crosses_unchanged() {
+        let kinds = [
+            ErrorKind::NotFound,
+            ErrorKind::AlreadyExists,
+            ErrorKind::InvalidState,
+            ErrorKind::InvalidSpec,
+            ErrorKind::InvalidArgument,
+            ErrorKind::PermissionDenied,
+            ErrorKind::Os,
+            ErrorKind::Enclave,
+            ErrorKind::Internal,
+        ];
+        for kind in kinds {
+            let e = crate::Error::new(kind, "m").with_errno(Some(5));
+            let json = serde_json::to_string(&FromInit::Error(WireError::from_error(&e))).unwrap();
+            let back = match serde_json::from_str::<FromInit>(&json).unwrap() {
+                FromInit::Error(w) => w.into_error(),
+                other => panic!("{:?}", other),
+            };
+            assert_eq!(
+                (back.kind(), back.errno(), back.message()),
+                (kind, Some(5), "m")
+            );
         }
     }
 
-    pub fn into_error(self) -> crate::Error {
-        use crate::ErrorKind::*;
-        let kind = match self.kind.as_str() {
-            "NotFound" => NotFound,
-            "AlreadyExists" => AlreadyExists,
-            "InvalidState" => InvalidState,
-            "InvalidSpec" => InvalidSpec,
-            "InvalidArgument" => InvalidArgument,
-            "PermissionDenied" => PermissionDenied,
-            "Os" => Os,
-            "Enclave" => Enclave,
-            _ => Internal,
-        };
-        crate::Error::new(kind, self.msg).with_errno(self.errno)
+    #[test]
+    fn an_unknown_error_kind_is_refused_not_guessed() {
+        let json = r#"{"Error":{"kind":"Sideways","errno":null,"msg":"m"}}"#;
+        assert!(serde_json::from_str::<FromInit>(json).is_err());
     }
 }

@@ -16,6 +16,7 @@
 pub mod channel;
 pub mod init;
 pub mod message;
+pub mod program;
 pub(crate) mod setup;
 pub mod spawn;
 mod wait;

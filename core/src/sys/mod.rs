@@ -1,5 +1,11 @@
 //! Thin wrappers over the system calls the init uses, each error naming the call and its object.
 
+pub mod clone;
+pub mod exec;
+pub mod fdpass;
+pub mod session;
+pub mod signals;
+
 use crate::error::{Error, Result};
 use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};

@@ -28,12 +28,14 @@ pub struct Ctx {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     // The hidden init entry point, before any parsing: it must start fast.
-    if args.len() >= 3 && args[1] == "init" && std::env::var_os("RUNE_INIT").is_some() {
-        if args.get(3).map(String::as_str) == Some("proxy") {
-            let fd = args[2].parse().unwrap_or(-1);
-            std::process::exit(rune_core::enclave::client::proxy_main(fd));
+    // What the init is to be comes in its first message.
+    if args.len() == 3 && args[1] == "init" {
+        let exit = rune_core::process::init::main(&args[2]);
+        if let Some(report) = exit.report {
+            eprintln!("{}", report);
         }
-        std::process::exit(rune_core::process::init::main(&args[2]));
+        // At once: an enclave keeper's PAL threads may still run; no atexit handler of theirs.
+        rune_core::sys::exec::exit_now(exit.code);
     }
     // Usage errors exit 1, as runc's do (clap's own code is 2); help and version exit 0.
     let cli = help::parse();

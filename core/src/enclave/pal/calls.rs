@@ -1,7 +1,7 @@
 //! The PAL calls, with C strings and structs built and kept alive for each call.
 
 use super::convention::UNSET;
-use super::{call_error, failure, ffi, Entry, Pal};
+use super::{call_error, failure, ffi, Entry, Life, Pal};
 use crate::err;
 use crate::error::Result;
 use std::ffi::CString;
@@ -54,6 +54,12 @@ impl CVec {
 impl Pal {
     /// pal_init with the runtime's arguments and log level (v3: no pre-created enclave).
     pub fn init(&self, args: &str, log_level: &str) -> Result<()> {
+        self.init_once(args, log_level)?;
+        *self.life.lock().unwrap_or_else(|p| p.into_inner()) = Life::Initialised;
+        Ok(())
+    }
+
+    fn init_once(&self, args: &str, log_level: &str) -> Result<()> {
         let a = cstring(args)?;
         let l = cstring(log_level)?;
         let mut attr = ffi::pal_attr_t {
@@ -182,8 +188,15 @@ impl Pal {
         .with_errno(code))
     }
 
+    /// pal_destroy, once and only after a successful pal_init; a later call (from another
+    /// thread too) does nothing, after the first call has returned.
     pub fn destroy(&self) -> Result<()> {
-        // SAFETY: no arguments.
+        let mut life = self.life.lock().unwrap_or_else(|p| p.into_inner());
+        if *life != Life::Initialised {
+            return Ok(());
+        }
+        *life = Life::Destroyed;
+        // SAFETY: no arguments; the lock keeps a second destroy from running beside it.
         call("pal_destroy", || unsafe { (self.destroy)() })
     }
 

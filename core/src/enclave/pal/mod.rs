@@ -58,14 +58,24 @@ enum Entry {
     },
 }
 
+/// Where a PAL is in its life: pal_destroy follows a successful pal_init, exactly once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Life {
+    Loaded,
+    Initialised,
+    Destroyed,
+}
+
 /// A loaded enclave runtime. Its functions may be called from several threads (rune runs
-/// concurrent execs); `destroy` is called once, by the enclave host, at the end.
+/// concurrent execs). pal_destroy is called once, after a successful pal_init: by `destroy`
+/// (a second caller waits for the first's call to end, then returns) or else on drop.
 pub struct Pal {
     path: PathBuf,
     version: u32,
     convention: Convention,
     entry: Entry,
     destroy: FnDestroy,
+    life: std::sync::Mutex<Life>,
     // Keeps the library mapped for as long as the function pointers above are used.
     _lib: Library,
 }
@@ -142,6 +152,7 @@ impl Pal {
             convention,
             entry,
             destroy,
+            life: std::sync::Mutex::new(Life::Loaded),
             _lib: lib,
         })
     }
@@ -238,3 +249,13 @@ pub(crate) fn errno_name(e: i32) -> &'static str {
         _ => "errno",
     }
 }
+
+impl Drop for Pal {
+    /// An initialised enclave is torn down when its Pal goes (an init failing after pal_init).
+    fn drop(&mut self) {
+        let _ = self.destroy();
+    }
+}
+
+#[cfg(test)]
+mod destroy_once_tests;

@@ -1,13 +1,14 @@
-//! The enclave host: what the container's init becomes in an enclave container (the original
-//! rune's "runelet"). It loaded the PAL from a host path before entering the container's root,
-//! called pal_init after the container's set-up, and after `start` runs the entrypoint through
-//! the PAL, forwards the signals it gets with pal_kill, serves `exec` and `attest` on its
-//! socket, and finally calls pal_destroy and exits with the entrypoint's exit code.
+//! The enclave keeper: what the container's init becomes in an enclave container (the original
+//! rune's "runelet"; the enclave workload, `crate::workload`, loaded the PAL from a host path
+//! before entering the container's root and called pal_init after the container's set-up).
+//! After `start` it runs the entrypoint through the PAL, forwards the signals it gets with
+//! pal_kill, serves `exec` and `attest` on its socket, and finally calls pal_destroy and ends
+//! with the entrypoint's exit code. ("Host" in rune means the caller's side, `rune create`.)
 
 use super::pal::Pal;
-use super::protocol::{Reply, Request};
+use super::protocol::{KeeperEnd, Reply, Request};
 use crate::error::Result;
-use crate::process::channel::Channel;
+use crate::process::channel::{Channel, End};
 use crate::process::message::WireError;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
@@ -16,8 +17,6 @@ use std::sync::{Arc, Mutex};
 
 /// The PAL's id of the entrypoint, for forwarding signals (-1 until it exists).
 static ENTRYPOINT: AtomicI32 = AtomicI32::new(-1);
-/// The write end of the self-pipe the signal handler writes signal numbers to.
-static SIGNAL_PIPE: AtomicI32 = AtomicI32::new(-1);
 
 /// Signals forwarded to the entrypoint.
 const FORWARDED: [i32; 9] = [
@@ -32,16 +31,7 @@ const FORWARDED: [i32; 9] = [
     libc::SIGCONT,
 ];
 
-extern "C" fn on_signal(sig: libc::c_int) {
-    let fd = SIGNAL_PIPE.load(Ordering::Relaxed);
-    if fd >= 0 {
-        let b = sig as u8;
-        // SAFETY: write(2) is async-signal-safe.
-        unsafe { libc::write(fd, &b as *const u8 as *const libc::c_void, 1) };
-    }
-}
-
-/// Binds the enclave host's socket in the container's state directory (by `rune create`, which
+/// Binds the enclave keeper's socket in the container's state directory (by `rune create`, which
 /// passes it to the init). The socket is 0600, whatever the umask, in a 0700 directory.
 pub fn listen(state_dir: &std::path::Path) -> Result<UnixListener> {
     let path = state_dir.join(super::SOCKET);
@@ -55,7 +45,8 @@ pub fn listen(state_dir: &std::path::Path) -> Result<UnixListener> {
     Ok(l)
 }
 
-/// Runs the entrypoint through the PAL and serves exec requests; never returns.
+/// Runs the entrypoint through the PAL and serves exec requests until it ends; returns the
+/// exit code the process is to end with at once (the PAL destroyed, its threads still up).
 /// Only peers whose uid is in `peers` (host root and the container's owner, as seen here) are
 /// served.
 pub fn run(
@@ -65,11 +56,10 @@ pub fn run(
     path: &str,
     argv: &[String],
     env: &[String],
-) -> ! {
+) -> i32 {
     let pal = Arc::new(pal);
     // The payloads the PAL starts inherit dispositions: give them the default SIGPIPE.
-    // SAFETY: signal() with a valid disposition.
-    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+    crate::sys::signals::default_sigpipe();
     forward_signals(pal.clone());
     let cwd_lock = Arc::new(Mutex::new(()));
     {
@@ -87,8 +77,7 @@ pub fn run(
     if let Err(e) = pal.destroy() {
         eprintln!("rune: {}", e);
     }
-    // SAFETY: end the process now: the PAL is destroyed, nothing else is to be flushed.
-    unsafe { libc::_exit(code) }
+    code
 }
 
 fn entrypoint(pal: &Pal, path: &str, argv: &[String], env: &[String]) -> Result<i32> {
@@ -107,37 +96,22 @@ fn entrypoint(pal: &Pal, path: &str, argv: &[String], env: &[String]) -> Result<
 }
 
 fn forward_signals(pal: Arc<Pal>) {
-    let mut fds = [0; 2];
-    // SAFETY: a valid array for pipe2.
-    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return;
-    }
-    SIGNAL_PIPE.store(fds[1], Ordering::SeqCst);
-    for sig in FORWARDED {
-        // SAFETY: installs a handler that only writes to a pipe.
-        unsafe {
-            let mut sa: libc::sigaction = std::mem::zeroed();
-            sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
-            sa.sa_flags = libc::SA_RESTART;
-            libc::sigaction(sig, &sa, std::ptr::null_mut());
-        }
-    }
-    let read_fd = fds[0];
+    let signals = match crate::sys::signals::SignalPipe::install(&FORWARDED) {
+        Ok(s) => s,
+        Err(_) => return,
+    };
     std::thread::spawn(move || loop {
-        let mut b = 0u8;
-        // SAFETY: read one byte into a valid buffer.
-        let n = unsafe { libc::read(read_fd, &mut b as *mut u8 as *mut libc::c_void, 1) };
-        if n != 1 {
-            continue;
-        }
-        let sig = b as i32;
+        let sig = match signals.next() {
+            Some(sig) => sig,
+            None => continue,
+        };
         if pal.version() < 2 {
             // No pal_kill in v1: a terminating signal ends the enclave and the container (as
             // the init of its pid namespace, this process would otherwise never get it).
             if sig != libc::SIGWINCH && sig != libc::SIGCONT {
+                // Destroyed once: a destroy under way on the main thread is waited for.
                 let _ = pal.destroy();
-                // SAFETY: ending the process; the PAL was destroyed.
-                unsafe { libc::_exit(128 + sig) };
+                crate::sys::exec::exit_now(128 + sig);
             }
             continue;
         }
@@ -157,8 +131,8 @@ fn serve(listener: UnixListener, peers: Vec<u32>, pal: Arc<Pal>, cwd_lock: Arc<M
             Err(_) => continue,
         };
         if let Err(e) = check_peer(&conn, &peers) {
-            eprintln!("rune: enclave host: {}", e);
-            let ch = Channel::from_fd(OwnedFd::from(conn));
+            eprintln!("rune: enclave keeper: {}", e);
+            let ch: KeeperEnd = End::new(Channel::from_fd(OwnedFd::from(conn)));
             let _ = ch.send(&Reply::Error(WireError::from_error(&e)));
             continue;
         }
@@ -166,7 +140,7 @@ fn serve(listener: UnixListener, peers: Vec<u32>, pal: Arc<Pal>, cwd_lock: Arc<M
         let pal = pal.clone();
         let lock = cwd_lock.clone();
         std::thread::spawn(move || {
-            let ch = Channel::from_fd(conn);
+            let ch: KeeperEnd = End::new(Channel::from_fd(conn));
             if let Err(e) = handle(&ch, &pal, &lock) {
                 let _ = ch.send(&Reply::Error(WireError::from_error(&e)));
             }
@@ -184,14 +158,14 @@ fn check_peer(conn: &std::os::unix::net::UnixStream, peers: &[u32]) -> Result<()
     Err(crate::err!(
         PermissionDenied,
         "refused a connection from uid {} (pid {}): only root and the container's owner may \
-         use the enclave host",
+         use the enclave keeper",
         cred.uid(),
         cred.pid()
     ))
 }
 
-fn handle(ch: &Channel, pal: &Arc<Pal>, cwd_lock: &Mutex<()>) -> Result<()> {
-    let (req, fds) = match ch.recv::<Request>()? {
+fn handle(ch: &KeeperEnd, pal: &Arc<Pal>, cwd_lock: &Mutex<()>) -> Result<()> {
+    let (req, fds) = match ch.recv()? {
         Some(r) => r,
         None => return Ok(()),
     };
@@ -246,7 +220,7 @@ fn handle(ch: &Channel, pal: &Arc<Pal>, cwd_lock: &Mutex<()>) -> Result<()> {
                     }
                 }
                 // Resolved in the container, as the entrypoint's is; else the PAL's to resolve.
-                let path = crate::process::setup::lookup(&args[0], &env)
+                let path = crate::process::program::lookup(&args[0], &env)
                     .map(|p| p.to_string_lossy().into_owned())
                     .unwrap_or_else(|_| args[0].clone());
                 let r = pal.create_process(&path, &args, &env, stdio);
@@ -261,7 +235,7 @@ fn handle(ch: &Channel, pal: &Arc<Pal>, cwd_lock: &Mutex<()>) -> Result<()> {
             let reader = ch.try_clone()?;
             let pal2 = pal.clone();
             let killer = std::thread::spawn(move || {
-                while let Ok(Some((Request::Kill { sig }, _))) = reader.recv::<Request>() {
+                while let Ok(Some((Request::Kill { sig }, _))) = reader.recv() {
                     let _ = pal2.kill(pid, sig);
                 }
             });
@@ -270,7 +244,7 @@ fn handle(ch: &Channel, pal: &Arc<Pal>, cwd_lock: &Mutex<()>) -> Result<()> {
                 Err(e) => Reply::Error(WireError::from_error(&e)),
             };
             let _ = ch.send(&reply);
-            ch.shutdown();
+            ch.channel().shutdown();
             let _ = killer.join();
             Ok(())
         }

@@ -1,0 +1,261 @@
+//! Fork-like clones (no CLONE_VM, no new stack): the child gets a copy of the address space.
+
+use crate::error::{Error, Result};
+use std::ffi::CString;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+
+/// clone(CLONE_PARENT): a child of this process's parent (`what` names it for the error). Returns its pid here and None in the
+/// child. Only for single-threaded processes (a `rune init`): the child may run any code.
+pub fn fork_sibling(what: &str) -> Result<Option<i32>> {
+    let flags = (libc::CLONE_PARENT | libc::SIGCHLD) as libc::c_ulong;
+    // SAFETY: a fork-like clone of a single-threaded process: the child continues with a
+    // consistent copy of the address space, as after fork().
+    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+    match pid {
+        p if p < 0 => Err(Error::io(what, std::io::Error::last_os_error())),
+        0 => Ok(None),
+        p => Ok(Some(p as i32)),
+    }
+}
+
+// Steps a spawned init's child reports when it fails before execve.
+pub const STEP_WAIT: u32 = 1;
+pub const STEP_SETID: u32 = 2;
+pub const STEP_MOUNT: u32 = 3;
+pub const STEP_EXEC: u32 = 4;
+pub const STEP_FD: u32 = 5;
+
+/// What the child of [`spawn_init`] does before it becomes `rune init`.
+pub struct InitChild<'a> {
+    pub exe: &'a CString,
+    pub argv: &'a [CString],
+    pub envp: &'a [CString],
+    /// CLONE_NEW* flags for the clone.
+    pub clone_flags: i32,
+    /// Loses close-on-exec in the child (the init's channel).
+    pub keep_fd: RawFd,
+    /// Read until the host has written the user namespace maps (CLONE_NEWUSER only).
+    pub go_r: Option<RawFd>,
+    /// Gets (step, errno) when a step before execve fails.
+    pub err_w: RawFd,
+    /// Execute the binary from a read-only mount of it (needs CLONE_NEWNS).
+    pub ro_exe: bool,
+    /// Killed when the caller dies.
+    pub pdeathsig: bool,
+}
+
+/// Clones the child (new namespaces `clone_flags`) and returns its pid. Safe from any host
+/// process, multi-threaded ones too: between clone and execve the child runs only raw system
+/// calls on memory prepared here (no allocation, no locks, no Rust std): it may be a copy of a
+/// Go program whose other threads held locks at the time of the clone.
+pub fn spawn_init(c: &InitChild<'_>) -> Result<i32> {
+    let argv = super::null_terminated(c.argv);
+    let envp = super::null_terminated(c.envp);
+    let flags = (c.clone_flags | libc::SIGCHLD) as libc::c_ulong;
+    // SAFETY: a fork-like clone (no CLONE_VM, no new stack): the child gets a copy of the
+    // address space and returns here with 0. It then only calls `child_steps`, which makes raw
+    // system calls on the memory prepared above and never returns.
+    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+    if pid < 0 {
+        let e = std::io::Error::last_os_error()
+            .raw_os_error()
+            .unwrap_or(libc::EINVAL);
+        return Err(Error::os("clone the container init", e));
+    }
+    if pid == 0 {
+        // SAFETY: see above; child_steps is async-signal-safe and ends in execve or _exit.
+        unsafe {
+            child_steps(
+                c.exe,
+                &argv,
+                &envp,
+                c.keep_fd,
+                c.go_r.unwrap_or(-1),
+                c.err_w,
+                c.go_r.is_some(),
+                c.ro_exe,
+                c.pdeathsig,
+            )
+        }
+    }
+    Ok(pid as i32)
+}
+
+/// A close-on-exec pipe: (read end, write end).
+pub fn pipe() -> Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: fds is a valid array of two ints.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(Error::io("pipe", std::io::Error::last_os_error()));
+    }
+    // SAFETY: pipe2 returned two new descriptors we now own.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+/// The child between clone and execve. Async-signal-safe: raw system calls only.
+#[allow(clippy::too_many_arguments)]
+unsafe fn child_steps(
+    exe: &CString,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    keep_fd: RawFd,
+    go_r: RawFd,
+    err_w: RawFd,
+    wait_maps: bool,
+    ro_exe: bool,
+    pdeathsig: bool,
+) -> ! {
+    if libc::fcntl(keep_fd, libc::F_SETFD, 0) != 0 {
+        fail(err_w, STEP_FD);
+    }
+    if pdeathsig {
+        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+    }
+    if wait_maps {
+        let mut b = 0u8;
+        loop {
+            let n = libc::read(go_r, &mut b as *mut u8 as *mut libc::c_void, 1);
+            if n == 1 {
+                break;
+            }
+            if n < 0 && *libc::__errno_location() == libc::EINTR {
+                continue;
+            }
+            fail(err_w, STEP_WAIT);
+        }
+        if libc::syscall(libc::SYS_setresgid, 0, 0, 0) != 0
+            || libc::syscall(libc::SYS_setresuid, 0, 0, 0) != 0
+        {
+            fail(err_w, STEP_SETID);
+        }
+    }
+    if ro_exe {
+        let p = exe.as_ptr();
+        exec_detached_ro(p, argv, envp, err_w);
+        // Kernels before 5.12: bind the binary read-only onto itself. / becomes a slave so the
+        // bind stays in this namespace, which also turns the host's shared mounts into
+        // slaves here (no Bidirectional volumes on such kernels).
+        let mut st = KernelStatfs::default();
+        if libc::mount(
+            std::ptr::null(),
+            c"/".as_ptr(),
+            std::ptr::null(),
+            libc::MS_SLAVE | libc::MS_REC,
+            std::ptr::null(),
+        ) != 0
+            || libc::syscall(libc::SYS_statfs, p, &mut st as *mut KernelStatfs) != 0
+            || libc::mount(p, p, std::ptr::null(), libc::MS_BIND, std::ptr::null()) != 0
+        {
+            fail(err_w, STEP_MOUNT);
+        }
+        // Keep the flags the kernel may have locked (nosuid, nodev, noexec, atime).
+        let f = st.f_flags as libc::c_ulong;
+        let mut keep = f
+            & (libc::MS_NOSUID
+                | libc::MS_NODEV
+                | libc::MS_NOEXEC
+                | libc::MS_NOATIME
+                | libc::MS_NODIRATIME);
+        if f & 4096 != 0 {
+            keep |= libc::MS_RELATIME; // ST_RELATIME
+        }
+        let flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | keep;
+        if libc::mount(
+            std::ptr::null(),
+            p,
+            std::ptr::null(),
+            flags,
+            std::ptr::null(),
+        ) != 0
+        {
+            fail(err_w, STEP_MOUNT);
+        }
+    }
+    libc::execve(exe.as_ptr(), argv.as_ptr(), envp.as_ptr());
+    fail(err_w, STEP_EXEC)
+}
+
+/// Executes the rune binary from a detached, read-only clone of its mount (open_tree,
+/// mount_setattr, execveat): /proc/<pid>/exe then names a read-only mount (CVE-2019-5736)
+/// while nothing is mounted in the namespace, whose propagation stays as the host made it
+/// (shared mounts peers of the host's, for rootfsPropagation and Bidirectional volumes).
+/// Returns only when these calls are missing (ENOSYS) or refused (EPERM), for the fallback;
+/// other failures end the child. Async-signal-safe: raw system calls on prepared memory only.
+unsafe fn exec_detached_ro(
+    exe: *const libc::c_char,
+    argv: &[*const libc::c_char],
+    envp: &[*const libc::c_char],
+    err_w: RawFd,
+) {
+    let flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
+    // A seccomp profile older than these calls may answer EPERM rather than ENOSYS.
+    let missing = || matches!(*libc::__errno_location(), libc::ENOSYS | libc::EPERM);
+    let tree = libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, exe, flags) as RawFd;
+    if tree < 0 {
+        if missing() {
+            return;
+        }
+        fail(err_w, STEP_MOUNT);
+    }
+    let attr = libc::mount_attr {
+        attr_set: libc::MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    let size = std::mem::size_of::<libc::mount_attr>();
+    let empty = c"".as_ptr();
+    if libc::syscall(
+        libc::SYS_mount_setattr,
+        tree,
+        empty,
+        libc::AT_EMPTY_PATH,
+        &attr,
+        size,
+    ) != 0
+    {
+        if missing() {
+            libc::close(tree);
+            return;
+        }
+        fail(err_w, STEP_MOUNT);
+    }
+    let (argv, envp) = (argv.as_ptr(), envp.as_ptr());
+    libc::syscall(
+        libc::SYS_execveat,
+        tree,
+        empty,
+        argv,
+        envp,
+        libc::AT_EMPTY_PATH,
+    );
+    fail(err_w, STEP_EXEC)
+}
+
+/// The kernel's `struct statfs` (x86-64 and other 64-bit ABIs): the raw system call is used
+/// between clone and execve, where glibc's statvfs is not promised async-signal-safe.
+#[repr(C)]
+#[derive(Default)]
+struct KernelStatfs {
+    f_type: libc::c_long,
+    f_bsize: libc::c_long,
+    f_blocks: u64,
+    f_bfree: u64,
+    f_bavail: u64,
+    f_files: u64,
+    f_ffree: u64,
+    f_fsid: [libc::c_int; 2],
+    f_namelen: libc::c_long,
+    f_frsize: libc::c_long,
+    f_flags: libc::c_long,
+    f_spare: [libc::c_long; 4],
+}
+
+unsafe fn fail(err_w: RawFd, step: u32) -> ! {
+    let errno = *libc::__errno_location();
+    let mut buf = [0u8; 8];
+    buf[..4].copy_from_slice(&step.to_ne_bytes());
+    buf[4..].copy_from_slice(&errno.to_ne_bytes());
+    libc::write(err_w, buf.as_ptr() as *const libc::c_void, 8);
+    libc::_exit(127)
+}

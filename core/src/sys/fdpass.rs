@@ -1,0 +1,73 @@
+//! Descriptors passed over unix sockets (SCM_RIGHTS), and descriptors a process inherited.
+
+use crate::error::{Error, Result};
+use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+use std::io::IoSliceMut;
+use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
+
+const MAX_FDS: usize = 8;
+
+/// recvmsg(2) into `buf`, taking the descriptors that come with the bytes (close-on-exec).
+pub fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<(usize, Vec<OwnedFd>)> {
+    use std::os::fd::AsRawFd;
+    let mut cspace = nix::cmsg_space!([RawFd; MAX_FDS]);
+    let mut iov = [IoSliceMut::new(buf)];
+    let r = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut cspace),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    let mut fds = Vec::new();
+    for c in r.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(raw) = c {
+            // SAFETY: the kernel has just installed these descriptors in this process for
+            // this message: nothing else owns them.
+            fds.extend(raw.into_iter().map(|f| unsafe { OwnedFd::from_raw_fd(f) }));
+        }
+    }
+    Ok((r.bytes, fds))
+}
+
+/// Takes ownership of a descriptor this process was started with (named by its number on the
+/// command line), after checking that it is open; it becomes close-on-exec.
+pub fn adopt_inherited(fd: RawFd) -> Result<OwnedFd> {
+    // SAFETY: F_GETFD only reads the descriptor's flags; a closed fd fails with EBADF.
+    if fd < 3 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Err(Error::os(format!("inherited fd {}", fd), libc::EBADF));
+    }
+    // SAFETY: the descriptor is open, and was passed to this process for this purpose alone:
+    // no other owner exists in this process.
+    let owned = unsafe { OwnedFd::from_raw_fd(fd) };
+    nix::fcntl::fcntl(
+        &owned,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
+    )
+    .map_err(|e| Error::os(format!("make fd {} close-on-exec", fd), e as i32))?;
+    Ok(owned)
+}
+
+/// A duplicate of `fd` numbered at `floor` or above, close-on-exec; `what` names it.
+pub fn dup_above(fd: BorrowedFd<'_>, floor: RawFd, what: &str) -> Result<OwnedFd> {
+    let raw = nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(floor))
+        .map_err(|e| Error::os(format!("dup {}", what), e as i32))?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a new descriptor that only this function holds.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Clears close-on-exec on `fd`, so the program executed next inherits it.
+pub fn keep_on_exec(fd: BorrowedFd<'_>) -> Result<()> {
+    nix::fcntl::fcntl(
+        fd,
+        nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::empty()),
+    )
+    .map(drop)
+    .map_err(|e| Error::os("pass the init channel", e as i32))
+}
+
+/// Marks every fd from `floor` up close-on-exec (close_range with CLOSE_RANGE_CLOEXEC): only
+/// stdio and the fds below `floor` reach the program executed next.
+pub fn cloexec_from(floor: RawFd) {
+    // SAFETY: close_range(floor, ~0, CLOSE_RANGE_CLOEXEC) only sets descriptor flags.
+    unsafe { libc::syscall(libc::SYS_close_range, floor as u32, u32::MAX, 4u32) };
+}

@@ -1,0 +1,57 @@
+//! What the container's init does once the container is set up: its workload, chosen once
+//! from the config. [`native::Native`] executes the entrypoint; [`enclave::Enclave`] loads an
+//! enclave runtime before the root switch, initialises it, runs the entrypoint inside it and
+//! keeps it, serving `exec`, until the entrypoint ends. The init's steps (`process::setup`)
+//! call these hooks and know nothing of enclaves.
+
+mod enclave;
+mod native;
+
+use crate::err;
+use crate::error::Result;
+use crate::process::message::{InitEnd, WorkloadConfig};
+use crate::process::program::Program;
+use std::os::fd::{OwnedFd, RawFd};
+use std::path::PathBuf;
+
+/// The steps of the init that differ with the workload, in the order the init calls them.
+pub trait Workload {
+    /// The descriptors it was given, to be kept open when the init closes the caller's.
+    fn fds(&self) -> Vec<RawFd>;
+    /// Before the mounts and the root switch, while host paths still resolve.
+    fn load(&mut self) -> Result<()>;
+    /// Resolves the program to run in the container (`name` as execvp would, with `env`).
+    fn resolve(&self, name: &str, env: &[String]) -> Result<PathBuf>;
+    /// The process is prepared (identity, seccomp); the init is about to report Ready.
+    /// Returns the PAL version the record keeps (0 without an enclave runtime).
+    fn ready(&mut self, ch: &InitEnd) -> Result<u32>;
+    /// `start` came: runs the program. Returns how the init ends (a native workload only
+    /// returns on failure). `fifo` is the exec fifo, held until the program is handed over.
+    fn run(self: Box<Self>, program: Program, fifo: OwnedFd) -> Result<i32>;
+}
+
+/// The workload of `config`; an enclave's takes its socket from `fds` (next after the fifo).
+pub fn select(
+    config: &WorkloadConfig,
+    fds: &mut impl Iterator<Item = OwnedFd>,
+) -> Result<Box<dyn Workload>> {
+    Ok(match config {
+        WorkloadConfig::Native => Box::new(native::Native),
+        WorkloadConfig::Enclave { config, peer_uids } => {
+            let socket = fds
+                .next()
+                .ok_or_else(|| err!(Internal, "enclave config without its socket"))?;
+            Box::new(enclave::Enclave::new(
+                config.clone(),
+                peer_uids.clone(),
+                socket,
+            ))
+        }
+    })
+}
+
+/// A `rune init` told to be a proxy: it stands for a process the workload runs elsewhere (in
+/// an enclave), over `conn`; returns its exit code and an error nobody else was told of.
+pub fn proxy(conn: OwnedFd) -> (i32, Option<crate::Error>) {
+    crate::enclave::client::proxy(conn)
+}
