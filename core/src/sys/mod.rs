@@ -6,6 +6,8 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+pub mod process;
+pub mod signal;
 pub mod tty;
 
 pub fn cstr(p: &Path) -> Result<CString> {
