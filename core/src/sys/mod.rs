@@ -6,8 +6,11 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+pub mod caps;
 pub mod net;
 pub mod process;
+pub mod sched;
+pub mod seccomp;
 pub mod signal;
 pub mod tty;
 
