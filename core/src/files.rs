@@ -71,11 +71,11 @@ mod tests {
     use std::os::unix::fs::MetadataExt;
 
     fn with_umask<T>(mask: libc::mode_t, f: impl FnOnce() -> T) -> T {
-        // SAFETY: umask cannot fail; the tests of this module are the only callers.
-        let old = unsafe { libc::umask(mask) };
+        use nix::sys::stat::{umask, Mode};
+        // The tests of this module are the only callers.
+        let old = umask(Mode::from_bits_truncate(mask));
         let r = f();
-        // SAFETY: as above.
-        unsafe { libc::umask(old) };
+        umask(old);
         r
     }
 

@@ -4,9 +4,11 @@
 
 use crate::err;
 use crate::error::{Context, Error, Result};
+use nix::sched::{setns, CloneFlags};
+use nix::sys::socket;
 use oci_spec::runtime::Spec;
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, RawFd};
 
 const RTM_NEWLINK: u16 = 16;
 const IFLA_IFNAME: u16 = 3;
@@ -45,12 +47,8 @@ enum Target {
 
 fn ifindex(name: &str) -> Result<u32> {
     let c = CString::new(name).map_err(|_| err!(InvalidSpec, "bad interface name {:?}", name))?;
-    // SAFETY: a valid NUL-terminated name.
-    let i = unsafe { libc::if_nametoindex(c.as_ptr()) };
-    if i == 0 {
-        return Err(err!(NotFound, "network device {:?} does not exist", name));
-    }
-    Ok(i)
+    crate::sys::net::if_index(&c)
+        .ok_or_else(|| err!(NotFound, "network device {:?} does not exist", name))
 }
 
 fn attr(buf: &mut Vec<u8>, typ: u16, data: &[u8]) {
@@ -87,43 +85,19 @@ fn move_link(index: u32, target: Target, new_name: &str) -> Result<()> {
     msg.extend_from_slice(&1u32.to_ne_bytes()); // seq
     msg.extend_from_slice(&0u32.to_ne_bytes()); // pid
     msg.extend_from_slice(&body);
-    // SAFETY: a plain socket call.
-    let fd = unsafe {
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_ROUTE,
-        )
-    };
-    if fd < 0 {
-        return Err(Error::io("netlink socket", std::io::Error::last_os_error()));
-    }
-    // SAFETY: a new descriptor owned by us.
-    let sock = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: send a buffer we own.
-    if unsafe {
-        libc::send(
-            sock.as_raw_fd(),
-            msg.as_ptr() as *const libc::c_void,
-            msg.len(),
-            0,
-        )
-    } < 0
-    {
-        return Err(Error::io("netlink send", std::io::Error::last_os_error()));
-    }
+    let sock = socket::socket(
+        socket::AddressFamily::Netlink,
+        socket::SockType::Raw,
+        socket::SockFlag::SOCK_CLOEXEC,
+        socket::SockProtocol::NetlinkRoute,
+    )
+    .context("netlink socket")?;
+    socket::send(sock.as_raw_fd(), &msg, socket::MsgFlags::empty()).context("netlink send")?;
     let mut reply = [0u8; 1024];
-    // SAFETY: receive into a buffer we own.
-    let n = unsafe {
-        libc::recv(
-            sock.as_raw_fd(),
-            reply.as_mut_ptr() as *mut libc::c_void,
-            reply.len(),
-            0,
-        )
-    };
-    if n < 20 {
-        return Err(Error::io("netlink reply", std::io::Error::last_os_error()));
+    match socket::recv(sock.as_raw_fd(), &mut reply, socket::MsgFlags::empty()) {
+        Ok(n) if n >= 20 => {}
+        Ok(_) => return Err(Error::io("netlink reply", std::io::Error::last_os_error())),
+        Err(e) => return Err(Error::os("netlink reply", e as i32)),
     }
     // NLMSG_ERROR (2) carries an errno, 0 for the ACK.
     let typ = u16::from_ne_bytes([reply[4], reply[5]]);
@@ -160,13 +134,8 @@ pub fn move_out(spec: &Spec, pid: i32) -> Result<()> {
         std::fs::File::open("/proc/thread-self/ns/net").context("open own network namespace")?;
     let ctr_ns = std::fs::File::open(format!("/proc/{}/ns/net", pid))
         .context("open the container's network namespace")?;
-    // SAFETY: setns on this thread only (network namespaces are per thread).
-    if unsafe { libc::setns(ctr_ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-        return Err(Error::io(
-            "enter the container's network namespace",
-            std::io::Error::last_os_error(),
-        ));
-    }
+    // setns moves this thread only (network namespaces are per thread).
+    setns(&ctr_ns, CloneFlags::CLONE_NEWNET).context("enter the container's network namespace")?;
     let mut result = Ok(());
     for (host, name) in &devs {
         let r = ifindex(name).and_then(|idx| move_link(idx, Target::Fd(host_ns.as_raw_fd()), host));
@@ -177,12 +146,7 @@ pub fn move_out(spec: &Spec, pid: i32) -> Result<()> {
             )));
         }
     }
-    // SAFETY: back to our own namespace.
-    if unsafe { libc::setns(host_ns.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
-        return Err(Error::io(
-            "return to the host network namespace",
-            std::io::Error::last_os_error(),
-        ));
-    }
+    // Back to our own namespace.
+    setns(&host_ns, CloneFlags::CLONE_NEWNET).context("return to the host network namespace")?;
     result
 }

@@ -4,9 +4,10 @@
 
 use crate::err;
 use crate::error::{Context, Error, Result};
+use crate::sys::tty as sys;
 use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 use std::io::IoSlice;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
 
 /// Opens a new pty in this process's /dev: (master, slave).
@@ -22,24 +23,9 @@ pub fn new_pty_at(ptmx: &str) -> Result<(OwnedFd, OwnedFd)> {
         nix::sys::stat::Mode::empty(),
     )
     .with_context(|| format!("open {}", ptmx))?;
-    let unlock: libc::c_int = 0;
-    // SAFETY: TIOCSPTLCK takes a pointer to an int.
-    if unsafe { libc::ioctl(master.as_raw_fd(), libc::TIOCSPTLCK, &unlock) } != 0 {
-        return Err(Error::io("unlock pty", std::io::Error::last_os_error()));
-    }
-    // SAFETY: TIOCGPTPEER returns a new fd for the slave.
-    let slave = unsafe {
-        libc::ioctl(
-            master.as_raw_fd(),
-            libc::TIOCGPTPEER,
-            libc::O_RDWR | libc::O_NOCTTY,
-        )
-    };
-    if slave < 0 {
-        return Err(Error::io("open pty slave", std::io::Error::last_os_error()));
-    }
-    // SAFETY: a new descriptor owned by us.
-    let slave = unsafe { OwnedFd::from_raw_fd(slave) };
+    sys::unlock_pty(master.as_fd()).context("unlock pty")?;
+    let slave = sys::open_pty_peer(master.as_fd(), libc::O_RDWR | libc::O_NOCTTY)
+        .context("open pty slave")?;
     Ok((master, slave))
 }
 
@@ -57,23 +43,14 @@ pub fn open_pty(size: Option<(u16, u16)>, owner: (u32, u32)) -> Result<OwnedFd> 
             ws_xpixel: 0,
             ws_ypixel: 0,
         };
-        // SAFETY: TIOCSWINSZ with a valid winsize.
-        unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSWINSZ, &ws) };
+        let _ = sys::set_winsize(slave.as_raw_fd(), &ws);
     }
     nix::unistd::setsid().context("setsid")?;
-    // SAFETY: TIOCSCTTY with argument 0.
-    if unsafe { libc::ioctl(slave.as_raw_fd(), libc::TIOCSCTTY, 0) } != 0 {
-        return Err(Error::io(
-            "set controlling terminal",
-            std::io::Error::last_os_error(),
-        ));
-    }
-    for fd in 0..3 {
-        // SAFETY: dup2 onto the stdio numbers.
-        if unsafe { libc::dup2(slave.as_raw_fd(), fd) } < 0 {
-            return Err(Error::io("dup pty slave", std::io::Error::last_os_error()));
-        }
-    }
+    sys::set_controlling_terminal(slave.as_fd()).context("set controlling terminal")?;
+    nix::unistd::dup2_stdin(&slave)
+        .and_then(|_| nix::unistd::dup2_stdout(&slave))
+        .and_then(|_| nix::unistd::dup2_stderr(&slave))
+        .context("dup pty slave")?;
     Ok(master)
 }
 
@@ -133,36 +110,24 @@ pub struct RawMode {
 
 impl RawMode {
     pub fn enter(fd: RawFd) -> Option<RawMode> {
-        // SAFETY: zeroed termios is a valid out-parameter.
-        let mut t: libc::termios = unsafe { std::mem::zeroed() };
-        // SAFETY: tcgetattr on an fd with a valid pointer.
-        if unsafe { libc::tcgetattr(fd, &mut t) } != 0 {
-            return None;
-        }
-        let saved = t;
-        // SAFETY: cfmakeraw edits the struct in place.
-        unsafe { libc::cfmakeraw(&mut t) };
+        let saved = sys::termios(fd).ok()?;
+        let mut t = saved;
+        sys::make_raw(&mut t);
         t.c_oflag |= libc::OPOST;
-        // SAFETY: valid fd and termios.
-        unsafe { libc::tcsetattr(fd, libc::TCSANOW, &t) };
+        let _ = sys::set_termios(fd, &t);
         Some(RawMode { fd, saved })
     }
 }
 
 impl Drop for RawMode {
     fn drop(&mut self) {
-        // SAFETY: restores the saved attributes.
-        unsafe { libc::tcsetattr(self.fd, libc::TCSANOW, &self.saved) };
+        let _ = sys::set_termios(self.fd, &self.saved);
     }
 }
 
 /// Copies the window size of `from` (our terminal) to `to` (the pty master).
 pub fn copy_winsize(from: RawFd, to: RawFd) {
-    // SAFETY: zeroed winsize; ioctls with a valid pointer.
-    unsafe {
-        let mut ws: libc::winsize = std::mem::zeroed();
-        if libc::ioctl(from, libc::TIOCGWINSZ, &mut ws) == 0 {
-            libc::ioctl(to, libc::TIOCSWINSZ, &ws);
-        }
+    if let Ok(ws) = sys::winsize(from) {
+        let _ = sys::set_winsize(to, &ws);
     }
 }

@@ -6,20 +6,11 @@
 use super::devices::{rules, Rule};
 use crate::err;
 use crate::error::{Error, Result};
+use crate::sys::bpf::{self, Insn};
 use cgroups_rs::devices::DeviceType;
 use oci_spec::runtime::Spec;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::Path;
-
-/// One eBPF instruction (struct bpf_insn).
-#[repr(C)]
-#[derive(Clone, Copy)]
-struct Insn {
-    code: u8,
-    regs: u8,
-    off: i16,
-    imm: i32,
-}
 
 const LDX_MEM_W: u8 = 0x61;
 const ALU64_AND_K: u8 = 0x57;
@@ -115,45 +106,16 @@ fn program(rules: &[Rule]) -> Result<Vec<Insn>> {
     Ok(p)
 }
 
-fn bpf(cmd: libc::c_int, attr: &[u8]) -> std::io::Result<i64> {
-    // SAFETY: bpf(2) with an attribute buffer of the given size, alive for the call.
-    let r = unsafe { libc::syscall(libc::SYS_bpf, cmd, attr.as_ptr(), attr.len() as u32) };
-    if r < 0 {
-        Err(std::io::Error::last_os_error())
-    } else {
-        Ok(r)
-    }
-}
-
-fn put(buf: &mut [u8], off: usize, bytes: &[u8]) {
-    buf[off..off + bytes.len()].copy_from_slice(bytes);
-}
-
-const BPF_PROG_LOAD: libc::c_int = 5;
-const BPF_PROG_ATTACH: libc::c_int = 8;
 const BPF_PROG_TYPE_CGROUP_DEVICE: u32 = 15;
 const BPF_CGROUP_DEVICE: u32 = 6;
 const BPF_F_ALLOW_MULTI: u32 = 2;
 
-fn load_with_log(prog: &[Insn], log: &mut [u8]) -> std::io::Result<i64> {
-    let license = c"Apache";
-    // union bpf_attr, BPF_PROG_LOAD: prog_type, insn_cnt, insns, license, log_level,
-    // log_size, log_buf.
-    let mut attr = [0u8; 72];
-    put(&mut attr, 0, &BPF_PROG_TYPE_CGROUP_DEVICE.to_ne_bytes());
-    put(&mut attr, 4, &(prog.len() as u32).to_ne_bytes());
-    put(&mut attr, 8, &(prog.as_ptr() as u64).to_ne_bytes());
-    put(&mut attr, 16, &(license.as_ptr() as u64).to_ne_bytes());
-    if !log.is_empty() {
-        put(&mut attr, 24, &1u32.to_ne_bytes());
-        put(&mut attr, 28, &(log.len() as u32).to_ne_bytes());
-        put(&mut attr, 32, &(log.as_mut_ptr() as u64).to_ne_bytes());
-    }
-    bpf(BPF_PROG_LOAD, &attr)
+fn load_with_log(prog: &[Insn], log: &mut [u8]) -> std::io::Result<OwnedFd> {
+    bpf::prog_load(BPF_PROG_TYPE_CGROUP_DEVICE, prog, c"Apache", log)
 }
 
 fn load(prog: &[Insn]) -> Result<OwnedFd> {
-    let fd = load_with_log(prog, &mut []).map_err(|e| {
+    load_with_log(prog, &mut []).map_err(|e| {
         // Once more with the verifier's log, for the error (its last lines say why).
         let mut log = vec![0u8; 1 << 16];
         let _ = load_with_log(prog, &mut log);
@@ -168,9 +130,7 @@ fn load(prog: &[Insn]) -> Result<OwnedFd> {
             ),
             e,
         )
-    })?;
-    // SAFETY: bpf(2) returned a new descriptor, the program, owned by us.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    })
 }
 
 /// Attaches the config's device rules to the cgroup2 directory `dir`, when it has any.
@@ -181,21 +141,18 @@ pub fn attach(dir: &Path, spec: &Spec) -> Result<()> {
     let prog = match load(&program(&rules(spec))?) {
         Ok(p) => p,
         // Rootless: loading programs is root's; runc goes without the filter too.
-        // SAFETY: geteuid cannot fail.
-        Err(e) if e.errno() == Some(libc::EPERM) && unsafe { libc::geteuid() } != 0 => {
-            return Ok(())
-        }
+        Err(e) if e.errno() == Some(libc::EPERM) && crate::sys::euid() != 0 => return Ok(()),
         Err(e) => return Err(e),
     };
     let cg = std::fs::File::open(dir)
         .map_err(|e| Error::io(format!("open cgroup {}", dir.display()), e))?;
-    // BPF_PROG_ATTACH: target_fd, attach_bpf_fd, attach_type, attach_flags.
-    let mut attr = [0u8; 20];
-    put(&mut attr, 0, &(cg.as_raw_fd() as u32).to_ne_bytes());
-    put(&mut attr, 4, &(prog.as_raw_fd() as u32).to_ne_bytes());
-    put(&mut attr, 8, &BPF_CGROUP_DEVICE.to_ne_bytes());
-    put(&mut attr, 12, &BPF_F_ALLOW_MULTI.to_ne_bytes());
-    bpf(BPF_PROG_ATTACH, &attr).map_err(|e| {
+    bpf::prog_attach(
+        cg.as_fd(),
+        prog.as_fd(),
+        BPF_CGROUP_DEVICE,
+        BPF_F_ALLOW_MULTI,
+    )
+    .map_err(|e| {
         Error::io(
             format!("attach the device eBPF program to {}", dir.display()),
             e,

@@ -53,8 +53,8 @@ impl Container {
             if let Err(e) = crate::netdev::move_out(&c.state.config, c.state.init_pid) {
                 warnings.push(e);
             }
-            // SAFETY: the init was checked alive with its start time.
-            unsafe { libc::kill(c.state.init_pid, libc::SIGKILL) };
+            // The init was checked alive with its start time.
+            let _ = crate::sys::signal::kill(c.state.init_pid, libc::SIGKILL);
         }
         if let Some(cg) = &cg {
             kill_all(cg);
@@ -89,7 +89,6 @@ impl Container {
 /// namespace, or stragglers); a frozen cgroup is thawed so they can die.
 fn kill_all(cg: &Manager) {
     for pid in cg.pids() {
-        // SAFETY: kill with a pid and signal number.
-        unsafe { libc::kill(pid, libc::SIGKILL) };
+        let _ = crate::sys::signal::kill(pid, libc::SIGKILL);
     }
 }

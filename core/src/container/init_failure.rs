@@ -49,8 +49,6 @@ pub(crate) fn oom_hint(e: Error, cg: Option<&Manager>, spec: &oci_spec::runtime:
 }
 
 fn signal_name(sig: i32) -> String {
-    // SAFETY: strsignal returns a static or thread-local string for any number.
-    let s = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(sig)) };
     let abbrev = match sig {
         libc::SIGSEGV => "SIGSEGV",
         libc::SIGABRT => "SIGABRT",
@@ -64,6 +62,6 @@ fn signal_name(sig: i32) -> String {
         "{}{}{}",
         abbrev,
         if abbrev.is_empty() { "" } else { ": " },
-        s.to_string_lossy()
+        crate::sys::signal::description(sig)
     )
 }

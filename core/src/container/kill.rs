@@ -109,8 +109,7 @@ impl Container {
         if all {
             if let Some(path) = &self.state.cgroup_path {
                 for pid in Manager::load(path).pids() {
-                    // SAFETY: kill with a pid and signal number.
-                    unsafe { libc::kill(pid, sig) };
+                    let _ = crate::sys::signal::kill(pid, sig);
                 }
                 return Ok(());
             }
@@ -130,14 +129,9 @@ impl Container {
                 return crate::enclave::client::signal(&self.store.dir_of(self.id()), sig);
             }
         }
-        // SAFETY: kill with a pid and signal number; the pid was checked alive with its start time.
-        if unsafe { libc::kill(self.state.init_pid, sig) } != 0 {
-            return Err(Error::io(
-                format!("kill container {}", self.id()),
-                std::io::Error::last_os_error(),
-            ));
-        }
-        Ok(())
+        // The pid was checked alive with its start time.
+        crate::sys::signal::kill(self.state.init_pid, sig)
+            .map_err(|e| Error::io(format!("kill container {}", self.id()), e))
     }
 }
 

@@ -66,25 +66,19 @@ impl Container {
 /// it). The init holds exec.fifo open, close-on-exec, until its execve (an enclave's host until
 /// it hands the entrypoint to the enclave runtime); once no reader is left, our write end
 /// reports POLLERR. Bounded, so that a stuck startContainer hook cannot hang `start`.
-fn wait_for_exec(f: &impl std::os::fd::AsRawFd) {
+fn wait_for_exec(f: &impl std::os::fd::AsFd) {
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         if left.is_zero() {
             return;
         }
-        let mut p = libc::pollfd {
-            fd: f.as_raw_fd(),
-            events: 0,
-            revents: 0,
-        };
-        // SAFETY: one valid pollfd.
-        let n = unsafe { libc::poll(&mut p, 1, left.as_millis().min(1000) as libc::c_int) };
-        if n > 0 {
-            return;
-        }
-        if n < 0 && std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            return;
+        let mut p = [PollFd::new(f.as_fd(), PollFlags::empty())];
+        match poll(&mut p, PollTimeout::from(left.as_millis().min(1000) as u16)) {
+            Ok(n) if n > 0 => return,
+            Err(e) if e != nix::errno::Errno::EINTR => return,
+            _ => {}
         }
     }
 }

@@ -1,7 +1,8 @@
 //! Waiting for processes: children by waitpid, others by pidfd.
 
 use crate::error::{Error, Result};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 /// How a process ended.
@@ -31,18 +32,14 @@ impl ExitStatus {
 
 /// Waits for a child of this process to end (retrying on EINTR).
 pub fn wait_exit(pid: i32) -> Result<ExitStatus> {
-    let mut status = 0;
     loop {
-        // SAFETY: plain waitpid on a pid with a valid status pointer.
-        let r = unsafe { libc::waitpid(pid, &mut status, 0) };
-        if r == pid {
-            return Ok(ExitStatus::from_raw(status));
+        match crate::sys::process::waitpid(pid, 0) {
+            Ok(Some((r, status))) if r == pid => return Ok(ExitStatus::from_raw(status)),
+            Err(e) if e.raw_os_error() == Some(libc::EINTR) => continue,
+            Err(e) => return Err(Error::io(format!("wait for process {}", pid), e)),
+            // Without WNOHANG, waitpid for one pid reports that pid or fails.
+            Ok(_) => continue,
         }
-        let e = std::io::Error::last_os_error();
-        if e.raw_os_error() == Some(libc::EINTR) {
-            continue;
-        }
-        return Err(Error::io(format!("wait for process {}", pid), e));
     }
 }
 
@@ -52,30 +49,23 @@ pub fn wait_gone(pid: i32, start_time: u64, timeout: Duration) -> bool {
     if !crate::procfs::is_alive(pid, start_time) {
         return true;
     }
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    let fd = crate::sys::process::pidfd_open(pid);
     let deadline = Instant::now() + timeout;
-    if fd >= 0 {
-        // SAFETY: a new descriptor owned by us.
-        let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    if let Ok(fd) = fd {
         // The pid may have been reused between the liveness check and pidfd_open.
         if !crate::procfs::is_alive(pid, start_time) {
             return true;
         }
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let mut p = libc::pollfd {
-                fd: fd.as_raw_fd(),
-                events: libc::POLLIN,
-                revents: 0,
-            };
-            // SAFETY: one valid pollfd.
-            let r = unsafe { libc::poll(&mut p, 1, left.as_millis().min(i32::MAX as u128) as i32) };
-            if r > 0 {
-                return true;
-            }
-            if r == 0 {
-                return !crate::procfs::is_alive(pid, start_time);
+            let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
+            match poll(
+                &mut p,
+                PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX),
+            ) {
+                Ok(0) => return !crate::procfs::is_alive(pid, start_time),
+                Ok(_) => return true,
+                Err(_) => {}
             }
         }
     }

@@ -1,7 +1,7 @@
 //! Linux capabilities by name, and applying the five sets of config.json.
 
 use crate::err;
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
 
 /// Every capability name the kernel headers know, indexed by number.
@@ -91,38 +91,17 @@ pub fn apply_bounding(caps: &LinuxCapabilities) -> Result<()> {
     let keep = bits(caps.bounding());
     for n in 0..=last_cap() {
         if keep & (1u64 << n) == 0 {
-            // SAFETY: prctl with integer arguments.
-            let r = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, n as libc::c_ulong, 0, 0, 0) };
-            if r != 0 {
-                let e = std::io::Error::last_os_error();
-                if e.raw_os_error() == Some(libc::EINVAL) {
-                    continue; // not known to this kernel
-                }
-                return Err(Error::io(
-                    format!(
-                        "drop {} from the bounding set",
-                        NAMES.get(n as usize).unwrap_or(&"?")
-                    ),
-                    e,
-                ));
+            let what = format!(
+                "drop {} from the bounding set",
+                NAMES.get(n as usize).unwrap_or(&"?")
+            );
+            match crate::sys::prctl(libc::PR_CAPBSET_DROP, n as libc::c_ulong, &what) {
+                Err(e) if e.errno() == Some(libc::EINVAL) => continue, // not known to this kernel
+                r => r?,
             }
         }
     }
     Ok(())
-}
-
-#[repr(C)]
-struct CapHeader {
-    version: u32,
-    pid: i32,
-}
-
-#[repr(C)]
-#[derive(Default, Clone, Copy)]
-struct CapData {
-    effective: u32,
-    permitted: u32,
-    inheritable: u32,
 }
 
 /// Sets the effective, permitted and inheritable sets, then the ambient set.
@@ -132,63 +111,28 @@ pub fn apply_sets(caps: &LinuxCapabilities) -> Result<()> {
         bits(caps.permitted()),
         bits(caps.inheritable()),
     );
-    let hdr = CapHeader {
-        version: 0x2008_0522,
-        pid: 0,
-    };
-    let data = [
-        CapData {
-            effective: e as u32,
-            permitted: p as u32,
-            inheritable: i as u32,
-        },
-        CapData {
-            effective: (e >> 32) as u32,
-            permitted: (p >> 32) as u32,
-            inheritable: (i >> 32) as u32,
-        },
-    ];
-    // SAFETY: capset with a v3 header and two data words.
-    if unsafe { libc::syscall(libc::SYS_capset, &hdr as *const CapHeader, data.as_ptr()) } != 0 {
-        return Err(Error::io(
-            "set capabilities",
-            std::io::Error::last_os_error(),
-        ));
-    }
+    crate::sys::caps::set(e, p, i).context("set capabilities")?;
     let ambient = bits(caps.ambient());
-    // SAFETY: prctl with integer arguments.
-    unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
-            0,
-            0,
-            0,
-        );
-    }
+    let _ = crate::sys::prctl(
+        libc::PR_CAP_AMBIENT,
+        libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
+        "clear the ambient set",
+    );
     for n in 0..64u32 {
         if ambient & (1u64 << n) != 0 {
-            // SAFETY: prctl with integer arguments.
-            let r = unsafe {
-                libc::prctl(
-                    libc::PR_CAP_AMBIENT,
-                    libc::PR_CAP_AMBIENT_RAISE as libc::c_ulong,
-                    n as libc::c_ulong,
-                    0,
-                    0,
-                )
-            };
             // An ambient capability must also be permitted and inheritable; runc's default
             // spec lists ambient ones without inheritable, and runc goes on: so does rune.
-            let e = std::io::Error::last_os_error();
-            if r != 0 && e.raw_os_error() != Some(libc::EPERM) {
-                return Err(Error::io(
-                    format!(
-                        "raise ambient capability {}",
-                        NAMES.get(n as usize).unwrap_or(&"?")
-                    ),
-                    e,
-                ));
+            match crate::sys::caps::raise_ambient(n) {
+                Err(e) if e.raw_os_error() != Some(libc::EPERM) => {
+                    return Err(Error::io(
+                        format!(
+                            "raise ambient capability {}",
+                            NAMES.get(n as usize).unwrap_or(&"?")
+                        ),
+                        e,
+                    ));
+                }
+                _ => {}
             }
         }
     }

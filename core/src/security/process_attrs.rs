@@ -3,15 +3,14 @@
 //! has none they are ignored, as runc does). Intel RDT needs resctrl: a clear error without it.
 
 use crate::err;
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
+use crate::sys::sched;
+use nix::sched::{sched_setaffinity, CpuSet};
+use nix::unistd::Pid;
 use oci_spec::runtime::{
     IOPriorityClass, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy,
     MemoryPolicyFlagType, MemoryPolicyModeType, Process, Spec,
 };
-
-fn last_err(what: impl Into<String>) -> Error {
-    Error::io(what.into(), std::io::Error::last_os_error())
-}
 
 /// Applied while still privileged (before the user switch).
 pub fn apply_privileged(spec: &Spec, process: &Process) -> Result<()> {
@@ -20,10 +19,7 @@ pub fn apply_privileged(spec: &Spec, process: &Process) -> Result<()> {
             LinuxPersonalityDomain::PerLinux => 0x0000,
             LinuxPersonalityDomain::PerLinux32 => 0x0008,
         };
-        // SAFETY: personality takes a flag word.
-        if unsafe { libc::personality(persona) } == -1 {
-            return Err(last_err("set personality"));
-        }
+        sched::set_personality(persona).context("set personality")?;
     }
     if let Some(s) = process.scheduler() {
         scheduler(s)?;
@@ -42,10 +38,7 @@ pub fn apply_privileged(spec: &Spec, process: &Process) -> Result<()> {
             ));
         }
         let prio = (class << 13) | io.priority() as i32;
-        // SAFETY: ioprio_set(IOPRIO_WHO_PROCESS, 0 = self, prio).
-        if unsafe { libc::syscall(libc::SYS_ioprio_set, 1, 0, prio) } != 0 {
-            return Err(last_err("set I/O priority"));
-        }
+        sched::set_io_priority(prio).context("set I/O priority")?;
     }
     if let Some(mp) = spec
         .linux()
@@ -85,19 +78,6 @@ pub fn apply_last(process: &Process) -> Result<()> {
     Ok(())
 }
 
-#[repr(C)]
-#[derive(Default)]
-struct SchedAttr {
-    size: u32,
-    policy: u32,
-    flags: u64,
-    nice: i32,
-    priority: u32,
-    runtime: u64,
-    deadline: u64,
-    period: u64,
-}
-
 fn scheduler(s: &oci_spec::runtime::Scheduler) -> Result<()> {
     let policy = match s.policy() {
         LinuxSchedulerPolicy::SchedOther => 0,
@@ -120,8 +100,7 @@ fn scheduler(s: &oci_spec::runtime::Scheduler) -> Result<()> {
             LinuxSchedulerFlag::SchedFlagUtilClampMax => 0x40,
         };
     }
-    let attr = SchedAttr {
-        size: std::mem::size_of::<SchedAttr>() as u32,
+    let attr = sched::SchedAttr {
         policy,
         flags,
         nice: s.nice().unwrap_or(0),
@@ -129,12 +108,9 @@ fn scheduler(s: &oci_spec::runtime::Scheduler) -> Result<()> {
         runtime: s.runtime().unwrap_or(0),
         deadline: s.deadline().unwrap_or(0),
         period: s.period().unwrap_or(0),
+        ..Default::default()
     };
-    // SAFETY: sched_setattr(0 = self, attr, 0) with a valid, sized struct.
-    if unsafe { libc::syscall(libc::SYS_sched_setattr, 0, &attr as *const SchedAttr, 0) } != 0 {
-        return Err(last_err(format!("set scheduler policy {:?}", s.policy())));
-    }
-    Ok(())
+    sched::set_sched_attr(&attr).with_context(|| format!("set scheduler policy {:?}", s.policy()))
 }
 
 fn memory_policy(mp: &oci_spec::runtime::LinuxMemoryPolicy) -> Result<()> {
@@ -167,17 +143,10 @@ fn memory_policy(mp: &oci_spec::runtime::LinuxMemoryPolicy) -> Result<()> {
         }
         mask[n / 64] |= 1 << (n % 64);
     }
-    let maxnode = if nodes.is_empty() { 0 } else { 1024 };
-    let ptr = if nodes.is_empty() {
-        std::ptr::null()
-    } else {
-        mask.as_ptr()
-    };
-    // SAFETY: set_mempolicy(mode|flags, nodemask, maxnode) with a valid mask.
-    if unsafe { libc::syscall(libc::SYS_set_mempolicy, mode | flags, ptr, maxnode) } != 0 {
-        return Err(last_err(format!("set memory policy {:?}", mp.mode())));
-    }
-    Ok(())
+    // No nodes: no mask at all (NULL, maxnode 0).
+    let mask: &[u64] = if nodes.is_empty() { &[] } else { &mask };
+    sched::set_mempolicy(mode | flags, mask)
+        .with_context(|| format!("set memory policy {:?}", mp.mode()))
 }
 
 /// "0-3,5" → [0,1,2,3,5].
@@ -201,20 +170,14 @@ fn parse_list(s: &str) -> Result<Vec<usize>> {
 }
 
 fn set_affinity(list: &str) -> Result<()> {
-    // SAFETY: a zeroed cpu_set_t is empty; CPU_SET only writes inside it.
-    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    let mut set = CpuSet::new();
     for cpu in parse_list(list)? {
-        if cpu >= 1024 {
-            return Err(err!(InvalidSpec, "CPU {} out of range in {:?}", cpu, list));
-        }
-        // SAFETY: cpu is below CPU_SETSIZE.
-        unsafe { libc::CPU_SET(cpu, &mut set) };
+        // CPU_SETSIZE (1024) CPUs; set refuses the others.
+        set.set(cpu)
+            .map_err(|_| err!(InvalidSpec, "CPU {} out of range in {:?}", cpu, list))?;
     }
-    // SAFETY: sched_setaffinity(0 = self) with a valid set.
-    if unsafe { libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) } != 0 {
-        return Err(last_err(format!("set CPU affinity {:?}", list)));
-    }
-    Ok(())
+    sched_setaffinity(Pid::from_raw(0), &set)
+        .with_context(|| format!("set CPU affinity {:?}", list))
 }
 
 fn apparmor_enabled() -> bool {

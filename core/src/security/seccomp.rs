@@ -3,12 +3,14 @@
 //! conditions on one argument become separate rules (OR), others one rule (AND).
 
 use crate::err;
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
+use crate::sys::seccomp as sys;
 use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
 };
+use nix::sys::memfd::{memfd_create, MFdFlags};
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompOperator};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::str::FromStr;
 
 fn name<T: serde::Serialize>(v: &T) -> String {
@@ -178,7 +180,6 @@ fn check_notify(call: &str, act: ScmpAction) -> Result<()> {
 /// The filter flags this kernel takes (the features document's `supportedFlags`), probed as
 /// runc does: seccomp(2) with no program fails with EFAULT once the flags pass its check.
 pub fn supported_flags() -> Vec<&'static str> {
-    const NEW_LISTENER: libc::c_ulong = 1 << 3;
     [
         ("SECCOMP_FILTER_FLAG_TSYNC", 1),
         ("SECCOMP_FILTER_FLAG_LOG", 1 << 1),
@@ -186,22 +187,11 @@ pub fn supported_flags() -> Vec<&'static str> {
         // Only valid with a listener.
         (
             "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-            (1 << 5) | NEW_LISTENER,
+            (1 << 5) | sys::FLAG_NEW_LISTENER,
         ),
     ]
     .into_iter()
-    .filter(|(_, flags)| {
-        // SAFETY: a NULL program: the kernel checks the flags, then fails to read it.
-        let r = unsafe {
-            libc::syscall(
-                libc::SYS_seccomp,
-                libc::SECCOMP_SET_MODE_FILTER,
-                *flags as libc::c_ulong,
-                std::ptr::null::<libc::sock_fprog>(),
-            )
-        };
-        r < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EFAULT)
-    })
+    .filter(|(_, flags)| sys::flags_supported(*flags))
     .map(|(name, _)| name)
     .collect()
 }
@@ -213,9 +203,8 @@ fn load_raw(s: &LinuxSeccomp, prog: &[libc::sock_filter], notify: bool) -> Resul
     const TSYNC: libc::c_ulong = 1;
     const LOG: libc::c_ulong = 1 << 1;
     const SPEC_ALLOW: libc::c_ulong = 1 << 2;
-    const NEW_LISTENER: libc::c_ulong = 1 << 3;
     const WAIT_KILLABLE_RECV: libc::c_ulong = 1 << 5;
-    let mut flags = if notify { NEW_LISTENER } else { 0 };
+    let mut flags = if notify { sys::FLAG_NEW_LISTENER } else { 0 };
     for (name, bit) in [
         ("SECCOMP_FILTER_FLAG_TSYNC", TSYNC),
         ("SECCOMP_FILTER_FLAG_LOG", LOG),
@@ -227,47 +216,24 @@ fn load_raw(s: &LinuxSeccomp, prog: &[libc::sock_filter], notify: bool) -> Resul
             flags |= bit;
         }
     }
-    let fprog = libc::sock_fprog {
-        len: u16::try_from(prog.len())
-            .map_err(|_| err!(InvalidSpec, "seccomp: the filter is too long"))?,
-        filter: prog.as_ptr() as *mut libc::sock_filter,
-    };
-    // SAFETY: seccomp(SECCOMP_SET_MODE_FILTER) reads the program `fprog` points to, alive here.
-    let fd = unsafe {
-        libc::syscall(
-            libc::SYS_seccomp,
-            libc::SECCOMP_SET_MODE_FILTER,
-            flags,
-            &fprog as *const libc::sock_fprog,
-        )
-    };
-    if fd < 0 {
-        let e = std::io::Error::last_os_error();
+    if u16::try_from(prog.len()).is_err() {
+        return Err(err!(InvalidSpec, "seccomp: the filter is too long"));
+    }
+    sys::load_filter(prog, flags).map_err(|e| {
         let hint = if e.raw_os_error() == Some(libc::EINVAL) {
             " (flags refused: WAIT_KILLABLE_RECV needs Linux 5.19, TSYNC excludes a listener)"
         } else {
             ""
         };
-        return Err(Error::io(format!("seccomp: load filter{}", hint), e));
-    }
-    if !notify {
-        return Ok(None);
-    }
-    // SAFETY: the kernel returned a new descriptor, the listener, owned by us.
-    Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as i32) }))
+        Error::io(format!("seccomp: load filter{}", hint), e)
+    })
 }
 
 /// The filter as the kernel's BPF program (an array of sock_filter), through a memfd.
 fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>> {
     use std::io::{Read, Seek};
-    let name = c"rune-seccomp-bpf";
-    // SAFETY: memfd_create with a valid name.
-    let fd = unsafe { libc::memfd_create(name.as_ptr(), libc::MFD_CLOEXEC) };
-    if fd < 0 {
-        return Err(Error::io("seccomp: memfd", std::io::Error::last_os_error()));
-    }
-    // SAFETY: a new descriptor owned by us.
-    let mut f = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+    let fd = memfd_create(c"rune-seccomp-bpf", MFdFlags::MFD_CLOEXEC).context("seccomp: memfd")?;
+    let mut f = std::fs::File::from(fd);
     ctx.export_bpf(&f)
         .map_err(|e| seccomp_err("export the filter", e))?;
     let mut bytes = Vec::new();

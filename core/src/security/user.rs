@@ -1,6 +1,8 @@
 //! Switching to the process's user: groups, gid, uid; HOME from the container's /etc/passwd.
 
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
+use nix::errno::Errno;
+use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
 use oci_spec::runtime::User;
 
 /// Sets supplementary groups, gid and uid (capabilities are kept by the caller's KEEPCAPS).
@@ -8,30 +10,16 @@ pub fn switch(user: &User) -> Result<()> {
     let groups: Vec<libc::gid_t> = user.additional_gids().clone().unwrap_or_default();
     // setgroups is refused in a user namespace whose setgroups file says deny; only a
     // problem when groups were asked for.
-    // SAFETY: a valid array of gids.
-    if unsafe { libc::setgroups(groups.len(), groups.as_ptr()) } != 0 {
-        let e = std::io::Error::last_os_error();
-        if !(groups.is_empty() && e.raw_os_error() == Some(libc::EPERM)) {
-            return Err(Error::io(format!("setgroups {:?}", groups), e));
+    let gids: Vec<Gid> = groups.iter().copied().map(Gid::from_raw).collect();
+    if let Err(e) = setgroups(&gids) {
+        if !(groups.is_empty() && e == Errno::EPERM) {
+            return Err(Error::os(format!("setgroups {:?}", groups), e as i32));
         }
     }
-    let gid = user.gid();
-    // SAFETY: setresgid with plain ids.
-    if unsafe { libc::setresgid(gid, gid, gid) } != 0 {
-        return Err(Error::io(
-            format!("setgid {}", gid),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    let uid = user.uid();
-    // SAFETY: setresuid with plain ids.
-    if unsafe { libc::setresuid(uid, uid, uid) } != 0 {
-        return Err(Error::io(
-            format!("setuid {}", uid),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    let gid = Gid::from_raw(user.gid());
+    setresgid(gid, gid, gid).with_context(|| format!("setgid {}", gid))?;
+    let uid = Uid::from_raw(user.uid());
+    setresuid(uid, uid, uid).with_context(|| format!("setuid {}", uid))
 }
 
 /// The home directory of `uid` in the container's /etc/passwd, or "/".

@@ -2,7 +2,7 @@
 
 use crate::err;
 use crate::error::Result;
-use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
+use oci_spec::runtime::{Linux, LinuxNamespace, LinuxNamespaceType, Process, Spec};
 use std::collections::HashSet;
 
 /// Checks a spec before anything is created for it.
@@ -16,9 +16,32 @@ pub fn validate(spec: &Spec) -> Result<()> {
         .linux()
         .as_ref()
         .ok_or_else(|| err!(InvalidSpec, "config.json: linux is missing"))?;
-    let mut seen = HashSet::new();
     let namespaces = linux.namespaces().clone().unwrap_or_default();
-    for ns in &namespaces {
+    let seen = check_namespaces(&namespaces)?;
+    let has = |t: LinuxNamespaceType| seen.contains(&t);
+    check_mount_namespace(spec, has(LinuxNamespaceType::Mount))?;
+    if let Some(res) = linux.resources() {
+        crate::cgroups::check_resources(res)?;
+    }
+    check_uts_names(spec, has(LinuxNamespaceType::Uts))?;
+    check_user_mappings(linux, &namespaces, has(LinuxNamespaceType::User))?;
+    check_net_devices(linux, has(LinuxNamespaceType::Network))?;
+    if let Some(sysctl) = linux.sysctl() {
+        for key in sysctl.keys() {
+            check_sysctl(key, &has)?;
+        }
+    }
+    check_mounts(spec)?;
+    crate::security::process_attrs::check_lsm(process, linux.mount_label().as_deref())?;
+    check_version(spec.version())?;
+    check_hooks(spec)?;
+    check_rootfs_propagation(linux)
+}
+
+/// Each namespace type at most once, a path only absolute: the set of types listed.
+fn check_namespaces(namespaces: &[LinuxNamespace]) -> Result<HashSet<LinuxNamespaceType>> {
+    let mut seen = HashSet::new();
+    for ns in namespaces {
         if !seen.insert(ns.typ()) {
             return Err(err!(
                 InvalidSpec,
@@ -36,24 +59,28 @@ pub fn validate(spec: &Spec) -> Result<()> {
             }
         }
     }
-    let has = |t: LinuxNamespaceType| seen.contains(&t);
-    check_mount_namespace(spec, has(LinuxNamespaceType::Mount))?;
-    if let Some(res) = linux.resources() {
-        crate::cgroups::check_resources(res)?;
-    }
-    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts) {
+    Ok(seen)
+}
+
+/// A hostname or domainname needs a private UTS namespace.
+fn check_uts_names(spec: &Spec, has_uts: bool) -> Result<()> {
+    if spec.hostname().as_deref().is_some_and(|h| !h.is_empty()) && !has_uts {
         return Err(err!(
             InvalidSpec,
             "config.json: unable to set hostname without a private UTS namespace"
         ));
     }
-    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has(LinuxNamespaceType::Uts)
-    {
+    if spec.domainname().as_deref().is_some_and(|h| !h.is_empty()) && !has_uts {
         return Err(err!(
             InvalidSpec,
             "config.json: unable to set domainname without a private UTS namespace"
         ));
     }
+    Ok(())
+}
+
+/// A new user namespace needs both mappings; uid mappings need a user namespace.
+fn check_user_mappings(linux: &Linux, namespaces: &[LinuxNamespace], has_user: bool) -> Result<()> {
     let new_user = namespaces
         .iter()
         .any(|n| n.typ() == LinuxNamespaceType::User && n.path().is_none());
@@ -65,44 +92,43 @@ pub fn validate(spec: &Spec) -> Result<()> {
             "config.json: a new user namespace needs linux.uidMappings and linux.gidMappings"
         ));
     }
-    if !has(LinuxNamespaceType::User)
-        && (linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty()))
-    {
+    if !has_user && (linux.uid_mappings().as_ref().is_some_and(|m| !m.is_empty())) {
         return Err(err!(
             InvalidSpec,
             "config.json: uidMappings given without a user namespace"
         ));
     }
-    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty())
-        && !namespaces
-            .iter()
-            .any(|n| n.typ() == LinuxNamespaceType::Network)
-    {
+    Ok(())
+}
+
+/// Network devices are moved into the container's own network namespace: it needs one.
+fn check_net_devices(linux: &Linux, has_network: bool) -> Result<()> {
+    if linux.net_devices().as_ref().is_some_and(|d| !d.is_empty()) && !has_network {
         return Err(err!(
             InvalidSpec,
             "config.json: linux.netDevices needs a network namespace"
         ));
     }
-    if let Some(sysctl) = linux.sysctl() {
-        for key in sysctl.keys() {
-            check_sysctl(key, &has)?;
+    Ok(())
+}
+
+/// Mount destinations are absolute, and no mount is idmapped.
+fn check_mounts(spec: &Spec) -> Result<()> {
+    for m in spec.mounts().iter().flatten() {
+        if !m.destination().is_absolute() {
+            return Err(err!(
+                InvalidSpec,
+                "config.json: mount destination {} is not absolute",
+                m.destination().display()
+            ));
         }
+        check_idmap(m)?;
     }
-    if let Some(mounts) = spec.mounts() {
-        for m in mounts {
-            if !m.destination().is_absolute() {
-                return Err(err!(
-                    InvalidSpec,
-                    "config.json: mount destination {} is not absolute",
-                    m.destination().display()
-                ));
-            }
-            check_idmap(m)?;
-        }
-    }
-    crate::security::process_attrs::check_lsm(process, linux.mount_label().as_deref())?;
-    check_version(spec.version())?;
-    check_hooks(spec)?;
+    Ok(())
+}
+
+/// rootfsPropagation, when given, is one rune knows.
+fn check_rootfs_propagation(linux: &Linux) -> Result<()> {
     if let Some(p) = linux.rootfs_propagation() {
         if crate::rootfs::propagation_flag(p).is_none() {
             return Err(err!(

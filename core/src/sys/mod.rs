@@ -12,6 +12,15 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+pub mod bpf;
+pub mod caps;
+pub mod net;
+pub mod process;
+pub mod sched;
+pub mod seccomp;
+pub mod signal;
+pub mod tty;
+
 pub fn cstr(p: &Path) -> Result<CString> {
     CString::new(p.as_os_str().as_bytes())
         .map_err(|_| crate::err!(InvalidArgument, "path {:?} contains NUL", p))
@@ -263,7 +272,7 @@ pub fn euid() -> u32 {
     unsafe { libc::geteuid() }
 }
 
-/// The result of an *at call that returns 0 or -1: the io error on failure.
+/// The result of a call (an *at call, an ioctl) that returns 0 or -1: the io error on failure.
 fn at_result(r: libc::c_int) -> std::io::Result<()> {
     if r == 0 {
         Ok(())

@@ -77,13 +77,11 @@ fn default_root(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
     if let Some(r) = given {
         return r;
     }
-    // SAFETY: geteuid cannot fail.
-    if unsafe { libc::geteuid() } == 0 {
+    if rune_core::sys::euid() == 0 {
         return "/run/rune".into();
     }
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         Some(d) => std::path::PathBuf::from(d).join("rune"),
-        // SAFETY: getuid cannot fail.
-        None => format!("/tmp/rune-{}", unsafe { libc::getuid() }).into(),
+        None => format!("/tmp/rune-{}", nix::unistd::getuid()).into(),
     }
 }

@@ -1,10 +1,11 @@
 //! The foreground part of `run` and `exec`: forward signals to the process, copy between our
 //! terminal and its pty, reap children, and report how the process ended.
 
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use rune_core::process::ExitStatus;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 
 /// Blocks every catchable signal so they queue for the signalfd. Call before creating the
 /// process, so a SIGCHLD cannot be missed; rune init unblocks them for the container.
@@ -36,43 +37,35 @@ pub fn supervise(pid: i32, set: SigSet, console: Option<OwnedFd>) -> ExitStatus 
     let mut master_open = console.is_some();
     let mut stdin_open = console.is_some();
     let mut buf = vec![0u8; 32 * 1024];
+    let stdin = std::io::stdin();
     while status.is_none() || master_open {
-        let mut fds = vec![libc::pollfd {
-            fd: sfd.as_raw_fd(),
-            events: libc::POLLIN,
-            revents: 0,
-        }];
+        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
         if let Some(m) = &console {
             if master_open {
-                fds.push(libc::pollfd {
-                    fd: m.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                });
+                fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
             }
             if stdin_open && status.is_none() {
-                fds.push(libc::pollfd {
-                    fd: 0,
-                    events: libc::POLLIN,
-                    revents: 0,
-                });
+                fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
             }
         }
         // Once the process is gone, drain the pty without blocking on it forever.
-        let timeout = if status.is_some() { 100 } else { -1 };
-        // SAFETY: a valid array of pollfds.
-        let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, timeout) };
-        if n < 0 {
-            continue;
-        }
-        if n == 0 {
-            break;
+        let timeout = if status.is_some() {
+            PollTimeout::from(100u16)
+        } else {
+            PollTimeout::NONE
+        };
+        match poll(&mut fds, timeout) {
+            Err(_) => continue,
+            Ok(0) => break,
+            Ok(_) => {}
         }
         for p in &fds {
-            if p.revents == 0 {
+            // None: flags nix does not know, which are events too.
+            if p.revents().is_some_and(|r| r.is_empty()) {
                 continue;
             }
-            if p.fd == sfd.as_raw_fd() {
+            let fd = p.as_fd().as_raw_fd();
+            if fd == sfd.as_raw_fd() {
                 while let Ok(Some(info)) = sfd.read_signal() {
                     let sig = info.ssi_signo as i32;
                     match sig {
@@ -83,17 +76,16 @@ pub fn supervise(pid: i32, set: SigSet, console: Option<OwnedFd>) -> ExitStatus 
                             }
                         }
                         _ => {
-                            // SAFETY: forwarding a signal to our child.
-                            unsafe { libc::kill(pid, sig) };
+                            let _ = rune_core::sys::signal::kill(pid, sig);
                         }
                     }
                 }
-            } else if p.fd == 0 {
+            } else if fd == 0 {
                 match nix::unistd::read(std::io::stdin(), &mut buf) {
                     Ok(0) | Err(_) => stdin_open = false,
                     Ok(k) => {
                         if let Some(m) = &console {
-                            let _ = write_all(m.as_raw_fd(), &buf[..k]);
+                            let _ = write_all(m, &buf[..k]);
                         }
                     }
                 }
@@ -101,7 +93,7 @@ pub fn supervise(pid: i32, set: SigSet, console: Option<OwnedFd>) -> ExitStatus 
                 match nix::unistd::read(m, &mut buf) {
                     Ok(0) | Err(_) => master_open = false,
                     Ok(k) => {
-                        let _ = write_all(1, &buf[..k]);
+                        let _ = write_all(std::io::stdout().as_fd(), &buf[..k]);
                     }
                 }
             }
@@ -114,31 +106,20 @@ pub fn supervise(pid: i32, set: SigSet, console: Option<OwnedFd>) -> ExitStatus 
 }
 
 fn reap(pid: i32, status: &mut Option<ExitStatus>) {
-    loop {
-        let mut st = 0;
-        // SAFETY: waitpid for any child, non-blocking.
-        let r = unsafe { libc::waitpid(-1, &mut st, libc::WNOHANG) };
-        if r <= 0 {
-            return;
-        }
+    while let Ok(Some((r, st))) = rune_core::sys::process::waitpid(-1, libc::WNOHANG) {
         if r == pid {
             *status = Some(ExitStatus::from_raw(st));
         }
     }
 }
 
-fn write_all(fd: i32, mut data: &[u8]) -> std::io::Result<()> {
+fn write_all(fd: impl AsFd, mut data: &[u8]) -> std::io::Result<()> {
     while !data.is_empty() {
-        // SAFETY: write from a valid buffer.
-        let n = unsafe { libc::write(fd, data.as_ptr() as *const libc::c_void, data.len()) };
-        if n < 0 {
-            let e = std::io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EINTR) {
-                continue;
-            }
-            return Err(e);
+        match nix::unistd::write(&fd, data) {
+            Ok(n) => data = &data[n..],
+            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) => return Err(e.into()),
         }
-        data = &data[n as usize..];
     }
     Ok(())
 }

@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use cgroups_rs::cgroup::Cgroup;
 use cgroups_rs::memory::MemController;
 use cgroups_rs::Controller;
-use oci_spec::runtime::LinuxResources;
+use oci_spec::runtime::{LinuxMemory, LinuxResources};
 use std::path::Path;
 
 const LIMIT_V1: &str = "memory.limit_in_bytes";
@@ -17,23 +17,78 @@ pub(super) fn memory(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
         Some(m) => m,
         None => return Ok(()),
     };
-    let (limit, reservation, swap) = (nz(m.limit()), nz(m.reservation()), nz(m.swap()));
-    // Docker sends -1 for "unset" swappiness.
-    let swappiness = m.swappiness().filter(|s| *s as i64 != -1 && *s != u64::MAX);
-    let kernel_tcp = nz(m.kernel_tcp());
-    let any = limit.is_some()
-        || kernel_tcp.is_some()
-        || reservation.is_some()
-        || swap.is_some()
-        || swappiness.is_some()
-        || m.disable_oom_killer() == Some(true);
+    let asked = Asked::of(m);
     let mc: &MemController = match cg.controller_of() {
         Some(c) => c,
-        None if any => return Err(missing("memory", "a memory limit")),
+        None if asked.any() => return Err(missing("memory", "a memory limit")),
         None => return Ok(()),
     };
     let dir = mc.path().to_path_buf();
-    for v in [limit, reservation, swap, kernel_tcp].into_iter().flatten() {
+    check_sizes(&asked)?;
+    if m.check_before_update().unwrap_or(false) {
+        check_usage(mc, asked.limit)?;
+    }
+    let v2 = v2(cg);
+    if v2 {
+        limit_and_swap_v2(&dir, asked.limit, asked.swap)?;
+    } else {
+        limit_and_swap_v1(&dir, asked.limit, asked.swap)?;
+    }
+    if let Some(r) = asked.reservation {
+        reservation(&dir, v2, r)?;
+    }
+    // kernelTCP is v1's alone (v2 accounts TCP buffers in memory.max); `kernel`, the kmem
+    // limit, the kernel itself no longer enforces (5.16 on), and runc ignores it.
+    if let (Some(t), false) = (asked.kernel_tcp, v2) {
+        write(&dir, "memory.kmem.tcp.limit_in_bytes", &t.to_string())?;
+    }
+    if let Some(s) = asked.swappiness {
+        swappiness(&dir, v2, s)?;
+    }
+    if !v2 {
+        oom_and_hierarchy_v1(&dir, m)?;
+    }
+    Ok(())
+}
+
+/// What the spec's memory section asks for: 0 is "unset" for the sizes.
+struct Asked {
+    limit: Option<i64>,
+    reservation: Option<i64>,
+    swap: Option<i64>,
+    kernel_tcp: Option<i64>,
+    swappiness: Option<u64>,
+    disable_oom_killer: bool,
+}
+
+impl Asked {
+    fn of(m: &LinuxMemory) -> Asked {
+        Asked {
+            limit: nz(m.limit()),
+            reservation: nz(m.reservation()),
+            swap: nz(m.swap()),
+            kernel_tcp: nz(m.kernel_tcp()),
+            // Docker sends -1 for "unset" swappiness.
+            swappiness: m.swappiness().filter(|s| *s as i64 != -1 && *s != u64::MAX),
+            disable_oom_killer: m.disable_oom_killer() == Some(true),
+        }
+    }
+
+    /// Whether anything is asked that needs the memory controller.
+    fn any(&self) -> bool {
+        self.limit.is_some()
+            || self.kernel_tcp.is_some()
+            || self.reservation.is_some()
+            || self.swap.is_some()
+            || self.swappiness.is_some()
+            || self.disable_oom_killer
+    }
+}
+
+/// Every size is a number of bytes, or -1 for unlimited.
+fn check_sizes(asked: &Asked) -> Result<()> {
+    let sizes = [asked.limit, asked.reservation, asked.swap, asked.kernel_tcp];
+    for v in sizes.into_iter().flatten() {
         if v < -1 {
             return Err(err!(
                 InvalidSpec,
@@ -42,55 +97,56 @@ pub(super) fn memory(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
             ));
         }
     }
-    if m.check_before_update().unwrap_or(false) {
-        if let Some(limit) = limit.filter(|l| *l > 0) {
-            let usage = mc.memory_stat().usage_in_bytes as i64;
-            if limit < usage {
-                return Err(err!(
-                    InvalidArgument,
-                    "memory limit {} is below the current usage {}",
-                    limit,
-                    usage
-                ));
-            }
-        }
-    }
-    if v2(cg) {
-        limit_and_swap_v2(&dir, limit, swap)?;
-    } else {
-        limit_and_swap_v1(&dir, limit, swap)?;
-    }
-    if let Some(r) = reservation {
-        match v2(cg) {
-            true => write(&dir, "memory.low", &max_or(r))?,
-            false => write(&dir, "memory.soft_limit_in_bytes", &r.to_string())?,
-        }
-    }
-    // kernelTCP is v1's alone (v2 accounts TCP buffers in memory.max); `kernel`, the kmem
-    // limit, the kernel itself no longer enforces (5.16 on), and runc ignores it.
-    if let (Some(t), false) = (kernel_tcp, v2(cg)) {
-        write(&dir, "memory.kmem.tcp.limit_in_bytes", &t.to_string())?;
-    }
-    if let Some(s) = swappiness {
-        if s > 100 {
+    Ok(())
+}
+
+/// checkBeforeUpdate: a limit below what the cgroup already uses is refused.
+fn check_usage(mc: &MemController, limit: Option<i64>) -> Result<()> {
+    if let Some(limit) = limit.filter(|l| *l > 0) {
+        let usage = mc.memory_stat().usage_in_bytes as i64;
+        if limit < usage {
             return Err(err!(
-                InvalidSpec,
-                "linux.resources.memory.swappiness {} is above 100",
-                s
+                InvalidArgument,
+                "memory limit {} is below the current usage {}",
+                limit,
+                usage
             ));
         }
-        if !v2(cg) {
-            write(&dir, "memory.swappiness", &s.to_string())?;
-        }
     }
-    if m.disable_oom_killer() == Some(true) && !v2(cg) {
-        write(&dir, "memory.oom_control", "1")?;
+    Ok(())
+}
+
+/// The reservation: memory.low on v2, the soft limit on v1.
+fn reservation(dir: &Path, v2: bool, r: i64) -> Result<()> {
+    match v2 {
+        true => write(dir, "memory.low", &max_or(r)),
+        false => write(dir, "memory.soft_limit_in_bytes", &r.to_string()),
+    }
+}
+
+/// Swappiness is 0..=100; only v1 has the knob.
+fn swappiness(dir: &Path, v2: bool, s: u64) -> Result<()> {
+    if s > 100 {
+        return Err(err!(
+            InvalidSpec,
+            "linux.resources.memory.swappiness {} is above 100",
+            s
+        ));
+    }
+    if !v2 {
+        write(dir, "memory.swappiness", &s.to_string())?;
+    }
+    Ok(())
+}
+
+/// v1's disableOOMKiller and useHierarchy.
+fn oom_and_hierarchy_v1(dir: &Path, m: &LinuxMemory) -> Result<()> {
+    if m.disable_oom_killer() == Some(true) {
+        write(dir, "memory.oom_control", "1")?;
     }
     if let Some(h) = m.use_hierarchy() {
-        if !v2(cg) {
-            // Only settable before children exist; the kernel keeps 1 nowadays.
-            let _ = write(&dir, "memory.use_hierarchy", if h { "1" } else { "0" });
-        }
+        // Only settable before children exist; the kernel keeps 1 nowadays.
+        let _ = write(dir, "memory.use_hierarchy", if h { "1" } else { "0" });
     }
     Ok(())
 }

@@ -9,8 +9,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CmdResult {
     opts.keep_console = !a.detach && a.create.console_socket.is_none();
     let set = (!a.detach).then(supervise::block_signals);
     if !a.detach && !a.no_subreaper {
-        // SAFETY: prctl with integer arguments.
-        unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) };
+        let _ = rune_core::sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, "become a subreaper");
     }
     let created = Container::create(&ctx.store, &a.create.id, &opts)?;
     for w in &created.warnings {
