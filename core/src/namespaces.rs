@@ -4,10 +4,11 @@
 use crate::err;
 use crate::error::{Context, Error, Result};
 use crate::process::message::Stage;
+use crate::sys::syscall::{Linux, Syscall};
 use oci_spec::runtime::LinuxNamespaceType;
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
-use std::os::fd::AsRawFd;
+use std::os::fd::AsFd;
 use std::path::PathBuf;
 
 /// The namespace plan for a new container.
@@ -149,8 +150,12 @@ pub fn plan(spec: &Spec) -> Plan {
 
 /// Joins one namespace by path.
 pub fn join(t: NsType, path: &std::path::Path) -> Result<()> {
+    join_with(&Linux, t, path)
+}
+
+pub(crate) fn join_with(os: &dyn Syscall, t: NsType, path: &std::path::Path) -> Result<()> {
     let f = open(t, path)?;
-    enter(t, &f, path)
+    enter_with(os, t, &f, path)
 }
 
 /// Opens a namespace file, to enter it later (once the path may no longer resolve).
@@ -161,26 +166,45 @@ pub fn open(t: NsType, path: &std::path::Path) -> Result<std::fs::File> {
 
 /// setns into an opened namespace file; `path` names it in the error.
 pub fn enter(t: NsType, f: &std::fs::File, path: &std::path::Path) -> Result<()> {
-    // SAFETY: setns on a valid fd with the matching namespace type.
-    if unsafe { libc::setns(f.as_raw_fd(), t.flag()) } != 0 {
-        return Err(Error::io(
-            format!("join {} namespace {}", t.proc_name(), path.display()),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
+    enter_with(&Linux, t, f, path)
+}
+
+pub(crate) fn enter_with(
+    os: &dyn Syscall,
+    t: NsType,
+    f: &std::fs::File,
+    path: &std::path::Path,
+) -> Result<()> {
+    os.setns(f.as_fd(), t.flag(), &|| {
+        format!("join {} namespace {}", t.proc_name(), path.display())
+    })
 }
 
 pub fn unshare(flags: i32) -> Result<()> {
+    unshare_with(&Linux, flags)
+}
+
+pub(crate) fn unshare_with(os: &dyn Syscall, flags: i32) -> Result<()> {
     if flags == 0 {
         return Ok(());
     }
-    // SAFETY: unshare takes flags only.
-    if unsafe { libc::unshare(flags) } != 0 {
-        return Err(Error::io(
-            format!("unshare namespaces {}", flag_names(flags)),
-            std::io::Error::last_os_error(),
-        ));
+    os.unshare(flags, &|| {
+        format!("unshare namespaces {}", flag_names(flags))
+    })
+}
+
+/// Sets `hostname` and `domainname` of the config in the container's UTS namespace (an empty
+/// one is left as it is).
+pub fn set_names(spec: &Spec) -> Result<()> {
+    set_names_with(&Linux, spec)
+}
+
+pub(crate) fn set_names_with(os: &dyn Syscall, spec: &Spec) -> Result<()> {
+    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
+        os.sethostname(h, &|| format!("set hostname {:?}", h))?;
+    }
+    if let Some(d) = spec.domainname().as_deref().filter(|d| !d.is_empty()) {
+        os.setdomainname(d, &|| format!("set domainname {:?}", d))?;
     }
     Ok(())
 }
@@ -244,8 +268,7 @@ pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
     };
     let uid = fmt(linux.uid_mappings());
     let gid = fmt(linux.gid_mappings());
-    // SAFETY: geteuid cannot fail.
-    let rootless = unsafe { libc::geteuid() } != 0;
+    let rootless = crate::sys::euid() != 0;
     let many = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
         maps.as_ref()
             .is_some_and(|m| m.len() > 1 || m.iter().any(|x| x.size() > 1))
@@ -336,6 +359,7 @@ pub fn write_time_offsets(spec: &Spec) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sys::syscall::{Call, Fake};
 
     fn spec_with(ns: &str) -> Spec {
         let text = format!(
@@ -367,5 +391,128 @@ mod tests {
         assert_eq!(p.clone_flags, libc::CLONE_NEWNS);
         assert_eq!(p.join[0].0, NsType::User);
         assert_eq!(p.join[1].0, NsType::Pid);
+    }
+
+    /// Empty files standing for namespace files (setns goes to the fake).
+    struct NsFiles(PathBuf);
+
+    impl NsFiles {
+        fn new(name: &str, names: &[&str]) -> NsFiles {
+            let d = std::env::temp_dir().canonicalize().unwrap().join(format!(
+                "rune-unit-ns-{}-{}",
+                name,
+                std::process::id()
+            ));
+            let _ = std::fs::remove_dir_all(&d);
+            std::fs::create_dir_all(&d).unwrap();
+            for n in names {
+                std::fs::write(d.join(n), "").unwrap();
+            }
+            NsFiles(d)
+        }
+    }
+
+    impl Drop for NsFiles {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    #[test]
+    fn joins_go_user_first_and_mount_last_each_with_its_type() {
+        let names = ["mnt", "net", "user", "ipc", "uts", "pid", "cgroup", "time"];
+        let files = NsFiles::new("order", &names);
+        let types = [
+            "mount", "network", "user", "ipc", "uts", "pid", "cgroup", "time",
+        ];
+        let listed: Vec<String> = types
+            .iter()
+            .zip(names)
+            .map(|(t, n)| format!(r#"{{"type":"{t}","path":"{}"}}"#, files.0.join(n).display()))
+            .collect();
+        let p = plan(&spec_with(&format!("[{}]", listed.join(","))));
+        let fake = Fake::new();
+        for (t, path) in &p.join {
+            join_with(&fake, *t, path).unwrap();
+        }
+        let setns = |n: &str, nstype: i32| Call::Setns {
+            path: files.0.join(n),
+            nstype,
+        };
+        assert_eq!(
+            fake.calls(),
+            [
+                setns("user", libc::CLONE_NEWUSER),
+                setns("ipc", libc::CLONE_NEWIPC),
+                setns("uts", libc::CLONE_NEWUTS),
+                setns("net", libc::CLONE_NEWNET),
+                setns("pid", libc::CLONE_NEWPID),
+                setns("cgroup", libc::CLONE_NEWCGROUP),
+                setns("time", libc::CLONE_NEWTIME),
+                setns("mnt", libc::CLONE_NEWNS),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_refused_join_names_the_namespace_and_its_path() {
+        let files = NsFiles::new("refused", &["net"]);
+        let fake = Fake::new().fail(|c| matches!(c, Call::Setns { .. }), libc::EINVAL);
+        let path = files.0.join("net");
+        let e = join_with(&fake, NsType::Network, &path).unwrap_err();
+        assert_eq!(
+            e.message(),
+            format!("join net namespace {}: Invalid argument", path.display())
+        );
+        // A path that does not open never reaches setns.
+        let fake = Fake::new();
+        let e = join_with(&fake, NsType::Ipc, &files.0.join("none")).unwrap_err();
+        assert_eq!(e.errno(), Some(libc::ENOENT));
+        assert!(
+            e.message().starts_with("open ipc namespace "),
+            "{}",
+            e.message()
+        );
+        assert_eq!(fake.calls(), []);
+    }
+
+    #[test]
+    fn unshare_passes_every_flag_at_once_and_names_them_on_failure() {
+        let fake = Fake::new();
+        unshare_with(&fake, 0).unwrap();
+        assert_eq!(fake.calls(), [], "nothing to unshare: no call");
+        let p = plan(&spec_with(
+            r#"[{"type":"user"},{"type":"time"},{"type":"uts"},{"type":"ipc","path":"/x"}]"#,
+        ));
+        let want = libc::CLONE_NEWUSER | libc::CLONE_NEWTIME | libc::CLONE_NEWUTS;
+        assert_eq!(p.unshare_flags, want);
+        let fake = Fake::new().fail(|c| matches!(c, Call::Unshare(_)), libc::EPERM);
+        let e = unshare_with(&fake, p.unshare_flags).unwrap_err();
+        assert_eq!(fake.calls(), [Call::Unshare(want)]);
+        assert_eq!(
+            e.message(),
+            "unshare namespaces user,uts,time: Operation not permitted"
+        );
+    }
+
+    #[test]
+    fn hostname_and_domainname_are_set_when_given() {
+        let mut spec = spec_with(r#"[{"type":"uts"}]"#);
+        spec.set_hostname(Some("box".into()));
+        spec.set_domainname(Some("example.org".into()));
+        let fake = Fake::new();
+        set_names_with(&fake, &spec).unwrap();
+        assert_eq!(
+            fake.calls(),
+            [
+                Call::Sethostname("box".into()),
+                Call::Setdomainname("example.org".into())
+            ]
+        );
+        spec.set_hostname(Some(String::new()));
+        spec.set_domainname(None);
+        let fake = Fake::new();
+        set_names_with(&fake, &spec).unwrap();
+        assert_eq!(fake.calls(), []);
     }
 }

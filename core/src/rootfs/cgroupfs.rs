@@ -5,6 +5,7 @@
 use super::options::MountOptions;
 use crate::error::Result;
 use crate::sys;
+use crate::sys::syscall::Syscall;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -23,13 +24,25 @@ struct Hierarchy {
 /// `reopen` opens the destination again: after the tmpfs is mounted, the old fd still names
 /// the directory underneath it.
 pub fn mount(
+    os: &dyn Syscall,
     target: &Path,
     opts: &MountOptions,
     reopen: &dyn Fn() -> Result<std::os::fd::OwnedFd>,
     paths: &HashMap<String, String>,
     in_cgroupns: bool,
 ) -> Result<()> {
-    let hier = hierarchies(paths);
+    mount_hierarchies(os, target, opts, reopen, &hierarchies(paths), in_cgroupns)
+}
+
+/// The cgroup mount of `hier`, the hierarchies the host has mounted.
+fn mount_hierarchies(
+    os: &dyn Syscall,
+    target: &Path,
+    opts: &MountOptions,
+    reopen: &dyn Fn() -> Result<std::os::fd::OwnedFd>,
+    hier: &[Hierarchy],
+    in_cgroupns: bool,
+) -> Result<()> {
     let flags = opts.flags
         & (libc::MS_RDONLY
             | libc::MS_NOSUID
@@ -38,9 +51,9 @@ pub fn mount(
             | libc::MS_RELATIME);
     let unified_only = hier.len() == 1 && hier[0].fstype == "cgroup2" && hier[0].name.is_empty();
     if unified_only {
-        return mount_one(&hier[0], target, flags, in_cgroupns, Some(reopen));
+        return mount_one(os, &hier[0], target, flags, in_cgroupns, Some(reopen));
     }
-    sys::mount(
+    os.mount(
         Some(Path::new("tmpfs")),
         target,
         Some("tmpfs"),
@@ -50,13 +63,13 @@ pub fn mount(
     )?;
     let top = reopen()?;
     let target = &sys::fd_path(std::os::fd::AsRawFd::as_raw_fd(&top));
-    for h in &hier {
+    for h in hier {
         let dir = target.join(&h.name);
         super::mounts::mkdir_all(&dir)?;
-        mount_one(h, &dir, flags, in_cgroupns, None)?;
+        mount_one(os, h, &dir, flags, in_cgroupns, None)?;
     }
     if flags & libc::MS_RDONLY != 0 {
-        sys::mount(
+        os.mount(
             None,
             target,
             None,
@@ -73,6 +86,7 @@ pub fn mount(
 /// `reopen`, where `dir` is an fd's path, names the bind mount for its remount: the old fd
 /// still names the directory underneath.
 fn mount_one(
+    os: &dyn Syscall,
     h: &Hierarchy,
     dir: &Path,
     flags: libc::c_ulong,
@@ -85,7 +99,7 @@ fn mount_one(
         } else {
             None
         };
-        sys::mount(
+        os.mount(
             Some(Path::new("cgroup")),
             dir,
             Some(&h.fstype),
@@ -95,7 +109,7 @@ fn mount_one(
         )
     } else {
         let src = h.mount_point.join(h.path.trim_start_matches('/'));
-        sys::mount(
+        os.mount(
             Some(&src),
             dir,
             None,
@@ -109,7 +123,7 @@ fn mount_one(
             None => dir.to_path_buf(),
         };
         let f = libc::MS_BIND | libc::MS_REMOUNT | flags;
-        sys::mount(None, &dir, None, f, None, &|| {
+        os.mount(None, &dir, None, f, None, &|| {
             format!("remount cgroup {}", src.display())
         })
     }
@@ -134,4 +148,136 @@ fn hierarchies(paths: &HashMap<String, String>) -> Vec<Hierarchy> {
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Context;
+    use crate::rootfs::options;
+    use crate::rootfs::testing::Scratch;
+    use crate::sys::syscall::{Call, Fake};
+
+    fn hierarchy(name: &str, fstype: &str, path: &str) -> Hierarchy {
+        Hierarchy {
+            name: name.into(),
+            fstype: fstype.into(),
+            options: name.into(),
+            mount_point: Path::new("/sys/fs/cgroup").join(name),
+            path: path.into(),
+        }
+    }
+
+    fn run(fake: &Fake, s: &Scratch, hier: &[Hierarchy], opts: &[&str], cgns: bool) {
+        let opts = options::parse(&opts.iter().map(|o| o.to_string()).collect::<Vec<_>>());
+        let reopen = || {
+            let f = std::fs::File::open(&s.root).context("open the rootfs")?;
+            Ok(std::os::fd::OwnedFd::from(f))
+        };
+        mount_hierarchies(fake, &s.root, &opts, &reopen, hier, cgns).unwrap();
+    }
+
+    const RO: libc::c_ulong = libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+
+    #[test]
+    fn cgroup2_in_a_cgroup_namespace_is_mounted_afresh() {
+        let (fake, s) = (Fake::new(), Scratch::new("cgroupns"));
+        let opts = ["ro", "nosuid", "nodev", "noexec", "relatime", "nsdelegate"];
+        run(&fake, &s, &[hierarchy("", "cgroup2", "/c1")], &opts, true);
+        // Only the flags a cgroup mount may take; no data.
+        assert_eq!(
+            fake.calls(),
+            [Call::mount(
+                Some(Path::new("cgroup")),
+                &s.root,
+                Some("cgroup2"),
+                RO | libc::MS_RELATIME,
+                None
+            )]
+        );
+    }
+
+    #[test]
+    fn cgroup2_without_a_cgroup_namespace_binds_the_containers_cgroup() {
+        let (fake, s) = (Fake::new(), Scratch::new("cgroup-bind"));
+        run(
+            &fake,
+            &s,
+            &[hierarchy("", "cgroup2", "/c1")],
+            &["ro"],
+            false,
+        );
+        assert_eq!(
+            fake.calls(),
+            [
+                Call::mount(
+                    Some(Path::new("/sys/fs/cgroup/c1")),
+                    &s.root,
+                    None,
+                    libc::MS_BIND | libc::MS_REC,
+                    None
+                ),
+                Call::mount(
+                    None,
+                    &s.root,
+                    None,
+                    libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY,
+                    None
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn v1_hierarchies_are_bound_under_a_tmpfs_made_read_only_last() {
+        let (fake, s) = (Fake::new(), Scratch::new("cgroup-v1"));
+        let hier = [
+            hierarchy("cpu", "cgroup", "/c1"),
+            hierarchy("unified", "cgroup2", "/c1"),
+        ];
+        run(&fake, &s, &hier, &["ro"], true);
+        let tmpfs_flags = libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC;
+        let bind = |name: &str| {
+            let src = Path::new("/sys/fs/cgroup").join(name).join("c1");
+            Call::mount(
+                Some(&src),
+                &s.root.join(name),
+                None,
+                libc::MS_BIND | libc::MS_REC,
+                None,
+            )
+        };
+        let remount = |name: &str| {
+            let flags = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
+            Call::mount(None, &s.root.join(name), None, flags, None)
+        };
+        let fresh = |name: &str| {
+            let dir = s.root.join(name);
+            Call::mount(
+                Some(Path::new("cgroup")),
+                &dir,
+                Some("cgroup2"),
+                libc::MS_RDONLY,
+                None,
+            )
+        };
+        assert_eq!(
+            fake.calls(),
+            [
+                Call::mount(
+                    Some(Path::new("tmpfs")),
+                    &s.root,
+                    Some("tmpfs"),
+                    tmpfs_flags,
+                    Some("mode=755")
+                ),
+                // v1 is bound even in a cgroup namespace; cgroup2 there is mounted afresh.
+                bind("cpu"),
+                remount("cpu"),
+                fresh("unified"),
+                Call::mount(None, &s.root, None, libc::MS_REMOUNT | RO, Some("mode=755")),
+            ]
+        );
+        assert!(s.root.join("cpu").is_dir() && s.root.join("unified").is_dir());
+    }
 }

@@ -128,7 +128,12 @@ mod tests {
         std::fs::write(from.join("a/b/f"), "data").unwrap();
         std::fs::set_permissions(from.join("a/b/f"), std::fs::Permissions::from_mode(0o4751))
             .unwrap();
-        std::os::unix::fs::chown(from.join("a"), Some(7), Some(8)).unwrap();
+        // Another owner needs root; without it the test's own ids must be kept.
+        let (uid, gid) = match crate::sys::euid() {
+            0 => (7, 8),
+            me => (me, nix::unistd::getegid().as_raw()),
+        };
+        std::os::unix::fs::chown(from.join("a"), Some(uid), Some(gid)).unwrap();
         std::os::unix::fs::symlink("/nonexistent/x", from.join("dangling")).unwrap();
         nix::unistd::mkfifo(&from.join("fifo"), Mode::from_bits_truncate(0o640)).unwrap();
         let open = |p: &std::path::Path| OwnedFd::from(std::fs::File::open(p).unwrap());
@@ -137,7 +142,7 @@ mod tests {
         let f = std::fs::metadata(to.join("a/b/f")).unwrap();
         assert_eq!(f.mode() & 0o7777, 0o4751);
         let a = std::fs::metadata(to.join("a")).unwrap();
-        assert_eq!((a.uid(), a.gid(), a.mode() & 0o777), (7, 8, 0o755));
+        assert_eq!((a.uid(), a.gid(), a.mode() & 0o777), (uid, gid, 0o755));
         let link = std::fs::read_link(to.join("dangling")).unwrap();
         assert_eq!(link, std::path::Path::new("/nonexistent/x"));
         let fifo = std::fs::symlink_metadata(to.join("fifo")).unwrap();

@@ -3,6 +3,7 @@
 
 use crate::error::{Context, Error, Result};
 use crate::sys;
+use crate::sys::syscall::{Linux, Syscall};
 use oci_spec::runtime::{LinuxDeviceType, Spec};
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -54,6 +55,15 @@ fn needs_dev(spec: &Spec) -> bool {
 /// Creates the devices and links under `<rootfs>/dev`. In a user namespace, where mknod is not
 /// allowed, the host's nodes are bind-mounted instead.
 pub fn setup_dev(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
+    setup_dev_with(&Linux, spec, rootfs, in_userns)
+}
+
+pub(crate) fn setup_dev_with(
+    os: &dyn Syscall,
+    spec: &Spec,
+    rootfs: &Path,
+    in_userns: bool,
+) -> Result<()> {
     let configured: Vec<Dev> = spec
         .linux()
         .as_ref()
@@ -81,22 +91,22 @@ pub fn setup_dev(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
     let root =
         std::fs::File::open(rootfs).with_context(|| format!("open rootfs {}", rootfs.display()))?;
     for d in &all {
-        create(d, root.as_raw_fd(), in_userns)
+        create(os, d, root.as_raw_fd(), in_userns)
             .with_context(|| format!("create device {}", d.path.display()))?;
     }
     if populate {
-        links(root.as_raw_fd())?;
+        links(os, root.as_raw_fd())?;
     }
     Ok(())
 }
 
-fn create(d: &Dev, root: RawFd, in_userns: bool) -> Result<()> {
+fn create(os: &dyn Syscall, d: &Dev, root: RawFd, in_userns: bool) -> Result<()> {
     let dest = &d.path;
     super::inroot::unlink(root, dest)?;
     if in_userns {
         super::inroot::create_file(root, dest)?;
         let fd = sys::open_in_root(root, dest, libc::O_NOFOLLOW)?;
-        return sys::mount(
+        return os.mount(
             Some(&d.path),
             &sys::fd_path(fd.as_raw_fd()),
             None,
@@ -107,16 +117,17 @@ fn create(d: &Dev, root: RawFd, in_userns: bool) -> Result<()> {
     }
     let (dir, name) = super::inroot::parent_of(root, dest)?;
     let dev = libc::makedev(d.major as u32, d.minor as u32);
-    sys::mknodat(dir.as_raw_fd(), &name, d.kind, d.mode, dev)
-        .map_err(|e| Error::io(format!("mknod {}", dest.display()), e))?;
+    os.mknodat(dir.as_raw_fd(), &name, d.kind, d.mode, dev, &|| {
+        format!("mknod {}", dest.display())
+    })?;
     // The node itself, by an O_PATH descriptor (never a path a swap could redirect); mknod is
     // subject to the umask, so the mode is set exactly.
     let node = sys::open_in_root(root, dest, libc::O_NOFOLLOW)?;
-    sys::chmod_chown_fd(node.as_raw_fd(), d.mode, d.uid, d.gid)
+    os.chmod_chown_fd(node.as_raw_fd(), d.mode, d.uid, d.gid)
         .map_err(|e| e.context(format!("{}", dest.display())))
 }
 
-fn links(root: RawFd) -> Result<()> {
+fn links(os: &dyn Syscall, root: RawFd) -> Result<()> {
     let mut links = vec![
         ("/proc/self/fd", "/dev/fd"),
         ("/proc/self/fd/0", "/dev/stdin"),
@@ -126,23 +137,181 @@ fn links(root: RawFd) -> Result<()> {
     if Path::new("/proc/kcore").exists() {
         links.push(("/proc/kcore", "/dev/core"));
     }
-    let symlink = |target: &str, link: &str| -> std::io::Result<()> {
+    let symlink = |target: &str, link: &str| -> Result<()> {
+        let what = || format!("symlink {}", link);
         let (dir, name) = super::inroot::parent_of(root, Path::new(link))
-            .map_err(|e| std::io::Error::from_raw_os_error(e.errno().unwrap_or(libc::EINVAL)))?;
+            .map_err(|e| Error::os(what(), e.errno().unwrap_or(libc::EINVAL)))?;
         let t = std::ffi::CString::new(target).unwrap_or_default();
-        sys::symlinkat(&t, dir.as_raw_fd(), &name)
+        os.symlinkat(&t, dir.as_raw_fd(), &name, &what)
     };
     for (target, link) in links {
         match symlink(target, link) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(Error::io(format!("symlink {}", link), e)),
+            Err(e) if e.errno() != Some(libc::EEXIST) => return Err(e),
+            _ => {}
         }
     }
     // /dev/ptmx must be the container's devpts instance.
     if sys::open_in_root(root, Path::new("/dev/pts/ptmx"), 0).is_ok() {
         super::inroot::unlink(root, Path::new("/dev/ptmx"))?;
-        symlink("pts/ptmx", "/dev/ptmx").map_err(|e| Error::io("symlink /dev/ptmx", e))?;
+        symlink("pts/ptmx", "/dev/ptmx")?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rootfs::testing::{spec, Scratch};
+    use crate::sys::syscall::{Call, Fake};
+
+    fn node(s: &Scratch, name: &str, major: u32, minor: u32, mode: u32, gid: u32) -> [Call; 2] {
+        let path = s.inside("/dev").join(name);
+        [
+            Call::Mknod {
+                path: path.clone(),
+                kind: libc::S_IFCHR,
+                mode,
+                dev: libc::makedev(major, minor),
+            },
+            Call::ChmodChown {
+                path,
+                mode,
+                uid: 0,
+                gid,
+            },
+        ]
+    }
+
+    /// The calls but /dev/core's link, which is there only when the host has /proc/kcore.
+    fn without_core(fake: &Fake) -> Vec<Call> {
+        let core = Path::new("/proc/kcore");
+        let not_core = |c: &Call| !matches!(c, Call::Symlink { target, .. } if target == core);
+        fake.calls().into_iter().filter(not_core).collect()
+    }
+
+    #[test]
+    fn default_nodes_with_configured_ones_replacing_them_then_the_links() {
+        let (fake, s) = (Fake::new(), Scratch::new("dev-nodes"));
+        let spec = spec(
+            r#""linux":{"devices":[
+                {"path":"/dev/tty","type":"c","major":5,"minor":0,"fileMode":400,"gid":5},
+                {"path":"/dev/fuse","type":"c","major":10,"minor":229,"fileMode":384}]}"#,
+        );
+        setup_dev_with(&fake, &spec, &s.root, false).unwrap();
+        let mut want: Vec<Call> = [
+            node(&s, "null", 1, 3, 0o666, 0),
+            node(&s, "zero", 1, 5, 0o666, 0),
+            node(&s, "full", 1, 7, 0o666, 0),
+            node(&s, "random", 1, 8, 0o666, 0),
+            node(&s, "urandom", 1, 9, 0o666, 0),
+            node(&s, "tty", 5, 0, 0o620, 5),
+            node(&s, "fuse", 10, 229, 0o600, 0),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        for (target, link) in [
+            ("/proc/self/fd", "fd"),
+            ("/proc/self/fd/0", "stdin"),
+            ("/proc/self/fd/1", "stdout"),
+            ("/proc/self/fd/2", "stderr"),
+        ] {
+            want.push(Call::Symlink {
+                target: target.into(),
+                link: s.inside("/dev").join(link),
+            });
+        }
+        assert_eq!(without_core(&fake), want);
+    }
+
+    #[test]
+    fn in_a_user_namespace_the_hosts_nodes_are_bound_instead_of_made() {
+        let (fake, s) = (Fake::new(), Scratch::new("dev-userns"));
+        let spec =
+            spec(r#""linux":{"devices":[{"path":"/dev/sda","type":"b","major":8,"minor":0}]}"#);
+        setup_dev_with(&fake, &spec, &s.root, true).unwrap();
+        let binds: Vec<Call> = ["null", "zero", "full", "random", "urandom", "tty", "sda"]
+            .iter()
+            .map(|n| {
+                let host = Path::new("/dev").join(n);
+                Call::mount(
+                    Some(&host),
+                    &s.inside("/dev").join(n),
+                    None,
+                    libc::MS_BIND,
+                    None,
+                )
+            })
+            .collect();
+        let made: Vec<Call> = without_core(&fake)
+            .into_iter()
+            .filter(|c| !matches!(c, Call::Symlink { .. }))
+            .collect();
+        assert_eq!(made, binds);
+        // Each bind went onto an empty file made for it.
+        assert!(s.inside("/dev/sda").is_file());
+    }
+
+    #[test]
+    fn a_dev_bound_from_the_host_gets_only_the_configured_nodes_and_no_links() {
+        let (fake, s) = (Fake::new(), Scratch::new("dev-bound"));
+        let spec = spec(
+            r#""mounts":[{"destination":"/dev","type":"bind","source":"/dev","options":["rbind"]}],
+               "linux":{"devices":[{"path":"/dev/fifo","type":"p","major":0,"minor":0}]}"#,
+        );
+        setup_dev_with(&fake, &spec, &s.root, false).unwrap();
+        let path = s.inside("/dev/fifo");
+        assert_eq!(
+            fake.calls(),
+            [
+                Call::Mknod {
+                    path: path.clone(),
+                    kind: libc::S_IFIFO,
+                    mode: 0o666,
+                    dev: libc::makedev(0, 0),
+                },
+                Call::ChmodChown {
+                    path,
+                    mode: 0o666,
+                    uid: 0,
+                    gid: 0
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn ptmx_becomes_a_link_to_the_containers_devpts() {
+        let (fake, s) = (Fake::new(), Scratch::new("dev-ptmx"));
+        std::fs::create_dir_all(s.inside("/dev/pts")).unwrap();
+        std::fs::write(s.inside("/dev/pts/ptmx"), "").unwrap();
+        std::fs::write(s.inside("/dev/ptmx"), "").unwrap();
+        setup_dev_with(&fake, &spec(""), &s.root, false).unwrap();
+        assert_eq!(
+            fake.calls().last(),
+            Some(&Call::Symlink {
+                target: "pts/ptmx".into(),
+                link: s.inside("/dev/ptmx")
+            })
+        );
+        // The node that stood there was removed first.
+        assert!(!s.inside("/dev/ptmx").exists());
+    }
+
+    #[test]
+    fn a_refused_mknod_names_the_device_and_stops_there() {
+        let s = Scratch::new("dev-fail");
+        let zero = s.inside("/dev/zero");
+        let fake = Fake::new().fail(
+            move |c| matches!(c, Call::Mknod { path, .. } if *path == zero),
+            libc::EPERM,
+        );
+        let e = setup_dev_with(&fake, &spec(""), &s.root, false).unwrap_err();
+        assert_eq!(
+            e.message(),
+            "create device /dev/zero: mknod /dev/zero: Operation not permitted"
+        );
+        // null's two calls, then the failed mknod: no chmod of it, no later node, no link.
+        assert_eq!(fake.calls().len(), 3);
+    }
 }

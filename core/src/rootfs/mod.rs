@@ -33,15 +33,47 @@ pub fn propagation_flag(s: &str) -> Option<libc::c_ulong> {
 /// Applies `rootfsPropagation` to the new root once it is `/` (e.g. `shared` puts the root
 /// mount in a peer group, as the spec asks).
 pub fn set_root_propagation(spec: &oci_spec::runtime::Spec) -> crate::Result<()> {
+    set_root_propagation_with(&crate::sys::syscall::Linux, spec)
+}
+
+fn set_root_propagation_with(
+    os: &dyn crate::sys::syscall::Syscall,
+    spec: &oci_spec::runtime::Spec,
+) -> crate::Result<()> {
     let prop = spec
         .linux()
         .as_ref()
         .and_then(|l| l.rootfs_propagation().as_deref())
         .and_then(propagation_flag);
     match prop {
-        Some(p) => crate::sys::mount(None, std::path::Path::new("/"), None, p, None, &|| {
+        Some(p) => os.mount(None, std::path::Path::new("/"), None, p, None, &|| {
             "set rootfsPropagation on /".into()
         }),
         None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod testing;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sys::syscall::{Call, Fake};
+    use std::path::Path;
+
+    #[test]
+    fn root_propagation_is_set_on_the_new_root_only_when_asked() {
+        let fake = Fake::new();
+        let spec = testing::spec(r#""linux":{"rootfsPropagation":"rshared"}"#);
+        set_root_propagation_with(&fake, &spec).unwrap();
+        let flags = libc::MS_SHARED | libc::MS_REC;
+        assert_eq!(
+            fake.calls(),
+            [Call::mount(None, Path::new("/"), None, flags, None)]
+        );
+        let fake = Fake::new();
+        set_root_propagation_with(&fake, &testing::spec(r#""linux":{}"#)).unwrap();
+        assert_eq!(fake.calls(), []);
     }
 }

@@ -2,7 +2,7 @@
 //! read-only and masked paths, the read-only root.
 
 use crate::error::{Context, Error, Result};
-use crate::sys;
+use crate::sys::syscall::{Linux, Syscall};
 use oci_spec::runtime::Spec;
 use std::path::{Component, Path, PathBuf};
 
@@ -57,6 +57,10 @@ fn components(p: &Path) -> Vec<std::ffi::OsString> {
 
 /// After pivot_root: sysctls, read-only paths, masked paths, then the read-only root.
 pub fn finish(spec: &Spec) -> Result<()> {
+    finish_with(&Linux, spec)
+}
+
+pub(crate) fn finish_with(os: &dyn Syscall, spec: &Spec) -> Result<()> {
     let linux = spec.linux().as_ref();
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         for (k, v) in sysctl {
@@ -69,14 +73,14 @@ pub fn finish(spec: &Spec) -> Result<()> {
         .into_iter()
         .flatten()
     {
-        readonly_path(Path::new(p))?;
+        readonly_path(os, Path::new(p))?;
     }
     for p in linux
         .and_then(|l| l.masked_paths().as_ref())
         .into_iter()
         .flatten()
     {
-        mask_path(Path::new(p))?;
+        mask_path(os, Path::new(p))?;
     }
     if spec
         .root()
@@ -84,8 +88,8 @@ pub fn finish(spec: &Spec) -> Result<()> {
         .and_then(|r| r.readonly())
         .unwrap_or(false)
     {
-        let flags = sys::mount_flags(Path::new("/"))?;
-        sys::mount(
+        let flags = os.mount_flags(Path::new("/"))?;
+        os.mount(
             None,
             Path::new("/"),
             None,
@@ -104,8 +108,8 @@ fn ignore_missing(r: Result<()>) -> Result<()> {
     }
 }
 
-fn readonly_path(p: &Path) -> Result<()> {
-    ignore_missing(sys::mount(
+fn readonly_path(os: &dyn Syscall, p: &Path) -> Result<()> {
+    ignore_missing(os.mount(
         Some(p),
         p,
         None,
@@ -116,8 +120,8 @@ fn readonly_path(p: &Path) -> Result<()> {
     if !p.exists() {
         return Ok(());
     }
-    let flags = sys::mount_flags(p)?;
-    sys::mount(
+    let flags = os.mount_flags(p)?;
+    os.mount(
         None,
         p,
         None,
@@ -127,14 +131,14 @@ fn readonly_path(p: &Path) -> Result<()> {
     )
 }
 
-fn mask_path(p: &Path) -> Result<()> {
+fn mask_path(os: &dyn Syscall, p: &Path) -> Result<()> {
     let meta = match std::fs::metadata(p) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(Error::io(format!("mask {}", p.display()), e)),
     };
     if meta.is_dir() {
-        sys::mount(
+        os.mount(
             Some(Path::new("tmpfs")),
             p,
             Some("tmpfs"),
@@ -143,7 +147,7 @@ fn mask_path(p: &Path) -> Result<()> {
             &|| format!("mask directory {}", p.display()),
         )
     } else {
-        sys::mount(
+        os.mount(
             Some(Path::new("/dev/null")),
             p,
             None,
@@ -156,8 +160,9 @@ fn mask_path(p: &Path) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
-    use super::resolve_in_root;
-    use std::path::Path;
+    use super::*;
+    use crate::rootfs::testing::{spec, Scratch};
+    use crate::sys::syscall::{Call, Fake};
 
     #[test]
     fn symlinks_stay_inside_the_root() {
@@ -179,5 +184,86 @@ mod tests {
             d.join("x")
         );
         std::fs::remove_dir_all(&d).unwrap();
+    }
+
+    const REMOUNT_RO: libc::c_ulong = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
+
+    fn paths_spec(s: &Scratch, readonly_root: bool) -> (Spec, [PathBuf; 3]) {
+        let (dir, file, missing) = (s.dir.join("dir"), s.dir.join("file"), s.dir.join("none"));
+        std::fs::create_dir(&dir).unwrap();
+        std::fs::write(&file, "").unwrap();
+        let spec = spec(&format!(
+            r#""root":{{"path":"rootfs","readonly":{readonly_root}}},
+               "linux":{{"readonlyPaths":["{d}","{m}"],"maskedPaths":["{d}","{f}","{m}"]}}"#,
+            d = dir.display(),
+            f = file.display(),
+            m = missing.display(),
+        ));
+        (spec, [dir, file, missing])
+    }
+
+    #[test]
+    fn readonly_then_masked_paths_then_the_read_only_root() {
+        let s = Scratch::new("finish");
+        let (spec, [dir, file, missing]) = paths_spec(&s, true);
+        let gone = missing.clone();
+        let fake = Fake::new()
+            .mount_flags_are(libc::MS_NOSUID)
+            .fail(move |c| c.target() == Some(&gone), libc::ENOENT);
+        finish_with(&fake, &spec).unwrap();
+        let bind = libc::MS_BIND | libc::MS_REC;
+        assert_eq!(
+            fake.calls(),
+            [
+                // A read-only path: bound onto itself, remounted keeping its flags.
+                Call::mount(Some(&dir), &dir, None, bind, None),
+                Call::MountFlags(dir.clone()),
+                Call::mount(None, &dir, None, REMOUNT_RO | libc::MS_NOSUID, None),
+                // A missing one is passed over.
+                Call::mount(Some(&missing), &missing, None, bind, None),
+                // Masked: a directory under an empty read-only tmpfs, a file under /dev/null.
+                Call::mount(
+                    Some(Path::new("tmpfs")),
+                    &dir,
+                    Some("tmpfs"),
+                    libc::MS_RDONLY,
+                    None
+                ),
+                Call::mount(
+                    Some(Path::new("/dev/null")),
+                    &file,
+                    None,
+                    libc::MS_BIND,
+                    None
+                ),
+                Call::MountFlags("/".into()),
+                Call::mount(
+                    None,
+                    Path::new("/"),
+                    None,
+                    REMOUNT_RO | libc::MS_NOSUID,
+                    None
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_failed_mask_is_an_error_and_the_root_stays_writable() {
+        let s = Scratch::new("finish-fail");
+        let (spec, [dir, ..]) = paths_spec(&s, true);
+        let masked = dir.clone();
+        let fake = Fake::new().fail(
+            move |c| matches!(c, Call::Mount { fstype: Some(_), target, .. } if *target == masked),
+            libc::EPERM,
+        );
+        let e = finish_with(&fake, &spec).unwrap_err();
+        assert_eq!(e.errno(), Some(libc::EPERM));
+        assert_eq!(
+            e.message(),
+            format!("mask directory {}: Operation not permitted", dir.display())
+        );
+        let root = Path::new("/");
+        assert!(!fake.calls().iter().any(|c| c.target() == Some(root)));
     }
 }

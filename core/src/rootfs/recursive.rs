@@ -3,7 +3,7 @@
 //! `rbind` brings along) gets the attribute too; `ro` and friends change the top mount only.
 
 use crate::error::{Error, Result};
-use crate::sys;
+use crate::sys::syscall::Syscall;
 use std::os::fd::RawFd;
 
 /// What the recursive options of one mount ask for, in MOUNT_ATTR_* bits.
@@ -106,12 +106,12 @@ impl RecursiveAttrs {
     }
 
     /// Applies the attributes to the mount whose root `fd` names and to every mount below it.
-    pub fn apply(&self, fd: RawFd) -> Result<()> {
+    pub fn apply(&self, os: &dyn Syscall, fd: RawFd) -> Result<()> {
         if self.is_empty() {
             return Ok(());
         }
         let names = self.options.join(",");
-        sys::mount_setattr(fd, true, self.set, self.clear, &|| {
+        os.mount_setattr(fd, true, self.set, self.clear, &|| {
             format!("mount_setattr(AT_RECURSIVE) for {}", names)
         })
         .map_err(|e| self.explain(e))

@@ -1,10 +1,19 @@
 //! Thin wrappers over the system calls the init uses, each error naming the call and its object.
 
+pub mod bpf;
+pub mod caps;
 pub mod clone;
 pub mod exec;
 pub mod fdpass;
+pub mod net;
+pub mod process;
+pub mod sched;
+pub mod seccomp;
 pub mod session;
+pub mod signal;
 pub mod signals;
+pub mod syscall;
+pub mod tty;
 
 use crate::error::{Error, Result};
 use std::ffi::CString;
@@ -12,14 +21,6 @@ use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
-pub mod bpf;
-pub mod caps;
-pub mod net;
-pub mod process;
-pub mod sched;
-pub mod seccomp;
-pub mod signal;
-pub mod tty;
 
 pub fn cstr(p: &Path) -> Result<CString> {
     CString::new(p.as_os_str().as_bytes())
