@@ -59,7 +59,7 @@ pub fn run(
 ) -> i32 {
     let pal = Arc::new(pal);
     // The payloads the PAL starts inherit dispositions: give them the default SIGPIPE.
-    crate::sys::signals::default_sigpipe();
+    crate::sys::signal::default_sigpipe();
     forward_signals(pal.clone());
     let cwd_lock = Arc::new(Mutex::new(()));
     {
@@ -96,7 +96,7 @@ fn entrypoint(pal: &Pal, path: &str, argv: &[String], env: &[String]) -> Result<
 }
 
 fn forward_signals(pal: Arc<Pal>) {
-    let signals = match crate::sys::signals::SignalPipe::install(&FORWARDED) {
+    let signals = match crate::sys::signal::SignalPipe::install(&FORWARDED) {
         Ok(s) => s,
         Err(_) => return,
     };

@@ -3,10 +3,11 @@
 //! proxy. It returns how the process is to end; the binary writes the report and exits.
 
 use super::channel::Channel;
-use super::message::{FromInit, InitConfig, InitEnd, NsType, Stage, ToInit, WireError};
+use super::message::{FromInit, InitConfig, InitEnd, Stage, ToInit, WireError};
 use super::setup;
 use crate::err;
 use crate::error::{Error, Result};
+use crate::namespaces::NsType;
 use crate::{namespaces, sys};
 use std::os::fd::{AsFd, OwnedFd, RawFd};
 
@@ -20,7 +21,7 @@ pub struct Exit {
 
 /// Runs the init; returns only when the process is to end.
 pub fn main(fd_arg: &str) -> Exit {
-    sys::signals::reset_all();
+    sys::signal::reset_all();
     let fd: RawFd = match fd_arg.parse() {
         Ok(fd) => fd,
         Err(_) => return failed(2, format!("rune init: bad channel fd {:?}", fd_arg)),

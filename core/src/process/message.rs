@@ -25,7 +25,7 @@
 //! `InitConfig::Exec` and ends in execve (the channel, close-on-exec, then reads EOF); a proxy
 //! for a process in an enclave gets `Proxy` with its connection to the enclave's keeper.
 
-pub use crate::namespaces::NsType;
+use crate::namespaces::NsType;
 use oci_spec::runtime::{Process, Spec};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;

@@ -57,7 +57,7 @@ pub fn create(cfg: &CreateConfig, fds: Vec<OwnedFd>, ch: &InitEnd) -> Result<i32
         Some(&hook_env),
     )?;
     enter_root(cfg, has_mntns)?;
-    set_names(spec)?;
+    crate::namespaces::set_names(spec)?;
     if process.terminal().unwrap_or(false) {
         console(process, ch)?;
     }
@@ -175,16 +175,6 @@ fn hooks_round_trip(spec: &Spec, ch: &InitEnd) -> Result<String> {
         None => Err(super::init::host_gone()),
         Some((other, _)) => Err(err!(Internal, "expected HooksDone, got {:?}", other)),
     }
-}
-
-fn set_names(spec: &Spec) -> Result<()> {
-    if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
-        nix::unistd::sethostname(h).with_context(|| format!("set hostname {:?}", h))?;
-    }
-    if let Some(d) = spec.domainname().as_deref().filter(|h| !h.is_empty()) {
-        sys::session::setdomainname(d)?;
-    }
-    Ok(())
 }
 
 fn console(process: &Process, ch: &InitEnd) -> Result<()> {

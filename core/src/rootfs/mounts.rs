@@ -207,8 +207,8 @@ fn mount_one(
             None => bind_mount(os, &src, &target, &opts, &reopen)?,
         }
     } else if typ == "cgroup" || typ == "cgroup2" {
-        let cgns = crate::namespaces::listed_types(spec)
-            .contains(&crate::process::message::NsType::Cgroup);
+        let cgns =
+            crate::namespaces::listed_types(spec).contains(&crate::namespaces::NsType::Cgroup);
         super::cgroupfs::mount(os, &target, &opts, &reopen, cgroup_paths, cgns)?;
     } else {
         let flags = opts.flags & !(libc::MS_REMOUNT);

@@ -1,5 +1,8 @@
 //! Thin wrappers over the system calls the init uses, each error naming the call and its object.
 
+// The OS layer: the one place (with enclave::pal) where unsafe code may stand.
+#![allow(unsafe_code)]
+
 pub mod bpf;
 pub mod caps;
 pub mod clone;
@@ -11,7 +14,6 @@ pub mod sched;
 pub mod seccomp;
 pub mod session;
 pub mod signal;
-pub mod signals;
 pub mod syscall;
 pub mod tty;
 
@@ -20,7 +22,6 @@ use std::ffi::CString;
 use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
-
 
 pub fn cstr(p: &Path) -> Result<CString> {
     CString::new(p.as_os_str().as_bytes())

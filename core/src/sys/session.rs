@@ -1,19 +1,6 @@
-//! The init's own identity calls: domain name, session keyring, umask.
+//! The init's session: its keyring and umask.
 
-use crate::error::{Error, Result};
 use std::ffi::CString;
-
-/// setdomainname(2).
-pub fn setdomainname(name: &str) -> Result<()> {
-    // SAFETY: a valid buffer and its length.
-    if unsafe { libc::setdomainname(name.as_ptr() as *const libc::c_char, name.len()) } != 0 {
-        return Err(Error::io(
-            format!("set domainname {:?}", name),
-            std::io::Error::last_os_error(),
-        ));
-    }
-    Ok(())
-}
 
 /// Joins a new session keyring `_ses.<id>`. Failures (ENOSYS, EPERM) are ignored, as runc
 /// does: the container then shares the caller's keyring.

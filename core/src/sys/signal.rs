@@ -1,6 +1,10 @@
-//! Signals: sending them to processes, and their names as the C library gives them.
+//! Signals: sending them to processes, their names as the C library gives them, rune's own
+//! dispositions and masks, and a self-pipe for handled signals.
 
+use crate::error::{Error, Result};
 use std::io;
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 /// kill(2): sends signal number `sig` to `pid` (any number, realtime ones included; 0 only
 /// checks that the process can be signalled).
@@ -16,4 +20,79 @@ pub fn description(sig: i32) -> String {
     // out at once.
     let s = unsafe { std::ffi::CStr::from_ptr(libc::strsignal(sig)) };
     s.to_string_lossy().into_owned()
+}
+
+/// SIGPIPE back at its default, for payloads that inherit dispositions.
+pub fn default_sigpipe() {
+    // SAFETY: signal() with a valid signal and disposition.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
+}
+
+/// Unblocks every signal and gives every catchable one but SIGPIPE its default disposition
+/// (the host may have blocked signals to forward them; a container starts clean; SIGPIPE
+/// stays ignored while rune runs, and the payload gets it back at exec).
+pub fn reset_all() {
+    // SAFETY: an empty, initialised set for sigprocmask; default dispositions with signal().
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        for s in 1..32 {
+            if s != libc::SIGKILL && s != libc::SIGSTOP && s != libc::SIGPIPE {
+                libc::signal(s, libc::SIG_DFL);
+            }
+        }
+    }
+}
+
+/// The write end of the self-pipe the handler writes signal numbers to (one per process).
+static PIPE_W: AtomicI32 = AtomicI32::new(-1);
+
+extern "C" fn on_signal(sig: libc::c_int) {
+    let fd = PIPE_W.load(Ordering::Relaxed);
+    if fd >= 0 {
+        let b = sig as u8;
+        // SAFETY: write(2) is async-signal-safe; a one-byte buffer that lives across the call.
+        unsafe { libc::write(fd, &b as *const u8 as *const libc::c_void, 1) };
+    }
+}
+
+/// Handled signals, read one by one from a self-pipe (so a thread can act on them safely).
+pub struct SignalPipe {
+    read: OwnedFd,
+}
+
+impl SignalPipe {
+    /// Installs a handler for each of `signals` (SA_RESTART) that writes its number to the
+    /// pipe.
+    pub fn install(signals: &[i32]) -> Result<SignalPipe> {
+        let mut fds = [0; 2];
+        // SAFETY: a valid array of two ints for pipe2.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(Error::io("pipe", std::io::Error::last_os_error()));
+        }
+        // SAFETY: pipe2 returned two new descriptors; the read end is owned here, the write
+        // end stays open for the handler for the life of the process.
+        let read = unsafe { OwnedFd::from_raw_fd(fds[0]) };
+        PIPE_W.store(fds[1], Ordering::SeqCst);
+        for &sig in signals {
+            // SAFETY: a zeroed sigaction is valid; the handler only writes to a pipe.
+            unsafe {
+                let mut sa: libc::sigaction = std::mem::zeroed();
+                sa.sa_sigaction = on_signal as extern "C" fn(libc::c_int) as usize;
+                sa.sa_flags = libc::SA_RESTART;
+                libc::sigaction(sig, &sa, std::ptr::null_mut());
+            }
+        }
+        Ok(SignalPipe { read })
+    }
+
+    /// Blocks for the next signal (None on a failed or short read).
+    pub fn next(&self) -> Option<i32> {
+        let mut b = [0u8; 1];
+        match nix::unistd::read(&self.read, &mut b) {
+            Ok(1) => Some(b[0] as i32),
+            _ => None,
+        }
+    }
 }

@@ -67,8 +67,8 @@ impl Pal {
             log_level: l.as_ptr(),
         };
         match &self.entry {
-            // SAFETY: attr and its strings live across the call, which does not keep them.
             Entry::V1 { init, .. } | Entry::V2 { init, .. } => {
+                // SAFETY: attr and its strings live across the call, which does not keep them.
                 call("pal_init", || unsafe { init(&mut attr) })
             }
             Entry::V3 { init, .. } => {

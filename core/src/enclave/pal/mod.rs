@@ -2,6 +2,9 @@
 //! API) and calling it safely. Every required symbol of the PAL's version is resolved at load
 //! time, so a missing one is an error naming it, never a crash later.
 
+// The FFI to enclave runtimes: unsafe calls into C, each with its SAFETY comment.
+#![allow(unsafe_code)]
+
 mod calls;
 pub mod convention;
 pub mod ffi;
