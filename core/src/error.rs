@@ -35,6 +35,8 @@ pub struct Error {
     kind: ErrorKind,
     msg: String,
     errno: Option<i32>,
+    /// The OS error of `errno`, as the source of this one.
+    os: Option<std::sync::Arc<std::io::Error>>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -45,6 +47,7 @@ impl Error {
             kind,
             msg: msg.into(),
             errno: None,
+            os: None,
         }
     }
 
@@ -60,6 +63,9 @@ impl Error {
             kind,
             msg: format!("{}: {}", what.into(), desc),
             errno: Some(errno),
+            os: Some(std::sync::Arc::new(std::io::Error::from_raw_os_error(
+                errno,
+            ))),
         }
     }
 
@@ -73,6 +79,7 @@ impl Error {
 
     pub fn with_errno(mut self, errno: Option<i32>) -> Self {
         self.errno = errno;
+        self.os = errno.map(|e| std::sync::Arc::new(std::io::Error::from_raw_os_error(e)));
         self
     }
 
@@ -101,7 +108,13 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+/// The source chain: an error with an errno has the OS error as its source (the message
+/// already names it; the source lets a caller match on `std::io::ErrorKind`).
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.os.as_deref().map(|e| e as _)
+    }
+}
 
 impl From<nix::Error> for Error {
     fn from(e: nix::Error) -> Self {
@@ -159,4 +172,30 @@ pub fn io_desc(e: &std::io::Error) -> String {
 /// The text of an errno value, as `io_desc` gives it.
 pub fn errno_desc(errno: i32) -> String {
     io_desc(&std::io::Error::from_raw_os_error(errno))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::error::Error as _;
+
+    #[test]
+    fn an_os_error_has_its_errno_as_source() {
+        let e = Error::os("open /x", libc::ENOENT).context("load config");
+        let src = e.source().expect("a source");
+        let io = src.downcast_ref::<std::io::Error>().expect("an io::Error");
+        assert_eq!(io.raw_os_error(), Some(libc::ENOENT));
+        assert_eq!(
+            e.message(),
+            "load config: open /x: No such file or directory"
+        );
+    }
+
+    #[test]
+    fn an_error_rebuilt_with_an_errno_keeps_the_chain() {
+        let e = Error::new(ErrorKind::Os, "m").with_errno(Some(libc::EBUSY));
+        let io = e.source().and_then(|s| s.downcast_ref::<std::io::Error>());
+        assert_eq!(io.and_then(|i| i.raw_os_error()), Some(libc::EBUSY));
+        assert!(Error::new(ErrorKind::Internal, "m").source().is_none());
+    }
 }

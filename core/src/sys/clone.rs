@@ -49,8 +49,7 @@ pub struct InitChild<'a> {
 /// calls on memory prepared here (no allocation, no locks, no Rust std): it may be a copy of a
 /// Go program whose other threads held locks at the time of the clone.
 pub fn spawn_init(c: &InitChild<'_>) -> Result<i32> {
-    let argv = super::null_terminated(c.argv);
-    let envp = super::null_terminated(c.envp);
+    let (argv, envp) = (super::CStrArray::new(c.argv), super::CStrArray::new(c.envp));
     let flags = (c.clone_flags | libc::SIGCHLD) as libc::c_ulong;
     // SAFETY: a fork-like clone (no CLONE_VM, no new stack): the child gets a copy of the
     // address space and returns here with 0. It then only calls `child_steps`, which makes raw
@@ -67,8 +66,8 @@ pub fn spawn_init(c: &InitChild<'_>) -> Result<i32> {
         unsafe {
             child_steps(
                 c.exe,
-                &argv,
-                &envp,
+                argv.as_ptr(),
+                envp.as_ptr(),
                 c.keep_fd,
                 c.go_r.unwrap_or(-1),
                 c.err_w,
@@ -96,8 +95,8 @@ pub fn pipe() -> Result<(OwnedFd, OwnedFd)> {
 #[allow(clippy::too_many_arguments)]
 unsafe fn child_steps(
     exe: &CString,
-    argv: &[*const libc::c_char],
-    envp: &[*const libc::c_char],
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
     keep_fd: RawFd,
     go_r: RawFd,
     err_w: RawFd,
@@ -171,7 +170,7 @@ unsafe fn child_steps(
             fail(err_w, STEP_MOUNT);
         }
     }
-    libc::execve(exe.as_ptr(), argv.as_ptr(), envp.as_ptr());
+    libc::execve(exe.as_ptr(), argv, envp);
     fail(err_w, STEP_EXEC)
 }
 
@@ -183,8 +182,8 @@ unsafe fn child_steps(
 /// other failures end the child. Async-signal-safe: raw system calls on prepared memory only.
 unsafe fn exec_detached_ro(
     exe: *const libc::c_char,
-    argv: &[*const libc::c_char],
-    envp: &[*const libc::c_char],
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
     err_w: RawFd,
 ) {
     let flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
@@ -220,7 +219,6 @@ unsafe fn exec_detached_ro(
         }
         fail(err_w, STEP_MOUNT);
     }
-    let (argv, envp) = (argv.as_ptr(), envp.as_ptr());
     libc::syscall(
         libc::SYS_execveat,
         tree,

@@ -1,6 +1,6 @@
 //! Executing programs: execve with the payload's signal dispositions, and access checks.
 
-use super::{cstr, null_terminated};
+use super::{cstr, CStrArray};
 use crate::error::{Error, Result};
 use std::ffi::{CStr, CString};
 use std::path::Path;
@@ -8,8 +8,7 @@ use std::path::Path;
 /// execve(2) with SIGPIPE back at its default (rune ignores it while it runs); returns only
 /// the failure, which names the program.
 pub fn execve(path: &CStr, argv: &[CString], envp: &[CString]) -> Error {
-    let a = null_terminated(argv);
-    let e = null_terminated(envp);
+    let (a, e) = (CStrArray::new(argv), CStrArray::new(envp));
     // SAFETY: signal() with a valid disposition; execve with a NUL-terminated path and
     // NULL-terminated arrays of NUL-terminated strings that outlive the call.
     unsafe {
@@ -61,8 +60,7 @@ pub fn execveat_empty(
     envp: &[CString],
 ) -> Error {
     use std::os::fd::AsRawFd;
-    let a = null_terminated(argv);
-    let e = null_terminated(envp);
+    let (a, e) = (CStrArray::new(argv), CStrArray::new(envp));
     // SAFETY: an open fd, an empty NUL-terminated path, NULL-terminated arrays that outlive
     // the call.
     unsafe {

@@ -259,13 +259,34 @@ pub fn move_mount_onto(tree: RawFd, target: RawFd, what: &dyn Fn() -> String) ->
     Ok(())
 }
 
-/// A NULL-terminated array of pointers to `items` (argv, envp), valid while `items` lives.
-pub fn null_terminated(items: &[CString]) -> Vec<*const libc::c_char> {
-    items
-        .iter()
-        .map(|a| a.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect()
+/// A NULL-terminated array of pointers to C strings (argv, envp, a PAL's `char **`): the one
+/// such type in rune. Valid while the strings it was made from live, which the borrow keeps.
+pub struct CStrArray<'a> {
+    ptrs: Vec<*mut libc::c_char>,
+    _strings: std::marker::PhantomData<&'a [CString]>,
+}
+
+impl<'a> CStrArray<'a> {
+    pub fn new(items: &'a [CString]) -> CStrArray<'a> {
+        let ptrs = items
+            .iter()
+            .map(|c| c.as_ptr() as *mut libc::c_char)
+            .chain(std::iter::once(std::ptr::null_mut()))
+            .collect();
+        CStrArray {
+            ptrs,
+            _strings: std::marker::PhantomData,
+        }
+    }
+
+    pub fn as_ptr(&self) -> *const *const libc::c_char {
+        self.ptrs.as_ptr() as *const *const libc::c_char
+    }
+
+    /// For C APIs that take `char **` (they must not write through it).
+    pub fn as_mut_ptr(&mut self) -> *mut *mut libc::c_char {
+        self.ptrs.as_mut_ptr()
+    }
 }
 
 /// The effective uid of this process.

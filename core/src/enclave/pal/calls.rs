@@ -4,6 +4,7 @@ use super::convention::UNSET;
 use super::{call_error, failure, ffi, Entry, Life, Pal};
 use crate::err;
 use crate::error::Result;
+use crate::sys::CStrArray;
 use std::ffi::CString;
 use std::os::fd::RawFd;
 
@@ -33,22 +34,9 @@ fn cstring(s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| err!(InvalidArgument, "{:?} contains NUL", s))
 }
 
-/// A NULL-terminated `char **` over owned strings.
-struct CVec {
-    _owned: Vec<CString>,
-    ptrs: Vec<*mut libc::c_char>,
-}
-
-impl CVec {
-    fn new(items: &[String]) -> Result<CVec> {
-        let owned: Vec<CString> = items.iter().map(|s| cstring(s)).collect::<Result<_>>()?;
-        let mut ptrs: Vec<*mut libc::c_char> = owned.iter().map(|c| c.as_ptr() as *mut _).collect();
-        ptrs.push(std::ptr::null_mut());
-        Ok(CVec {
-            _owned: owned,
-            ptrs,
-        })
-    }
+/// C strings of `items`; one with a NUL is an error naming it.
+fn cstrings(items: &[String]) -> Result<Vec<CString>> {
+    items.iter().map(|s| cstring(s)).collect()
 }
 
 impl Pal {
@@ -96,8 +84,8 @@ impl Pal {
             Entry::V1 { .. } => return Err(self.unsupported("pal_create_process", 2)),
         };
         let p = cstring(path)?;
-        let mut argv = CVec::new(argv)?;
-        let mut env = CVec::new(env)?;
+        let (argv, env) = (cstrings(argv)?, cstrings(env)?);
+        let (mut argv, mut env) = (CStrArray::new(&argv), CStrArray::new(&env));
         let mut fds = ffi::pal_stdio_fds {
             stdin: stdio[0],
             stdout: stdio[1],
@@ -106,8 +94,8 @@ impl Pal {
         let mut pid: libc::c_int = UNSET;
         let mut args = ffi::pal_create_process_args {
             path: p.as_ptr() as *mut _,
-            argv: argv.ptrs.as_mut_ptr(),
-            env: env.ptrs.as_mut_ptr(),
+            argv: argv.as_mut_ptr(),
+            env: env.as_mut_ptr(),
             stdio: &mut fds,
             pid: &mut pid,
         };
@@ -145,7 +133,8 @@ impl Pal {
             }
         };
         let p = cstring(path)?;
-        let mut argv = CVec::new(argv)?;
+        let argv = cstrings(argv)?;
+        let mut argv = CStrArray::new(&argv);
         let mut fds = ffi::pal_stdio_fds {
             stdin: stdio[0],
             stdout: stdio[1],
@@ -154,12 +143,7 @@ impl Pal {
         let mut code: libc::c_int = UNSET;
         // SAFETY: every pointer outlives the call.
         call("pal_exec", || unsafe {
-            exec(
-                p.as_ptr() as *mut _,
-                argv.ptrs.as_mut_ptr(),
-                &mut fds,
-                &mut code,
-            )
+            exec(p.as_ptr() as *mut _, argv.as_mut_ptr(), &mut fds, &mut code)
         })?;
         self.convention.exit_code("pal_exec", code)
     }
