@@ -127,7 +127,7 @@ def peak_rss_kib(runtimes, bundle):
 
 
 def idle_rss_kib(rune, bundle, cid):
-    """VmRSS of an idle container's pid 1 (the enclave host, or the plain payload)."""
+    """VmRSS of an idle container's pid 1 (the enclave keeper, or the plain payload)."""
     timed([rune.cmd("run", "-d", "--bundle", bundle, cid)])
     try:
         time.sleep(0.3)
@@ -188,7 +188,7 @@ def main():
     res["exec"], res["exec_ratio"] = exec_latency(runtimes, b["sleep"])
     print("  exec true: done", flush=True)
     res["peak_rss"] = peak_rss_kib(runtimes, b["plain"])
-    res["idle_rss"] = {"enclave host (skeleton)": idle_rss_kib(rune, b["enclave-sleep"], "idle-enc"),
+    res["idle_rss"] = {"enclave keeper (skeleton)": idle_rss_kib(rune, b["enclave-sleep"], "idle-enc"),
                        "plain init": idle_rss_kib(rune, b["sleep"], "idle-plain")}
     pair = round_robin([rune, Runtime("rune-enclave", rune.bin, work)],
                        lambda r: [r.cmd("run", "--bundle",
@@ -241,7 +241,7 @@ def report(res, out_dir):
     idle = res["idle_rss"]
     lines += ["", f"rune `run`: enclave (skeleton, sim) {ms(er['enclave'])}, plain {ms(er['plain'])}:"
               f" ratio {ratio(er['enclave'], er['plain']):.2f}.",
-              f"Idle pid 1 RSS: enclave host {idle['enclave host (skeleton)']} KiB, plain init "
+              f"Idle pid 1 RSS: enclave keeper {idle['enclave keeper (skeleton)']} KiB, plain init "
               f"{idle['plain init']} KiB."]
     small, big = min(per), max(per)
     growth = {r: ratio(per[big][r], per[small][r]) for r in names}

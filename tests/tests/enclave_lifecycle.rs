@@ -132,7 +132,7 @@ fn create_start_kill_delete(version: u32) {
         assert!(line.contains("argv=[sleep,1000]"), "{line}");
         created_pid(&line)
     };
-    // The enclave host stays pid 1 of the container while the payload runs.
+    // The enclave keeper stays pid 1 of the container while the payload runs.
     assert!(pid_alive(pid));
     assert_eq!(rune.state(&b.id)["pid"], json!(pid));
 
@@ -278,7 +278,7 @@ fn environment_alone_makes_an_enclave_container() {
             "v{version}: {}",
             out.stdout
         );
-        // The payload is not pid 1: the enclave host is.
+        // The payload is not pid 1: the enclave keeper is.
         assert!(
             !out.stdout.contains("pid=1\n"),
             "v{version}: {}",

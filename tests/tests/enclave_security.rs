@@ -1,4 +1,4 @@
-//! The enclave host (the rune binary, alive as pid 1 of an enclave container
+//! The enclave keeper (the rune binary, alive as pid 1 of an enclave container
 //! for its whole life, with the PAL loaded) is out of the container's reach:
 //! its memory, environment and binary (CVE-2019-5736 for a long-lived init).
 
@@ -28,7 +28,7 @@ const PROBE: &str = "for f in exe mem maps environ; do \
                      echo done";
 
 #[test]
-fn container_cannot_reach_the_enclave_host() {
+fn container_cannot_reach_the_enclave_keeper() {
     for version in [2, 3] {
         let rune = Rune::new();
         let before = file_fingerprint(rune.bin());
@@ -48,10 +48,10 @@ fn container_cannot_reach_the_enclave_host() {
         assert_eq!(
             out.stdout.trim(),
             "done",
-            "v{version}: the container reached the enclave host: {}",
+            "v{version}: the container reached the enclave keeper: {}",
             out.stdout
         );
-        // The probe ran in the enclave, as a child of the enclave host.
+        // The probe ran in the enclave, as a child of the enclave keeper.
         process_pair(&trace.lines(), "/proc/1/$f");
         assert_eq!(
             file_fingerprint(rune.bin()),
@@ -69,7 +69,7 @@ fn container_cannot_reach_the_enclave_host() {
 }
 
 #[test]
-fn enclave_host_binary_is_on_a_read_only_mount() {
+fn enclave_keeper_binary_is_on_a_read_only_mount() {
     for version in [1, 2, 3] {
         let rune = Rune::new();
         let (mut b, _trace) = skeleton_bundle("encsecro", version);
@@ -78,7 +78,7 @@ fn enclave_host_binary_is_on_a_read_only_mount() {
         assert_ne!(
             exe_mount_flags(pid) & libc::ST_RDONLY,
             0,
-            "v{version}: enclave host (created) runs from a writable mount"
+            "v{version}: enclave keeper (created) runs from a writable mount"
         );
         rune.start(&b.id).assert_ok();
         assert!(rune.wait_status(&b.id, "running"));
@@ -92,7 +92,7 @@ fn enclave_host_binary_is_on_a_read_only_mount() {
         assert_ne!(
             exe_mount_flags(pid) & libc::ST_RDONLY,
             0,
-            "v{version}: enclave host (running) runs from a writable mount"
+            "v{version}: enclave keeper (running) runs from a writable mount"
         );
         rune.delete_force(&b.id).assert_ok();
         assert_no_leaks(&rune, &b, Some(pid));
@@ -100,8 +100,8 @@ fn enclave_host_binary_is_on_a_read_only_mount() {
 }
 
 #[test]
-fn payload_cannot_reach_the_enclave_host() {
-    // The entrypoint itself, run by the PAL as a child of the enclave host.
+fn payload_cannot_reach_the_enclave_keeper() {
+    // The entrypoint itself, run by the PAL as a child of the enclave keeper.
     for version in [1, 3] {
         let rune = Rune::new();
         let (mut b, _trace) = skeleton_bundle("encsecpay", version);

@@ -78,7 +78,7 @@ fn a_cwd_through_an_inherited_fd_is_refused_at_exec() {
 }
 
 #[test]
-fn the_enclave_host_keeps_no_fd_of_its_creator() {
+fn the_enclave_keeper_keeps_no_fd_of_its_creator() {
     let rune = Rune::new();
     let (dir, marker) = host_dir(&rune);
     let (mut b, _trace) = skeleton_bundle("escenc", 3);
@@ -94,7 +94,7 @@ fn the_enclave_host_keeps_no_fd_of_its_creator() {
     // Nothing the init holds leads to the host directory.
     for e in std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap() {
         let link = std::fs::read_link(e.unwrap().path()).unwrap_or_default();
-        assert!(!link.starts_with(&dir), "the enclave host holds {link:?}");
+        assert!(!link.starts_with(&dir), "the enclave keeper holds {link:?}");
     }
     // A later, clean exec cannot use them either.
     for n in 3..=9 {

@@ -1,6 +1,6 @@
 //! A plain user on the host must not reach a container or its state: every file and socket
 //! rune makes has an explicit mode whatever the umask, a --root others can write is refused,
-//! and the enclave host serves only root and the container's owner. Each test is the attack.
+//! and the enclave keeper serves only root and the container's owner. Each test is the attack.
 
 use rune_integration::*;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -119,13 +119,13 @@ fn a_plain_user_cannot_read_or_edit_a_container_state() {
 }
 
 #[test]
-fn the_enclave_host_refuses_a_plain_user() {
+fn the_enclave_keeper_refuses_a_plain_user() {
     let rune = Rune::new();
     let (mut b, trace) = skeleton_bundle("secpeer", 3);
     b.args(&["sleep", "1000"]);
     let (_, pid) = rune.start_container(&b);
     // Undo the file-system defence by hand (the modes of an older rune), so that only the
-    // enclave host's own check stands between the user and an exec in the enclave.
+    // enclave keeper's own check stands between the user and an exec in the enclave.
     let dir = rune.root().join(&b.id);
     chmod(rune.root(), 0o755);
     chmod(&dir, 0o755);

@@ -1,5 +1,5 @@
 //! `exec` and `attest` for enclave containers: the process runs inside the enclave, started by
-//! the enclave host; a proxy process on the host stands for it (its pid, exit code, signals).
+//! the enclave keeper; a proxy process on the host stands for it (its pid, exit code, signals).
 
 use super::create::write_pid_file;
 use super::driver::{init_binary, Driver};

@@ -118,7 +118,7 @@ impl Container {
             }
         }
         // An enclave's entrypoint gets the signal through pal_kill, so that a PAL's refusal
-        // reaches the caller; SIGKILL (and the existence check, 0) go to the enclave host
+        // reaches the caller; SIGKILL (and the existence check, 0) go to the enclave keeper
         // itself: SIGKILL always ends the container, whatever the PAL would do with it.
         if let Some(e) = &self.state.enclave {
             if e.pal_version >= 2

@@ -44,7 +44,7 @@ fn refused_or(ch: &ClientEnd, sent: Result<()>) -> Result<Reply> {
     }
 }
 
-/// Asks the enclave host to run a process; returns the connection, which then carries Kill
+/// Asks the enclave keeper to run a process; returns the connection, which then carries Kill
 /// requests and the exit code, and the PAL's id of the process.
 pub fn start_exec(
     state_dir: &Path,
@@ -65,7 +65,7 @@ pub fn start_exec(
     }
 }
 
-/// `rune kill`: the enclave host passes `sig` to the entrypoint with pal_kill; a PAL's
+/// `rune kill`: the enclave keeper passes `sig` to the entrypoint with pal_kill; a PAL's
 /// refusal is the error.
 pub fn signal(state_dir: &Path, sig: i32) -> Result<()> {
     let ch = connect(state_dir)?;
@@ -87,7 +87,7 @@ pub fn signal(state_dir: &Path, sig: i32) -> Result<()> {
     }
 }
 
-/// pal_get_local_report through the enclave host.
+/// pal_get_local_report through the enclave keeper.
 pub fn report(state_dir: &Path, target_info: &[u8]) -> Result<Vec<u8>> {
     let ch = connect(state_dir)?;
     let sent = ch.send(&Request::Report {

@@ -1,5 +1,5 @@
 //! Enclave runtimes in containers: configuration (annotations and ENCLAVE_* variables), the
-//! hardware each enclave type needs, the PAL loader, the enclave host process that the
+//! hardware each enclave type needs, the PAL loader, the enclave keeper process that the
 //! container's init becomes, and the client `exec` and `attest` use to talk to it.
 
 pub mod client;
@@ -12,7 +12,7 @@ pub mod protocol;
 pub use config::{type_names, EnclaveConfig, EnclaveType, ANNOTATIONS, EXIT_STATUS_ANNOTATION};
 pub use devices::add_devices;
 
-/// The enclave host's socket, in the container's state directory.
+/// The enclave keeper's socket, in the container's state directory.
 pub const SOCKET: &str = "enclave.sock";
 
 /// `/proc/self/fd/<N>/enclave.sock` for an open fd N of `state_dir` (returned: keep it open

@@ -1,8 +1,8 @@
-//! The enclave host's socket protocol (`<state dir>/enclave.sock`), framed like the init
+//! The enclave keeper's socket protocol (`<state dir>/enclave.sock`), framed like the init
 //! channel (length-prefixed JSON, fds by SCM_RIGHTS).
 //!
 //! ```text
-//!  rune exec (host side)                         enclave host (the container's init)
+//!  rune exec (host side)                         enclave keeper (the container's init)
 //!  ── Exec{args, env, cwd} + stdin/out/err fds ──►  pal_create_process
 //!  ◄───────────────────────────── Started{pid}      pal_exec (in its own thread)
 //!  ── Kill{sig} (signals the exec'd process got) ─► pal_kill(pid, sig)

@@ -10,7 +10,7 @@
 //!   inside a container then points at a read-only mount: a process in the container cannot
 //!   write the host's rune binary through it (CVE-2019-5736). Every rune init is also made
 //!   non-dumpable, so it cannot be ptraced or have its memory read.
-//! - The init stays a Rust process until `start`, so an enclave host can load a PAL from a host
+//! - The init stays a Rust process until `start`, so an enclave keeper can load a PAL from a host
 //!   path before entering the container's root, and stay alive as the enclave's host.
 
 pub mod channel;

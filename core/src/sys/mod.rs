@@ -171,7 +171,7 @@ pub fn prctl(op: i32, arg: libc::c_ulong, what: &str) -> Result<()> {
 }
 
 /// Closes every descriptor from `floor` up except those in `keep` (really closes them, not
-/// close-on-exec: a process that never execs, such as the enclave host, must not keep them).
+/// close-on-exec: a process that never execs, such as the enclave keeper, must not keep them).
 pub fn close_fds_from(floor: RawFd, keep: &[RawFd]) -> Result<()> {
     let mut keep: Vec<RawFd> = keep.iter().copied().filter(|fd| *fd >= floor).collect();
     keep.sort_unstable();
