@@ -155,19 +155,7 @@ fn create_in(
     };
     let preserve = opts.preserve_fds + listen_n;
     let plan = namespaces::plan(spec);
-    let mut init = Driver::spawn(
-        &init_binary(&opts.init_binary)?,
-        3 + preserve,
-        plan.clone_flags,
-    )?;
-    if plan.clone_flags & libc::CLONE_NEWUSER != 0 {
-        namespaces::write_id_maps(init.pid(), spec)?;
-    }
-    init.release()?;
-    if let Some(cg) = &cg {
-        cg.add(init.pid())?;
-        cg.apply_spec(spec)?;
-    }
+    let mut init = spawn_init(spec, &plan, opts, preserve, cg.as_ref())?;
     let new_userns = (plan.clone_flags | plan.unshare_flags) & libc::CLONE_NEWUSER != 0;
     let sources = if new_userns {
         open_bind_sources(spec, &bundle.path)
@@ -218,6 +206,28 @@ fn create_in(
     record_created(&mut state, dir, opts)?;
     init.detach();
     Ok((state, done.console, warnings))
+}
+
+/// Spawns the container's init in its new namespaces (writing a new user namespace's maps
+/// before it goes on) and puts it in the container's cgroup, limits applied.
+fn spawn_init(
+    spec: &Spec,
+    plan: &namespaces::Plan,
+    opts: &CreateOptions,
+    preserve: i32,
+    cg: Option<&Manager>,
+) -> Result<Driver> {
+    let exe = init_binary(&opts.init_binary)?;
+    let mut init = Driver::spawn(&exe, 3 + preserve, plan.clone_flags)?;
+    if plan.clone_flags & libc::CLONE_NEWUSER != 0 {
+        namespaces::write_id_maps(init.pid(), spec)?;
+    }
+    init.release()?;
+    if let Some(cg) = cg {
+        cg.add(init.pid())?;
+        cg.apply_spec(spec)?;
+    }
+    Ok(init)
 }
 
 /// The exec fifo `start` writes to, made 0600 whatever the umask, and opened (read-write, so
