@@ -70,12 +70,12 @@ pub fn run(
     let code = match entrypoint(&pal, path, argv, env) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("rune: {}", e);
+            log(&e);
             1
         }
     };
     if let Err(e) = pal.destroy() {
-        eprintln!("rune: {}", e);
+        log(&e);
     }
     code
 }
@@ -118,7 +118,7 @@ fn forward_signals(pal: Arc<Pal>) {
         let pid = ENTRYPOINT.load(Ordering::SeqCst);
         if pid >= 0 {
             if let Err(e) = pal.kill(pid, sig) {
-                eprintln!("rune: {}", e);
+                log(&e);
             }
         }
     });
@@ -131,7 +131,7 @@ fn serve(listener: UnixListener, peers: Vec<u32>, pal: Arc<Pal>, cwd_lock: Arc<M
             Err(_) => continue,
         };
         if let Err(e) = check_peer(&conn, &peers) {
-            eprintln!("rune: enclave keeper: {}", e);
+            log(&e.clone().context("enclave keeper"));
             let ch: KeeperEnd = End::new(Channel::from_fd(OwnedFd::from(conn)));
             let _ = ch.send(&Reply::Error(WireError::from_error(&e)));
             continue;
@@ -249,4 +249,11 @@ fn handle(ch: &KeeperEnd, pal: &Arc<Pal>, cwd_lock: &Mutex<()>) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The keeper's one output: an error nobody waits for (a refused peer, a signal the PAL did
+/// not take, the entrypoint's failure), on the container's stderr, its log. The keeper is the
+/// container's init for its whole life: there is no caller to hand the error back to.
+fn log(e: &crate::Error) {
+    eprintln!("rune: {}", e);
 }
