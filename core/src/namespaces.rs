@@ -4,7 +4,7 @@
 use crate::err;
 use crate::error::{Context, Error, Result};
 use crate::process::message::Stage;
-use crate::sys::syscall::{Linux, Syscall};
+use crate::sys::syscall::Syscall;
 use oci_spec::runtime::LinuxNamespaceType;
 use oci_spec::runtime::Spec;
 use serde::{Deserialize, Serialize};
@@ -149,13 +149,9 @@ pub fn plan(spec: &Spec) -> Plan {
 }
 
 /// Joins one namespace by path.
-pub fn join(t: NsType, path: &std::path::Path) -> Result<()> {
-    join_with(&Linux, t, path)
-}
-
-pub(crate) fn join_with(os: &dyn Syscall, t: NsType, path: &std::path::Path) -> Result<()> {
+pub fn join(os: &dyn Syscall, t: NsType, path: &std::path::Path) -> Result<()> {
     let f = open(t, path)?;
-    enter_with(os, t, &f, path)
+    enter(os, t, &f, path)
 }
 
 /// Opens a namespace file, to enter it later (once the path may no longer resolve).
@@ -165,26 +161,13 @@ pub fn open(t: NsType, path: &std::path::Path) -> Result<std::fs::File> {
 }
 
 /// setns into an opened namespace file; `path` names it in the error.
-pub fn enter(t: NsType, f: &std::fs::File, path: &std::path::Path) -> Result<()> {
-    enter_with(&Linux, t, f, path)
-}
-
-pub(crate) fn enter_with(
-    os: &dyn Syscall,
-    t: NsType,
-    f: &std::fs::File,
-    path: &std::path::Path,
-) -> Result<()> {
+pub fn enter(os: &dyn Syscall, t: NsType, f: &std::fs::File, path: &std::path::Path) -> Result<()> {
     os.setns(f.as_fd(), t.flag(), &|| {
         format!("join {} namespace {}", t.proc_name(), path.display())
     })
 }
 
-pub fn unshare(flags: i32) -> Result<()> {
-    unshare_with(&Linux, flags)
-}
-
-pub(crate) fn unshare_with(os: &dyn Syscall, flags: i32) -> Result<()> {
+pub fn unshare(os: &dyn Syscall, flags: i32) -> Result<()> {
     if flags == 0 {
         return Ok(());
     }
@@ -195,11 +178,7 @@ pub(crate) fn unshare_with(os: &dyn Syscall, flags: i32) -> Result<()> {
 
 /// Sets `hostname` and `domainname` of the config in the container's UTS namespace (an empty
 /// one is left as it is).
-pub fn set_names(spec: &Spec) -> Result<()> {
-    set_names_with(&Linux, spec)
-}
-
-pub(crate) fn set_names_with(os: &dyn Syscall, spec: &Spec) -> Result<()> {
+pub fn set_names(os: &dyn Syscall, spec: &Spec) -> Result<()> {
     if let Some(h) = spec.hostname().as_deref().filter(|h| !h.is_empty()) {
         os.sethostname(h, &|| format!("set hostname {:?}", h))?;
     }
@@ -433,7 +412,7 @@ mod tests {
         let p = plan(&spec_with(&format!("[{}]", listed.join(","))));
         let fake = Fake::new();
         for (t, path) in &p.join {
-            join_with(&fake, *t, path).unwrap();
+            join(&fake, *t, path).unwrap();
         }
         let setns = |n: &str, nstype: i32| Call::Setns {
             path: files.0.join(n),
@@ -459,14 +438,14 @@ mod tests {
         let files = NsFiles::new("refused", &["net"]);
         let fake = Fake::new().fail(|c| matches!(c, Call::Setns { .. }), libc::EINVAL);
         let path = files.0.join("net");
-        let e = join_with(&fake, NsType::Network, &path).unwrap_err();
+        let e = join(&fake, NsType::Network, &path).unwrap_err();
         assert_eq!(
             e.message(),
             format!("join net namespace {}: Invalid argument", path.display())
         );
         // A path that does not open never reaches setns.
         let fake = Fake::new();
-        let e = join_with(&fake, NsType::Ipc, &files.0.join("none")).unwrap_err();
+        let e = join(&fake, NsType::Ipc, &files.0.join("none")).unwrap_err();
         assert_eq!(e.errno(), Some(libc::ENOENT));
         assert!(
             e.message().starts_with("open ipc namespace "),
@@ -479,7 +458,7 @@ mod tests {
     #[test]
     fn unshare_passes_every_flag_at_once_and_names_them_on_failure() {
         let fake = Fake::new();
-        unshare_with(&fake, 0).unwrap();
+        unshare(&fake, 0).unwrap();
         assert_eq!(fake.calls(), [], "nothing to unshare: no call");
         let p = plan(&spec_with(
             r#"[{"type":"user"},{"type":"time"},{"type":"uts"},{"type":"ipc","path":"/x"}]"#,
@@ -487,7 +466,7 @@ mod tests {
         let want = libc::CLONE_NEWUSER | libc::CLONE_NEWTIME | libc::CLONE_NEWUTS;
         assert_eq!(p.unshare_flags, want);
         let fake = Fake::new().fail(|c| matches!(c, Call::Unshare(_)), libc::EPERM);
-        let e = unshare_with(&fake, p.unshare_flags).unwrap_err();
+        let e = unshare(&fake, p.unshare_flags).unwrap_err();
         assert_eq!(fake.calls(), [Call::Unshare(want)]);
         assert_eq!(
             e.message(),
@@ -501,7 +480,7 @@ mod tests {
         spec.set_hostname(Some("box".into()));
         spec.set_domainname(Some("example.org".into()));
         let fake = Fake::new();
-        set_names_with(&fake, &spec).unwrap();
+        set_names(&fake, &spec).unwrap();
         assert_eq!(
             fake.calls(),
             [
@@ -512,7 +491,7 @@ mod tests {
         spec.set_hostname(Some(String::new()));
         spec.set_domainname(None);
         let fake = Fake::new();
-        set_names_with(&fake, &spec).unwrap();
+        set_names(&fake, &spec).unwrap();
         assert_eq!(fake.calls(), []);
     }
 }

@@ -3,11 +3,12 @@
 //! proxy. It returns how the process is to end; the binary writes the report and exits.
 
 use super::channel::Channel;
-use super::message::{FromInit, InitConfig, InitEnd, Stage, ToInit, WireError};
+use super::message::{Common, FromInit, InitConfig, InitEnd, Stage, ToInit, WireError};
 use super::setup;
 use crate::err;
 use crate::error::{Error, Result};
 use crate::namespaces::NsType;
+use crate::sys::syscall::{Linux, Syscall};
 use crate::{namespaces, sys};
 use std::os::fd::{AsFd, OwnedFd, RawFd};
 
@@ -38,7 +39,7 @@ pub fn main(fd_arg: &str) -> Exit {
     };
     match msg {
         ToInit::Start { stage, config } => {
-            let r = start(stage, &config, fds, &ch);
+            let r = start(&Linux, stage, &config, fds, &ch);
             ends(&ch, r)
         }
         ToInit::Proxy => match fds.into_iter().next() {
@@ -85,89 +86,61 @@ fn ends(ch: &InitEnd, r: Result<i32>) -> Exit {
     }
 }
 
-fn start(stage: Stage, config: &InitConfig, fds: Vec<OwnedFd>, ch: &InitEnd) -> Result<i32> {
+fn start(
+    os: &dyn Syscall,
+    stage: Stage,
+    config: &InitConfig,
+    fds: Vec<OwnedFd>,
+    ch: &InitEnd,
+) -> Result<i32> {
     let common = config.common();
     match stage {
-        Stage::Namespaces => stage_namespaces(config, ch),
+        Stage::Namespaces => stage_namespaces(os, config, ch),
         Stage::Full => {
-            for (t, p) in &common.join {
-                namespaces::join(*t, p)?;
-            }
-            namespaces::unshare(common.unshare_flags)?;
-            set_up(config, fds, ch)
+            finish_namespaces(os, common)?;
+            set_up(os, config, fds, ch)
         }
         Stage::Setup => {
             // Stage A left the mount namespace to us: rune had to be exec'd with the host's
             // root, where its ELF interpreter lives.
             for (t, p) in common.join.iter().filter(|(t, _)| *t == NsType::Mount) {
-                namespaces::join(*t, p)?;
+                namespaces::join(os, *t, p)?;
             }
-            set_up(config, fds, ch)
+            set_up(os, config, fds, ch)
         }
     }
 }
 
-fn set_up(config: &InitConfig, fds: Vec<OwnedFd>, ch: &InitEnd) -> Result<i32> {
+/// The clone made the new namespaces: join those named by path (never a user or pid one at
+/// this stage: those need stage A), then unshare what the clone left (a cgroup namespace,
+/// made once the init is in its cgroup).
+fn finish_namespaces(os: &dyn Syscall, common: &Common) -> Result<()> {
+    for (t, p) in &common.join {
+        namespaces::join(os, *t, p)?;
+    }
+    namespaces::unshare(os, common.unshare_flags)
+}
+
+fn set_up(os: &dyn Syscall, config: &InitConfig, fds: Vec<OwnedFd>, ch: &InitEnd) -> Result<i32> {
     match config {
-        InitConfig::Create(c) => setup::create(c, fds, ch),
-        InitConfig::Exec(c) => setup::exec(c, ch),
+        InitConfig::Create(c) => setup::create(os, c, fds, ch),
+        InitConfig::Exec(c) => setup::exec(os, c, ch),
     }
 }
 
 /// Stage A: join and create namespaces, then start stage B as a child of the host
 /// (CLONE_PARENT), which re-executes rune init to run with a fresh process image.
-fn stage_namespaces(config: &InitConfig, ch: &InitEnd) -> Result<i32> {
+fn stage_namespaces(os: &dyn Syscall, config: &InitConfig, ch: &InitEnd) -> Result<i32> {
     let cfg = config.common();
     let exe = sys::exec::open_self_exe()?;
-    for (t, p) in cfg.join.iter().filter(|(t, _)| *t == NsType::User) {
-        namespaces::join(*t, p)?;
-        become_root()?;
-    }
-    if cfg.unshare_flags & libc::CLONE_NEWUSER != 0 {
-        namespaces::unshare(libc::CLONE_NEWUSER)?;
-        ch.send(&FromInit::MapRequest {
-            pid: std::process::id() as i32,
-        })?;
-        match ch.recv()? {
-            Some((ToInit::MapsDone, _)) => {}
-            None => return Err(host_gone()),
-            Some((other, _)) => return Err(err!(Internal, "expected MapsDone, got {:?}", other)),
-        }
-        become_root()?;
-    }
-    // A joined mount namespace is entered here too, last (the other paths resolve on the
-    // host's /proc): stage B is then in the container's mount namespace and root from its
-    // first instant in the container's pid namespace, so no process of the container can
-    // reach the host's root through /proc/<pid>/root. Such a stage B goes on in this process
-    // image instead of executing rune again (whose ELF interpreter the container's root may
-    // not have); this process is single-threaded, so the fork-like clone is safe.
+    enter_namespaces(os, cfg, ch)?;
     let joins_mount = cfg.join.iter().any(|(t, _)| *t == NsType::Mount);
-    let mut ns_files = Vec::new();
-    for (t, p) in cfg.join.iter().filter(|(t, _)| *t != NsType::User) {
-        ns_files.push((*t, namespaces::open(*t, p)?, p));
-    }
-    for (t, f, p) in &ns_files {
-        if *t != NsType::Mount {
-            namespaces::enter(*t, f, p)?;
-        }
-    }
-    namespaces::unshare(cfg.unshare_flags & !libc::CLONE_NEWUSER)?;
-    if cfg.unshare_flags & libc::CLONE_NEWTIME != 0 {
-        // Offsets must be set before any process enters the namespace (stage B does).
-        namespaces::write_time_offsets(&cfg.spec)?;
-    }
-    for (t, f, p) in &ns_files {
-        if *t == NsType::Mount {
-            namespaces::enter(*t, f, p)?;
-        }
-    }
-    drop(ns_files);
     let argv = sys::exec::init_argv(ch.channel().raw())?;
     match sys::clone::fork_sibling("clone the container init")? {
         // Stage B, already in every namespace: take the next Start and go on.
         None if joins_mount => {
             drop(exe);
-            stage_b(ch)
+            stage_b(os, ch)
         }
         None => {
             sys::fdpass::keep_on_exec(ch.channel().fd.as_fd())?;
@@ -180,13 +153,60 @@ fn stage_namespaces(config: &InitConfig, ch: &InitEnd) -> Result<i32> {
     }
 }
 
+/// Stage A's namespace steps: the user namespace first (joined, or unshared and mapped by the
+/// host), then the others, the mount namespace last.
+fn enter_namespaces(os: &dyn Syscall, cfg: &Common, ch: &InitEnd) -> Result<()> {
+    for (t, p) in cfg.join.iter().filter(|(t, _)| *t == NsType::User) {
+        namespaces::join(os, *t, p)?;
+        become_root(os)?;
+    }
+    if cfg.unshare_flags & libc::CLONE_NEWUSER != 0 {
+        namespaces::unshare(os, libc::CLONE_NEWUSER)?;
+        ch.send(&FromInit::MapRequest {
+            pid: std::process::id() as i32,
+        })?;
+        match ch.recv()? {
+            Some((ToInit::MapsDone, _)) => {}
+            None => return Err(host_gone()),
+            Some((other, _)) => return Err(err!(Internal, "expected MapsDone, got {:?}", other)),
+        }
+        become_root(os)?;
+    }
+    // A joined mount namespace is entered here too, last (the other paths resolve on the
+    // host's /proc): stage B is then in the container's mount namespace and root from its
+    // first instant in the container's pid namespace, so no process of the container can
+    // reach the host's root through /proc/<pid>/root. Such a stage B goes on in this process
+    // image instead of executing rune again (whose ELF interpreter the container's root may
+    // not have); this process is single-threaded, so the fork-like clone is safe.
+    let mut ns_files = Vec::new();
+    for (t, p) in cfg.join.iter().filter(|(t, _)| *t != NsType::User) {
+        ns_files.push((*t, namespaces::open(*t, p)?, p));
+    }
+    for (t, f, p) in &ns_files {
+        if *t != NsType::Mount {
+            namespaces::enter(os, *t, f, p)?;
+        }
+    }
+    namespaces::unshare(os, cfg.unshare_flags & !libc::CLONE_NEWUSER)?;
+    if cfg.unshare_flags & libc::CLONE_NEWTIME != 0 {
+        // Offsets must be set before any process enters the namespace (stage B does).
+        namespaces::write_time_offsets(&cfg.spec)?;
+    }
+    for (t, f, p) in &ns_files {
+        if *t == NsType::Mount {
+            namespaces::enter(os, *t, f, p)?;
+        }
+    }
+    Ok(())
+}
+
 /// Stage B without a new process image: its namespaces were all joined by stage A.
-fn stage_b(ch: &InitEnd) -> Result<i32> {
+fn stage_b(os: &dyn Syscall, ch: &InitEnd) -> Result<i32> {
     // Visible in the container's pid namespace from now on: not dumpable, so its processes
     // cannot read this one's memory or descriptors.
     sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
     match ch.recv()? {
-        Some((ToInit::Start { config, .. }, fds)) => set_up(&config, fds, ch),
+        Some((ToInit::Start { config, .. }, fds)) => set_up(os, &config, fds, ch),
         Some((other, _)) => Err(err!(Internal, "rune init: expected Start, got {:?}", other)),
         None => Err(host_gone()),
     }
@@ -203,10 +223,10 @@ fn is_host_gone(e: &Error) -> bool {
     e.errno() == Some(libc::EPIPE) && e.message().starts_with(HOST_GONE)
 }
 
-fn become_root() -> Result<()> {
-    let root_g = nix::unistd::Gid::from_raw(0);
-    let root_u = nix::unistd::Uid::from_raw(0);
-    nix::unistd::setresgid(root_g, root_g, root_g)
-        .and_then(|_| nix::unistd::setresuid(root_u, root_u, root_u))
-        .map_err(|e| Error::os("become root in the user namespace", e as i32))
+fn become_root(os: &dyn Syscall) -> Result<()> {
+    os.become_root(&|| "become root in the user namespace".into())
 }
+
+#[cfg(test)]
+#[path = "init_tests.rs"]
+mod tests;

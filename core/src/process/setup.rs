@@ -8,6 +8,7 @@ use crate::err;
 use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Point};
 use crate::security::{capabilities, process_attrs, rlimits, user};
+use crate::sys::syscall::Syscall;
 use crate::{rootfs, sys, tty, workload};
 use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 use std::collections::HashMap;
@@ -15,7 +16,12 @@ use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// Create mode: set the container up, report Ready, wait for `start`, run the workload.
-pub fn create(cfg: &CreateConfig, fds: Vec<OwnedFd>, ch: &InitEnd) -> Result<i32> {
+pub fn create(
+    os: &dyn Syscall,
+    cfg: &CreateConfig,
+    fds: Vec<OwnedFd>,
+    ch: &InitEnd,
+) -> Result<i32> {
     let common = &cfg.common;
     let spec = &common.spec;
     let process = spec
@@ -43,7 +49,7 @@ pub fn create(cfg: &CreateConfig, fds: Vec<OwnedFd>, ch: &InitEnd) -> Result<i32
     workload.load()?;
     let has_mntns = has_ns(spec, LinuxNamespaceType::Mount);
     if has_mntns {
-        make_mounts(cfg, &sources)?;
+        make_mounts(os, cfg, &sources)?;
     }
     drop(sources);
     let state = hooks_round_trip(spec, ch)?;
@@ -56,15 +62,15 @@ pub fn create(cfg: &CreateConfig, fds: Vec<OwnedFd>, ch: &InitEnd) -> Result<i32
         Some(&common.rootfs),
         Some(&hook_env),
     )?;
-    enter_root(cfg, has_mntns)?;
-    crate::namespaces::set_names(spec)?;
+    enter_root(os, cfg, has_mntns)?;
+    crate::namespaces::set_names(os, spec)?;
     if process.terminal().unwrap_or(false) {
         console(process, ch)?;
     }
-    rootfs::finish(spec)?;
+    rootfs::finish(os, spec)?;
     // Last: an unbindable / would refuse the binds of readonlyPaths that finish makes.
     if has_mntns {
-        rootfs::set_root_propagation(spec)?;
+        rootfs::set_root_propagation(os, spec)?;
     }
     if !cfg.no_new_keyring {
         sys::session::join_session_keyring(&cfg.id);
@@ -88,23 +94,27 @@ pub fn create(cfg: &CreateConfig, fds: Vec<OwnedFd>, ch: &InitEnd) -> Result<i32
 }
 
 /// The container's mounts, in its own mount namespace, before its root is entered.
-fn make_mounts(cfg: &CreateConfig, sources: &HashMap<usize, OwnedFd>) -> Result<()> {
+fn make_mounts(
+    os: &dyn Syscall,
+    cfg: &CreateConfig,
+    sources: &HashMap<usize, OwnedFd>,
+) -> Result<()> {
     let (spec, root) = (&cfg.common.spec, &cfg.common.rootfs);
-    rootfs::prepare_root(spec, root)?;
-    rootfs::mount_all(spec, root, &cfg.bundle, &cfg.cgroup_paths, sources)?;
-    rootfs::setup_dev(spec, root, has_ns(spec, LinuxNamespaceType::User))
+    rootfs::prepare_root(os, spec, root)?;
+    rootfs::mount_all(os, spec, root, &cfg.bundle, &cfg.cgroup_paths, sources)?;
+    rootfs::setup_dev(os, spec, root, has_ns(spec, LinuxNamespaceType::User))
 }
 
 /// pivot_root (or chroot with --no-pivot) into the rootfs.
-fn enter_root(cfg: &CreateConfig, has_mntns: bool) -> Result<()> {
+fn enter_root(os: &dyn Syscall, cfg: &CreateConfig, has_mntns: bool) -> Result<()> {
     let root = &cfg.common.rootfs;
     if has_mntns {
-        return rootfs::enter(root, cfg.no_pivot);
+        return rootfs::enter(os, root, cfg.no_pivot);
     }
     // As runc: the rootfs is bound onto itself even without a mount namespace of its own (in
     // the caller's, where it stays: the tools that unmount the rootfs afterwards expect that
     // mount), then entered with chroot.
-    sys::mount(
+    os.mount(
         Some(root),
         root,
         None,
@@ -112,23 +122,23 @@ fn enter_root(cfg: &CreateConfig, has_mntns: bool) -> Result<()> {
         None,
         &|| format!("bind the rootfs {} onto itself", root.display()),
     )?;
-    chroot(root)
+    chroot(os, root)
 }
 
-fn chroot(root: &Path) -> Result<()> {
-    nix::unistd::chroot(root).context("chroot into the rootfs")?;
-    nix::unistd::chdir("/").context("chdir /")
+fn chroot(os: &dyn Syscall, root: &Path) -> Result<()> {
+    os.chroot(root, &|| "chroot into the rootfs".into())?;
+    os.chdir(Path::new("/"), &|| "chdir /".into())
 }
 
 /// Exec mode (stage B, namespaces already joined): run one more process in the container.
-pub fn exec(cfg: &ExecConfig, ch: &InitEnd) -> Result<i32> {
+pub fn exec(os: &dyn Syscall, cfg: &ExecConfig, ch: &InitEnd) -> Result<i32> {
     let common = &cfg.common;
     sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
     // No descriptor of the caller's may be open when the cwd is entered (CVE-2024-21626).
     sys::close_fds_from(3 + common.preserve_fds, &[ch.channel().raw()])?;
     if !has_ns(&common.spec, LinuxNamespaceType::Mount) {
         // The container has no mount namespace to join: its root is a chroot, entered again.
-        chroot(&common.rootfs)?;
+        chroot(os, &common.rootfs)?;
     }
     if cfg.process.terminal().unwrap_or(false) {
         console(&cfg.process, ch)?;
@@ -286,3 +296,7 @@ fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
         }
     }
 }
+
+#[cfg(test)]
+#[path = "setup_tests.rs"]
+mod tests;

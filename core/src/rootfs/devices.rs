@@ -3,7 +3,7 @@
 
 use crate::error::{Context, Error, Result};
 use crate::sys;
-use crate::sys::syscall::{Linux, Syscall};
+use crate::sys::syscall::Syscall;
 use oci_spec::runtime::{LinuxDeviceType, Spec};
 use std::os::fd::{AsRawFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -54,16 +54,7 @@ fn needs_dev(spec: &Spec) -> bool {
 
 /// Creates the devices and links under `<rootfs>/dev`. In a user namespace, where mknod is not
 /// allowed, the host's nodes are bind-mounted instead.
-pub fn setup_dev(spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
-    setup_dev_with(&Linux, spec, rootfs, in_userns)
-}
-
-pub(crate) fn setup_dev_with(
-    os: &dyn Syscall,
-    spec: &Spec,
-    rootfs: &Path,
-    in_userns: bool,
-) -> Result<()> {
+pub fn setup_dev(os: &dyn Syscall, spec: &Spec, rootfs: &Path, in_userns: bool) -> Result<()> {
     let configured: Vec<Dev> = spec
         .linux()
         .as_ref()
@@ -197,7 +188,7 @@ mod tests {
                 {"path":"/dev/tty","type":"c","major":5,"minor":0,"fileMode":400,"gid":5},
                 {"path":"/dev/fuse","type":"c","major":10,"minor":229,"fileMode":384}]}"#,
         );
-        setup_dev_with(&fake, &spec, &s.root, false).unwrap();
+        setup_dev(&fake, &spec, &s.root, false).unwrap();
         let mut want: Vec<Call> = [
             node(&s, "null", 1, 3, 0o666, 0),
             node(&s, "zero", 1, 5, 0o666, 0),
@@ -229,7 +220,7 @@ mod tests {
         let (fake, s) = (Fake::new(), Scratch::new("dev-userns"));
         let spec =
             spec(r#""linux":{"devices":[{"path":"/dev/sda","type":"b","major":8,"minor":0}]}"#);
-        setup_dev_with(&fake, &spec, &s.root, true).unwrap();
+        setup_dev(&fake, &spec, &s.root, true).unwrap();
         let binds: Vec<Call> = ["null", "zero", "full", "random", "urandom", "tty", "sda"]
             .iter()
             .map(|n| {
@@ -259,7 +250,7 @@ mod tests {
             r#""mounts":[{"destination":"/dev","type":"bind","source":"/dev","options":["rbind"]}],
                "linux":{"devices":[{"path":"/dev/fifo","type":"p","major":0,"minor":0}]}"#,
         );
-        setup_dev_with(&fake, &spec, &s.root, false).unwrap();
+        setup_dev(&fake, &spec, &s.root, false).unwrap();
         let path = s.inside("/dev/fifo");
         assert_eq!(
             fake.calls(),
@@ -286,7 +277,7 @@ mod tests {
         std::fs::create_dir_all(s.inside("/dev/pts")).unwrap();
         std::fs::write(s.inside("/dev/pts/ptmx"), "").unwrap();
         std::fs::write(s.inside("/dev/ptmx"), "").unwrap();
-        setup_dev_with(&fake, &spec(""), &s.root, false).unwrap();
+        setup_dev(&fake, &spec(""), &s.root, false).unwrap();
         assert_eq!(
             fake.calls().last(),
             Some(&Call::Symlink {
@@ -306,7 +297,7 @@ mod tests {
             move |c| matches!(c, Call::Mknod { path, .. } if *path == zero),
             libc::EPERM,
         );
-        let e = setup_dev_with(&fake, &spec(""), &s.root, false).unwrap_err();
+        let e = setup_dev(&fake, &spec(""), &s.root, false).unwrap_err();
         assert_eq!(
             e.message(),
             "create device /dev/zero: mknod /dev/zero: Operation not permitted"

@@ -32,11 +32,7 @@ pub fn propagation_flag(s: &str) -> Option<libc::c_ulong> {
 
 /// Applies `rootfsPropagation` to the new root once it is `/` (e.g. `shared` puts the root
 /// mount in a peer group, as the spec asks).
-pub fn set_root_propagation(spec: &oci_spec::runtime::Spec) -> crate::Result<()> {
-    set_root_propagation_with(&crate::sys::syscall::Linux, spec)
-}
-
-fn set_root_propagation_with(
+pub fn set_root_propagation(
     os: &dyn crate::sys::syscall::Syscall,
     spec: &oci_spec::runtime::Spec,
 ) -> crate::Result<()> {
@@ -66,14 +62,14 @@ mod tests {
     fn root_propagation_is_set_on_the_new_root_only_when_asked() {
         let fake = Fake::new();
         let spec = testing::spec(r#""linux":{"rootfsPropagation":"rshared"}"#);
-        set_root_propagation_with(&fake, &spec).unwrap();
+        set_root_propagation(&fake, &spec).unwrap();
         let flags = libc::MS_SHARED | libc::MS_REC;
         assert_eq!(
             fake.calls(),
             [Call::mount(None, Path::new("/"), None, flags, None)]
         );
         let fake = Fake::new();
-        set_root_propagation_with(&fake, &testing::spec(r#""linux":{}"#)).unwrap();
+        set_root_propagation(&fake, &testing::spec(r#""linux":{}"#)).unwrap();
         assert_eq!(fake.calls(), []);
     }
 }

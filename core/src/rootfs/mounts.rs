@@ -3,7 +3,7 @@
 use super::options::{self, MountOptions};
 use crate::error::{Context, Result};
 use crate::sys;
-use crate::sys::syscall::{Linux, Syscall};
+use crate::sys::syscall::Syscall;
 use oci_spec::runtime::{Mount, Spec};
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
@@ -11,11 +11,7 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 /// Makes the mount namespace private to the container and the rootfs a mount point of its own.
-pub fn prepare_root(spec: &Spec, rootfs: &Path) -> Result<()> {
-    prepare_root_with(&Linux, spec, rootfs)
-}
-
-pub(crate) fn prepare_root_with(os: &dyn Syscall, spec: &Spec, rootfs: &Path) -> Result<()> {
+pub fn prepare_root(os: &dyn Syscall, spec: &Spec, rootfs: &Path) -> Result<()> {
     let prop = spec
         .linux()
         .as_ref()
@@ -102,16 +98,6 @@ fn unescape(field: &str) -> String {
 /// sources `rune create` opened before the init entered a user namespace (which may not be
 /// allowed to reach them by path).
 pub fn mount_all(
-    spec: &Spec,
-    rootfs: &Path,
-    bundle: &Path,
-    cgroup_paths: &HashMap<String, String>,
-    sources: &HashMap<usize, OwnedFd>,
-) -> Result<()> {
-    mount_all_with(&Linux, spec, rootfs, bundle, cgroup_paths, sources)
-}
-
-pub(crate) fn mount_all_with(
     os: &dyn Syscall,
     spec: &Spec,
     rootfs: &Path,
@@ -333,7 +319,7 @@ mod tests {
 
     fn mount_all_in(fake: &Fake, s: &Scratch, mounts: &str) -> Result<()> {
         let spec = spec(&format!(r#""mounts":{mounts}"#));
-        mount_all_with(
+        mount_all(
             fake,
             &spec,
             &s.root,
@@ -349,7 +335,7 @@ mod tests {
     fn prepare_root_makes_a_shared_parent_private_before_binding_the_rootfs() {
         let fake = Fake::new().mountinfo_is(INFO);
         let rootfs = Path::new("/run/c d/bundle/rootfs");
-        prepare_root_with(&fake, &spec(""), rootfs).unwrap();
+        prepare_root(&fake, &spec(""), rootfs).unwrap();
         assert_eq!(
             fake.calls(),
             [
@@ -380,7 +366,7 @@ mod tests {
         let spec = spec(r#""linux":{"rootfsPropagation":"runbindable"}"#);
         // The mount holding it (/var/lib) is not shared: nothing to make private.
         let rootfs = Path::new("/var/lib/rootfs");
-        prepare_root_with(&fake, &spec, rootfs).unwrap();
+        prepare_root(&fake, &spec, rootfs).unwrap();
         let flags: Vec<_> = fake
             .mounts()
             .iter()
@@ -517,7 +503,7 @@ mod tests {
         );
         let tree = OwnedFd::from(std::fs::File::open(&src).unwrap());
         let sources = HashMap::from([(1, tree)]);
-        mount_all_with(&fake, &spec, &s.root, &s.dir, &HashMap::new(), &sources).unwrap();
+        mount_all(&fake, &spec, &s.root, &s.dir, &HashMap::new(), &sources).unwrap();
         let target = s.inside("/data");
         assert_eq!(
             fake.calls()[1..],

@@ -2,7 +2,7 @@
 //! read-only and masked paths, the read-only root.
 
 use crate::error::{Context, Error, Result};
-use crate::sys::syscall::{Linux, Syscall};
+use crate::sys::syscall::Syscall;
 use oci_spec::runtime::Spec;
 use std::path::{Component, Path, PathBuf};
 
@@ -56,11 +56,7 @@ fn components(p: &Path) -> Vec<std::ffi::OsString> {
 }
 
 /// After pivot_root: sysctls, read-only paths, masked paths, then the read-only root.
-pub fn finish(spec: &Spec) -> Result<()> {
-    finish_with(&Linux, spec)
-}
-
-pub(crate) fn finish_with(os: &dyn Syscall, spec: &Spec) -> Result<()> {
+pub fn finish(os: &dyn Syscall, spec: &Spec) -> Result<()> {
     let linux = spec.linux().as_ref();
     if let Some(sysctl) = linux.and_then(|l| l.sysctl().as_ref()) {
         for (k, v) in sysctl {
@@ -210,7 +206,7 @@ mod tests {
         let fake = Fake::new()
             .mount_flags_are(libc::MS_NOSUID)
             .fail(move |c| c.target() == Some(&gone), libc::ENOENT);
-        finish_with(&fake, &spec).unwrap();
+        finish(&fake, &spec).unwrap();
         let bind = libc::MS_BIND | libc::MS_REC;
         assert_eq!(
             fake.calls(),
@@ -257,7 +253,7 @@ mod tests {
             move |c| matches!(c, Call::Mount { fstype: Some(_), target, .. } if *target == masked),
             libc::EPERM,
         );
-        let e = finish_with(&fake, &spec).unwrap_err();
+        let e = finish(&fake, &spec).unwrap_err();
         assert_eq!(e.errno(), Some(libc::EPERM));
         assert_eq!(
             e.message(),

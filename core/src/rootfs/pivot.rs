@@ -1,15 +1,11 @@
 //! Entering the root: pivot_root (the default), or MS_MOVE + chroot for `--no-pivot`.
 
 use crate::error::{Context, Result};
-use crate::sys::syscall::{Linux, Syscall};
+use crate::sys::syscall::Syscall;
 use std::os::fd::AsFd;
 use std::path::Path;
 
-pub fn enter(rootfs: &Path, no_pivot: bool) -> Result<()> {
-    enter_with(&Linux, rootfs, no_pivot)
-}
-
-pub(crate) fn enter_with(os: &dyn Syscall, rootfs: &Path, no_pivot: bool) -> Result<()> {
+pub fn enter(os: &dyn Syscall, rootfs: &Path, no_pivot: bool) -> Result<()> {
     if no_pivot {
         move_root(os, rootfs)
     } else {
@@ -69,7 +65,7 @@ mod tests {
     fn pivot_root_stacks_the_old_root_and_detaches_it() {
         let fake = Fake::new();
         let root = rootfs();
-        enter_with(&fake, &root, false).unwrap();
+        enter(&fake, &root, false).unwrap();
         let dot = PathBuf::from(".");
         assert_eq!(
             fake.calls(),
@@ -94,7 +90,7 @@ mod tests {
     fn no_pivot_moves_the_rootfs_and_chroots() {
         let fake = Fake::new();
         let root = rootfs();
-        enter_with(&fake, &root, true).unwrap();
+        enter(&fake, &root, true).unwrap();
         assert_eq!(
             fake.calls(),
             [
@@ -110,7 +106,7 @@ mod tests {
     fn a_failed_pivot_root_names_the_rootfs_and_leaves_the_old_root_alone() {
         let fake = Fake::new().fail(|c| matches!(c, Call::PivotRoot { .. }), libc::EINVAL);
         let root = rootfs();
-        let e = enter_with(&fake, &root, false).unwrap_err();
+        let e = enter(&fake, &root, false).unwrap_err();
         assert_eq!(e.errno(), Some(libc::EINVAL));
         assert!(
             e.message()

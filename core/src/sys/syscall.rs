@@ -69,6 +69,8 @@ pub trait Syscall {
     fn unshare(&self, flags: i32, what: What) -> Result<()>;
     fn sethostname(&self, name: &str, what: What) -> Result<()>;
     fn setdomainname(&self, name: &str, what: What) -> Result<()>;
+    /// setresgid(0, 0, 0) and setresuid(0, 0, 0): root of a user namespace just entered.
+    fn become_root(&self, what: What) -> Result<()>;
 }
 
 /// The real kernel.
@@ -182,6 +184,14 @@ impl Syscall for Linux {
         let r = unsafe { libc::setdomainname(name.as_ptr() as *const libc::c_char, name.len()) };
         libc_result(r, what)
     }
+
+    fn become_root(&self, what: What) -> Result<()> {
+        let (g, u) = (nix::unistd::Gid::from_raw(0), nix::unistd::Uid::from_raw(0));
+        nix_result(
+            nix::unistd::setresgid(g, g, g).and_then(|_| nix::unistd::setresuid(u, u, u)),
+            what,
+        )
+    }
 }
 
 #[cfg(test)]
@@ -253,6 +263,7 @@ mod fake {
         Unshare(i32),
         Sethostname(String),
         Setdomainname(String),
+        BecomeRoot,
     }
 
     impl Call {
@@ -289,7 +300,8 @@ mod fake {
                 Call::Mountinfo
                 | Call::Unshare(_)
                 | Call::Sethostname(_)
-                | Call::Setdomainname(_) => None,
+                | Call::Setdomainname(_)
+                | Call::BecomeRoot => None,
             }
         }
     }
@@ -512,6 +524,10 @@ mod fake {
 
         fn setdomainname(&self, name: &str, what: What) -> Result<()> {
             self.record(Call::Setdomainname(name.into()), what)
+        }
+
+        fn become_root(&self, what: What) -> Result<()> {
+            self.record(Call::BecomeRoot, what)
         }
     }
 }
