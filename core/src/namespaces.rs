@@ -336,6 +336,43 @@ pub fn write_time_offsets(spec: &Spec) -> Result<()> {
 }
 
 #[cfg(test)]
+/// Empty files standing for namespace files (setns goes to the fake).
+pub(crate) struct NsFiles(pub PathBuf);
+
+#[cfg(test)]
+impl NsFiles {
+    pub(crate) fn new(name: &str, names: &[&str]) -> NsFiles {
+        let d = std::env::temp_dir().canonicalize().unwrap().join(format!(
+            "rune-unit-ns-{}-{}",
+            name,
+            std::process::id()
+        ));
+        let _ = std::fs::remove_dir_all(&d);
+        std::fs::create_dir_all(&d).unwrap();
+        for n in names {
+            std::fs::write(d.join(n), "").unwrap();
+        }
+        NsFiles(d)
+    }
+
+    /// The file `name` (made empty if it is not there yet).
+    pub(crate) fn path(&self, name: &str) -> PathBuf {
+        let p = self.0.join(name);
+        if !p.exists() {
+            std::fs::write(&p, "").unwrap();
+        }
+        p
+    }
+}
+
+#[cfg(test)]
+impl Drop for NsFiles {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::sys::syscall::{Call, Fake};
@@ -370,31 +407,6 @@ mod tests {
         assert_eq!(p.clone_flags, libc::CLONE_NEWNS);
         assert_eq!(p.join[0].0, NsType::User);
         assert_eq!(p.join[1].0, NsType::Pid);
-    }
-
-    /// Empty files standing for namespace files (setns goes to the fake).
-    struct NsFiles(PathBuf);
-
-    impl NsFiles {
-        fn new(name: &str, names: &[&str]) -> NsFiles {
-            let d = std::env::temp_dir().canonicalize().unwrap().join(format!(
-                "rune-unit-ns-{}-{}",
-                name,
-                std::process::id()
-            ));
-            let _ = std::fs::remove_dir_all(&d);
-            std::fs::create_dir_all(&d).unwrap();
-            for n in names {
-                std::fs::write(d.join(n), "").unwrap();
-            }
-            NsFiles(d)
-        }
-    }
-
-    impl Drop for NsFiles {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
-        }
     }
 
     #[test]

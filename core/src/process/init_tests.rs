@@ -2,38 +2,11 @@
 //! order of joins, unshares and the user namespace's map round trip with the host.
 
 use super::*;
+use crate::namespaces::NsFiles;
 use crate::process::channel::{self, End};
 use crate::process::message::HostEnd;
 use crate::sys::syscall::{Call, Fake};
 use std::path::PathBuf;
-
-/// Empty files standing for namespace files (setns goes to the fake, which names the file).
-struct NsFiles(PathBuf);
-
-impl NsFiles {
-    fn new(name: &str) -> NsFiles {
-        let d = std::env::temp_dir().canonicalize().unwrap().join(format!(
-            "rune-unit-init-{}-{}",
-            name,
-            std::process::id()
-        ));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(&d).unwrap();
-        NsFiles(d)
-    }
-
-    fn path(&self, n: &str) -> PathBuf {
-        let p = self.0.join(n);
-        std::fs::write(&p, "").unwrap();
-        p
-    }
-}
-
-impl Drop for NsFiles {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn common(join: Vec<(NsType, PathBuf)>, unshare_flags: i32) -> Common {
     Common {
@@ -60,7 +33,7 @@ fn setns(path: &std::path::Path, nstype: i32) -> Call {
 
 #[test]
 fn stage_a_joins_the_user_namespace_first_and_the_mount_namespace_after_unsharing() {
-    let f = NsFiles::new("order");
+    let f = NsFiles::new("init-order", &[]);
     let (user, pid, net, mnt) = (f.path("user"), f.path("pid"), f.path("net"), f.path("mnt"));
     let cfg = common(
         vec![
@@ -89,7 +62,7 @@ fn stage_a_joins_the_user_namespace_first_and_the_mount_namespace_after_unsharin
 
 #[test]
 fn a_new_user_namespace_is_mapped_by_the_host_before_the_init_becomes_its_root() {
-    let f = NsFiles::new("userns");
+    let f = NsFiles::new("init-userns", &[]);
     let pid_ns = f.path("pid");
     let cfg = common(
         vec![(NsType::Pid, pid_ns.clone())],
@@ -136,7 +109,7 @@ fn a_host_that_hangs_up_instead_of_mapping_ends_the_init_quietly() {
 
 #[test]
 fn a_refused_join_stops_stage_a_before_any_later_namespace() {
-    let f = NsFiles::new("refused");
+    let f = NsFiles::new("init-refused", &[]);
     let (user, net) = (f.path("user"), f.path("net"));
     let cfg = common(
         vec![(NsType::User, user.clone()), (NsType::Network, net)],
@@ -152,7 +125,7 @@ fn a_refused_join_stops_stage_a_before_any_later_namespace() {
 
 #[test]
 fn at_clone_the_init_joins_by_path_then_unshares_the_cgroup_namespace() {
-    let f = NsFiles::new("full");
+    let f = NsFiles::new("init-full", &[]);
     let net = f.path("net");
     let cfg = common(vec![(NsType::Network, net.clone())], libc::CLONE_NEWCGROUP);
     let fake = Fake::new();
