@@ -269,6 +269,16 @@ func (c *Container) Kill(sig syscall.Signal, all bool) error {
 	})
 }
 
+// Delete deletes the container: its processes, cgroup and state (rune delete). A created or
+// stopped container is deleted as is; a running or paused one only with force (it is killed),
+// else an ErrInvalidState error. The handle stays to be closed.
+func (c *Container) Delete(force bool) error {
+	return c.with(func(p *C.rune_container_t) error {
+		var e *C.rune_error_t
+		return check(C.rune_container_delete(p, C.bool(force), &e), e)
+	})
+}
+
 // State returns the container's OCI state, read afresh (ErrNotFound once it is deleted).
 func (c *Container) State() (*State, error) {
 	var s State

@@ -101,9 +101,8 @@ func (x *Context) InitBinary() (string, error) {
 	return out, err
 }
 
-// Delete deletes container id: its processes, cgroup and state (rune delete). A created or
-// stopped container is deleted as is; a running or paused one only with force (it is killed),
-// else an ErrInvalidState error.
+// Delete deletes container id: its processes, cgroup and state (rune delete), as
+// Container.Delete does with a handle. An ErrNotFound error when there is no such container.
 func (x *Context) Delete(id string, force bool) error {
 	cid, err := cString(id, "id")
 	if err != nil {
@@ -112,7 +111,7 @@ func (x *Context) Delete(id string, force bool) error {
 	defer C.free(unsafe.Pointer(cid))
 	return x.with(func(c *C.rune_context_t) error {
 		var e *C.rune_error_t
-		return check(C.rune_container_delete(c, cid, C.bool(force), &e), e)
+		return check(C.rune_context_delete(c, cid, C.bool(force), &e), e)
 	})
 }
 

@@ -167,8 +167,11 @@ func TestLifecycle(t *testing.T) {
 	if err := c.Start(); !errors.Is(err, rune.ErrInvalidState) {
 		t.Fatalf("start of a stopped container: %v", err)
 	}
-	if err := e.rc.Delete("go-exit", false); err != nil {
+	if err := c.Delete(false); err != nil {
 		t.Fatal(err)
+	}
+	if err := c.Delete(false); !errors.Is(err, rune.ErrNotFound) {
+		t.Fatalf("second delete: %v", err)
 	}
 	_, err = e.rc.Load("go-exit")
 	var re *rune.Error

@@ -297,14 +297,14 @@ rune_result_t rune_container_kill(struct rune_container_t *container,
                                   struct rune_error_t **err_out);
 
 /**
- * Deletes container `id` (`rune delete [--force]`): its processes, cgroup and state. A created
+ * Deletes the container (`rune delete [--force]`): its processes, cgroup and state. A created
  * or stopped container is deleted as is; a running or paused one only with `force` (it is
- * killed first), else `RUNE_RESULT_INVALID_STATE`. An init created through `ctx` that has
- * exited is reaped; its exit code stays available to `rune_container_wait`. Handles to the
- * container remain valid to free. Thread-safe.
+ * killed first), else `RUNE_RESULT_INVALID_STATE`. An init created through the handle's context
+ * that has exited is reaped; its exit code stays available to `rune_container_wait`. The handle
+ * stays valid to free (other calls on it then give `RUNE_RESULT_NOT_FOUND`). To delete by id,
+ * without a handle: `rune_context_delete`. Thread-safe.
  */
-rune_result_t rune_container_delete(const struct rune_context_t *ctx,
-                                    const char *id,
+rune_result_t rune_container_delete(struct rune_container_t *container,
                                     bool force,
                                     struct rune_error_t **err_out);
 
@@ -406,6 +406,19 @@ rune_result_t rune_context_set_init_binary(struct rune_context_t *ctx,
 rune_result_t rune_context_init_binary(const struct rune_context_t *ctx,
                                        char **path_out,
                                        struct rune_error_t **err_out);
+
+/**
+ * Deletes container `id` of the context's root (`rune delete [--force]`), as
+ * `rune_container_delete` does with a handle: a created or stopped container is deleted as is;
+ * a running or paused one only with `force` (it is killed first), else
+ * `RUNE_RESULT_INVALID_STATE`; `RUNE_RESULT_NOT_FOUND` when there is no such container. An init
+ * created through `ctx` that has exited is reaped; its exit code stays available to
+ * `rune_container_wait`. Handles to the container remain valid to free. Thread-safe.
+ */
+rune_result_t rune_context_delete(const struct rune_context_t *ctx,
+                                  const char *id,
+                                  bool force,
+                                  struct rune_error_t **err_out);
 
 /**
  * Sets (or, with `callback` NULL, removes) this context's log callback; see

@@ -2,7 +2,7 @@
 
 use crate::child::Child;
 use crate::context::{rune_context_t, Shared};
-use crate::error::{rune_error_t, rune_result_t, Error};
+use crate::error::{rune_error_t, rune_result_t, Error, Result};
 use crate::handle::{self, Opaque};
 use crate::log::rune_log_level_t;
 use crate::options::{read, rune_create_options_t};
@@ -231,33 +231,38 @@ pub unsafe extern "C" fn rune_container_kill(
     })
 }
 
-/// Deletes container `id` (`rune delete [--force]`): its processes, cgroup and state. A created
+/// Deletes the container (`rune delete [--force]`): its processes, cgroup and state. A created
 /// or stopped container is deleted as is; a running or paused one only with `force` (it is
-/// killed first), else `RUNE_RESULT_INVALID_STATE`. An init created through `ctx` that has
-/// exited is reaped; its exit code stays available to `rune_container_wait`. Handles to the
-/// container remain valid to free. Thread-safe.
+/// killed first), else `RUNE_RESULT_INVALID_STATE`. An init created through the handle's context
+/// that has exited is reaped; its exit code stays available to `rune_container_wait`. The handle
+/// stays valid to free (other calls on it then give `RUNE_RESULT_NOT_FOUND`). To delete by id,
+/// without a handle: `rune_context_delete`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn rune_container_delete(
-    ctx: *const rune_context_t,
-    id: *const c_char,
+    container: *mut rune_container_t,
     force: bool,
     err_out: *mut *mut rune_error_t,
 ) -> rune_result_t {
     boundary("rune_container_delete", err_out, || {
-        let shared = handle::borrow(ctx)?;
-        let id = string::arg(id, "id")?;
-        let pid = Container::load(&shared.store, &id)
-            .ok()
-            .map(|c| c.state().init_pid);
-        for w in Container::delete(&shared.store, &id, force)? {
-            shared.log(rune_log_level_t::Warn, || w.to_string());
-        }
-        if let Some(child) = pid.and_then(|p| shared.children.get(p)) {
-            let _ = shared.children.wait(&child, false);
-        }
-        shared.log(rune_log_level_t::Info, || format!("container {id} deleted"));
-        Ok(())
+        let h = handle::borrow(container as *const rune_container_t)?;
+        delete(&h.shared, h.id(), force)
     })
+}
+
+/// Deletes container `id` of `shared`'s root, then reaps its init if it is a child made
+/// through this context that has exited (`rune_container_delete`, `rune_context_delete`).
+pub(crate) fn delete(shared: &Shared, id: &str, force: bool) -> Result<()> {
+    let pid = Container::load(&shared.store, id)
+        .ok()
+        .map(|c| c.state().init_pid);
+    for w in Container::delete(&shared.store, id, force)? {
+        shared.log(rune_log_level_t::Warn, || w.to_string());
+    }
+    if let Some(child) = pid.and_then(|p| shared.children.get(p)) {
+        let _ = shared.children.wait(&child, false);
+    }
+    shared.log(rune_log_level_t::Info, || format!("container {id} deleted"));
+    Ok(())
 }
 
 /// Returns the container's OCI state document (as `rune state` prints it: ociVersion, id,

@@ -2,6 +2,7 @@
 //! container handle made through it.
 
 use crate::child::Children;
+use crate::container;
 use crate::error::{rune_error_t, rune_result_t, Error, Result};
 use crate::handle::{self, Opaque};
 use crate::init_binary::{self, Env};
@@ -152,6 +153,26 @@ pub unsafe extern "C" fn rune_context_init_binary(
         let p = handle::borrow(ctx)?.init_binary()?;
         let s = p.to_string_lossy().into_owned();
         handle::write_out(path_out, "path_out", handle::new_string(s))
+    })
+}
+
+/// Deletes container `id` of the context's root (`rune delete [--force]`), as
+/// `rune_container_delete` does with a handle: a created or stopped container is deleted as is;
+/// a running or paused one only with `force` (it is killed first), else
+/// `RUNE_RESULT_INVALID_STATE`; `RUNE_RESULT_NOT_FOUND` when there is no such container. An init
+/// created through `ctx` that has exited is reaped; its exit code stays available to
+/// `rune_container_wait`. Handles to the container remain valid to free. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn rune_context_delete(
+    ctx: *const rune_context_t,
+    id: *const c_char,
+    force: bool,
+    err_out: *mut *mut rune_error_t,
+) -> rune_result_t {
+    boundary("rune_context_delete", err_out, || {
+        let shared = handle::borrow(ctx)?;
+        let id = string::arg(id, "id")?;
+        container::delete(shared, &id, force)
     })
 }
 

@@ -33,8 +33,9 @@ static void test_null_pointers(const struct testdir *t, rune_context_t *ctx) {
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_load(ctx, NULL, &c, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_start(NULL, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_kill(NULL, SIGKILL, false, &err));
-  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_delete(NULL, "x", false, &err));
-  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_delete(ctx, NULL, false, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_context_delete(NULL, "x", false, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_context_delete(ctx, NULL, false, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_delete(NULL, false, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_state_json(NULL, &s, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_status(NULL, &st, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_pid(NULL, &i32, &err));
@@ -79,7 +80,7 @@ static void test_utf8_and_ids(const struct testdir *t, rune_context_t *ctx) {
   EXPECT_KEEP(RUNE_RESULT_INVALID_UTF8, rune_container_create(ctx, INVALID_UTF8, opts, &c, &err));
   MESSAGE_HAS("id is not valid UTF-8");
   EXPECT(RUNE_RESULT_INVALID_UTF8, rune_container_load(ctx, INVALID_UTF8, &c, &err));
-  EXPECT(RUNE_RESULT_INVALID_UTF8, rune_container_delete(ctx, INVALID_UTF8, true, &err));
+  EXPECT(RUNE_RESULT_INVALID_UTF8, rune_context_delete(ctx, INVALID_UTF8, true, &err));
   EXPECT(RUNE_RESULT_INVALID_UTF8, rune_create_options_set_bundle(opts, INVALID_UTF8, &err));
   EXPECT(RUNE_RESULT_INVALID_UTF8, rune_create_options_set_config_json(opts, INVALID_UTF8, NULL, &err));
   EXPECT_KEEP(RUNE_RESULT_INVALID_ARGUMENT, rune_container_create(ctx, "a/b", opts, &c, &err));
@@ -246,7 +247,7 @@ static void test_states(const struct testdir *t, rune_context_t *ctx) {
   CHECK(dup == NULL, "duplicate handle set");
   EXPECT_KEEP(RUNE_RESULT_NOT_FOUND, rune_container_load(ctx, "c-nonexistent", &loaded, &err));
   MESSAGE_HAS("c-nonexistent");
-  EXPECT(RUNE_RESULT_NOT_FOUND, rune_container_delete(ctx, "c-nonexistent", false, &err));
+  EXPECT(RUNE_RESULT_NOT_FOUND, rune_context_delete(ctx, "c-nonexistent", false, &err));
   EXPECT(RUNE_RESULT_INVALID_ARGUMENT, rune_container_kill(c, 0, false, &err));
   EXPECT(RUNE_RESULT_INVALID_ARGUMENT, rune_container_kill(c, 1000, false, &err));
 
@@ -277,7 +278,7 @@ static void test_states(const struct testdir *t, rune_context_t *ctx) {
   rune_error_free(err);
   err = NULL;
 
-  OK(rune_container_delete(ctx, "c-state", false, &err)); /* created: deleted as is */
+  OK(rune_container_delete(c, false, &err)); /* created: deleted as is */
   EXPECT(RUNE_RESULT_NOT_FOUND, rune_container_start(c, &err));
   OK(rune_container_wait(c, &i32, &err));
   rune_container_free(c);

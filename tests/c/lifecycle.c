@@ -89,7 +89,8 @@ static void test_bundle_exit_code(const struct testdir *t, rune_context_t *ctx) 
   rune_string_free(json);
   EXPECT(RUNE_RESULT_INVALID_STATE, rune_container_start(c, &err));
 
-  OK(rune_container_delete(ctx, id, false, &err));
+  OK(rune_container_delete(c, false, &err));
+  EXPECT(RUNE_RESULT_NOT_FOUND, rune_container_delete(c, false, &err));
   EXPECT(RUNE_RESULT_NOT_FOUND, rune_container_state_json(c, &json, &err));
   CHECK(json == NULL, "json set on failure");
   EXPECT(RUNE_RESULT_NOT_FOUND, rune_container_load(ctx, id, &again, &err));
@@ -179,14 +180,14 @@ static void test_config_exec_kill(const struct testdir *t, rune_context_t *ctx) 
     int32_t lpid = 0;
     OK(rune_container_pid(loaded, &lpid, &err));
     CHECK(lpid == pid, "loaded pid %d != %d", lpid, pid);
-    EXPECT(RUNE_RESULT_INVALID_STATE, rune_container_delete(ctx, id, false, &err));
+    EXPECT(RUNE_RESULT_INVALID_STATE, rune_container_delete(loaded, false, &err));
     OK(rune_container_kill(loaded, SIGKILL, false, &err));
     rune_container_free(loaded);
   }
   OK(rune_container_wait(c, &code, &err));
   CHECK(code == 128 + SIGKILL, "killed init exit code %d, want %d", code, 128 + SIGKILL);
   EXPECT(RUNE_RESULT_INVALID_STATE, rune_container_kill(c, SIGKILL, false, &err));
-  OK(rune_container_delete(ctx, id, false, &err));
+  OK(rune_container_delete(c, false, &err));
   rune_container_free(c);
   check_gone(t, id, pid);
 }
@@ -208,7 +209,7 @@ static void test_force_delete(const struct testdir *t, rune_context_t *ctx) {
   OK(rune_container_start(c, &err));
   OK(rune_container_pid(c, &pid, &err));
   OK(rune_container_kill(c, SIGSTOP, true, &err));
-  OK(rune_container_delete(ctx, "c-force", true, &err));
+  OK(rune_context_delete(ctx, "c-force", true, &err));
   OK(rune_container_wait(c, &code, &err));
   CHECK(code == 128 + SIGKILL, "force-deleted init exit code %d", code);
   rune_container_free(c);
