@@ -115,13 +115,14 @@ func (x *Context) Delete(id string, force bool) error {
 	})
 }
 
-// List returns the state of every container under the context's root (rune list).
+// List returns the state of every container under the context's root (rune list); nil when
+// there is none.
 func (x *Context) List() ([]State, error) {
 	var out []State
 	err := x.with(func(c *C.rune_context_t) error {
 		var p *C.char
 		var e *C.rune_error_t
-		if err := check(C.rune_list_json(c, &p, &e), e); err != nil {
+		if err := check(C.rune_context_list_json(c, &p, &e), e); err != nil {
 			return err
 		}
 		return json.Unmarshal([]byte(goString(p)), &out)

@@ -353,14 +353,6 @@ rune_result_t rune_container_wait(const struct rune_container_t *container,
                                   struct rune_error_t **err_out);
 
 /**
- * Returns the state documents of all containers under the context's root, as a JSON array
- * (`rune list --format json`), in `*json_out`; free it with `rune_string_free`. Thread-safe.
- */
-rune_result_t rune_list_json(const struct rune_context_t *ctx,
-                             char **json_out,
-                             struct rune_error_t **err_out);
-
-/**
  * Frees a container handle; the container itself is untouched (delete it with
  * `rune_container_delete`). An init that has exited is reaped. NULL does nothing; a freed or
  * foreign pointer is detected and ignored. Must not run concurrently with another call using
@@ -419,6 +411,16 @@ rune_result_t rune_context_delete(const struct rune_context_t *ctx,
                                   const char *id,
                                   bool force,
                                   struct rune_error_t **err_out);
+
+/**
+ * Returns the containers under the context's root as JSON in `*json_out`, as
+ * `rune list --format json` prints it (runc's format): an array of their OCI state documents
+ * (ociVersion, id, pid, status, bundle, rootfs, created, annotations when there are any,
+ * owner), or `null` when there is no container. Free it with `rune_string_free`. Thread-safe.
+ */
+rune_result_t rune_context_list_json(const struct rune_context_t *ctx,
+                                     char **json_out,
+                                     struct rune_error_t **err_out);
 
 /**
  * Sets (or, with `callback` NULL, removes) this context's log callback; see
@@ -806,7 +808,8 @@ rune_result_t rune_create_options_set_enclave(struct rune_create_options_t *opts
                                               struct rune_error_t **err_out);
 
 /**
- * Frees a string returned by librune (`rune_container_state_json`, `rune_list_json`, ...).
+ * Frees a string returned by librune (`rune_container_state_json`,
+ * `rune_context_list_json`, ...).
  *
  * `rune_string_free(NULL)` does nothing; a string that librune did not return, or freed
  * already, is detected and ignored. Never pass strings owned by a handle (such as

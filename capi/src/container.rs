@@ -1,4 +1,4 @@
-//! `rune_container_t`: create, load, start, kill, delete, state, wait, list.
+//! `rune_container_t`: create, load, start, kill, delete, state, wait.
 
 use crate::child::Child;
 use crate::context::{rune_context_t, Shared};
@@ -357,26 +357,6 @@ pub unsafe extern "C" fn rune_container_wait(
                 Error::new(rune_result_t::Internal, "blocking wait returned early")
             })?;
         handle::write_out(exit_code_out, "exit_code_out", code)
-    })
-}
-
-/// Returns the state documents of all containers under the context's root, as a JSON array
-/// (`rune list --format json`), in `*json_out`; free it with `rune_string_free`. Thread-safe.
-#[no_mangle]
-pub unsafe extern "C" fn rune_list_json(
-    ctx: *const rune_context_t,
-    json_out: *mut *mut c_char,
-    err_out: *mut *mut rune_error_t,
-) -> rune_result_t {
-    boundary("rune_list_json", err_out, || {
-        handle::clear_out(json_out, "json_out")?;
-        let shared = handle::borrow(ctx)?;
-        let all: Vec<_> = Container::list(&shared.store)?
-            .iter()
-            .map(|c| c.oci_state())
-            .collect();
-        let json = serde_json::Value::Array(all).to_string();
-        handle::write_out(json_out, "json_out", handle::new_string(json))
     })
 }
 

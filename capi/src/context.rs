@@ -10,6 +10,7 @@ use crate::log::{self, rune_log_callback_t, rune_log_level_t, Sink};
 use crate::panic::{boundary, or_default};
 use crate::string;
 use rune_core::store::Store;
+use rune_core::Container;
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -173,6 +174,35 @@ pub unsafe extern "C" fn rune_context_delete(
         let shared = handle::borrow(ctx)?;
         let id = string::arg(id, "id")?;
         container::delete(shared, &id, force)
+    })
+}
+
+/// Returns the containers under the context's root as JSON in `*json_out`, as
+/// `rune list --format json` prints it (runc's format): an array of their OCI state documents
+/// (ociVersion, id, pid, status, bundle, rootfs, created, annotations when there are any,
+/// owner), or `null` when there is no container. Free it with `rune_string_free`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn rune_context_list_json(
+    ctx: *const rune_context_t,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut rune_error_t,
+) -> rune_result_t {
+    boundary("rune_context_list_json", err_out, || {
+        handle::clear_out(json_out, "json_out")?;
+        let shared = handle::borrow(ctx)?;
+        // Built from core's public Container::list and oci_state, as the CLI's list command
+        // builds it (core has no function returning the whole document). runc prints a nil
+        // slice when there is no container: `null`, not `[]`.
+        let all: Vec<_> = Container::list(&shared.store)?
+            .iter()
+            .map(Container::oci_state)
+            .collect();
+        let json = if all.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::Value::Array(all)
+        };
+        handle::write_out(json_out, "json_out", handle::new_string(json.to_string()))
     })
 }
 

@@ -41,8 +41,8 @@ static void test_null_pointers(const struct testdir *t, rune_context_t *ctx) {
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_pid(NULL, &i32, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_wait(NULL, &i32, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_exec(NULL, NULL, &i32, &err));
-  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_list_json(ctx, NULL, &err));
-  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_list_json(NULL, &s, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_context_list_json(ctx, NULL, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_context_list_json(NULL, &s, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_create_options_set_bundle(opts, NULL, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_create_options_set_bundle(NULL, "/b", &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_create_options_set_config_json(opts, NULL, NULL, &err));
@@ -111,7 +111,7 @@ static void test_freed_and_foreign_handles(const struct testdir *t, rune_context
 
   OK(rune_context_new(t->state, &c2, &err));
   rune_context_free(c2);
-  EXPECT(RUNE_RESULT_INVALID_HANDLE, rune_list_json(c2, (char **)&on_stack[0], &err));
+  EXPECT(RUNE_RESULT_INVALID_HANDLE, rune_context_list_json(c2, (char **)&on_stack[0], &err));
   rune_context_free(c2);
 
   /* A pointer librune did not make, and a handle of another type. */
@@ -328,8 +328,8 @@ int main(void) {
   test_init_binary(&t);
   test_states(&t, ctx);
   test_misc();
-  OK(rune_list_json(ctx, &json, &err));
-  CHECK(json && strcmp(json, "[]") == 0, "containers left: %s", json);
+  OK(rune_context_list_json(ctx, &json, &err));
+  CHECK(json && strcmp(json, "null") == 0, "containers left: %s", json);
   rune_string_free(json);
   rune_context_free(ctx);
   rm_rf(t.base);

@@ -100,6 +100,44 @@ static void test_bundle_exit_code(const struct testdir *t, rune_context_t *ctx) 
   unlink(pidfile);
 }
 
+/* What `rune --root <state> list --format json` prints, without its newline (the rune binary
+ * librune runs as init); the caller frees it. */
+static char *cli_list_json(const struct testdir *t, rune_context_t *ctx) {
+  rune_error_t *err = NULL;
+  char *rune = NULL, cmd[512], *out;
+  size_t n = 0;
+  FILE *p;
+  OK(rune_context_init_binary(ctx, &rune, &err));
+  if (!rune) return NULL;
+  snprintf(cmd, sizeof cmd, "'%s' --root '%s' list --format json", rune, t->state);
+  rune_string_free(rune);
+  out = calloc(1, 65536);
+  if (!out || !(p = popen(cmd, "r"))) die("popen rune list");
+  n = fread(out, 1, 65535, p);
+  CHECK(pclose(p) == 0, "%s failed", cmd);
+  while (n > 0 && out[n - 1] == '\n') out[--n] = 0;
+  return out;
+}
+
+/* rune_context_list_json, with container c-exec running: the same document as the CLI's
+ * `list --format json`, runc's fields. */
+static void test_list(const struct testdir *t, rune_context_t *ctx) {
+  static const char *fields[] = {"\"ociVersion\":", "\"id\":\"c-exec\"", "\"pid\":",
+                                 "\"status\":\"running\"", "\"bundle\":", "\"rootfs\":",
+                                 "\"created\":", "\"owner\":"};
+  rune_error_t *err = NULL;
+  char *json = NULL, *cli = cli_list_json(t, ctx);
+  size_t i;
+  OK(rune_context_list_json(ctx, &json, &err));
+  CHECK(json && json[0] == '[', "list %s", json);
+  for (i = 0; json && i < sizeof fields / sizeof *fields; i++)
+    CHECK(strstr(json, fields[i]) != NULL, "list %s lacks %s", json, fields[i]);
+  CHECK(json && cli && strcmp(json, cli) == 0, "list %s\n != rune list --format json %s", json,
+        cli);
+  rune_string_free(json);
+  free(cli);
+}
+
 /* A config string with a long-running process: exec with exit codes, env, cwd and user,
  * detached exec, list, load, kill, delete. */
 static void test_config_exec_kill(const struct testdir *t, rune_context_t *ctx) {
@@ -108,7 +146,7 @@ static void test_config_exec_kill(const struct testdir *t, rune_context_t *ctx) 
   rune_exec_options_t *ex = NULL;
   rune_container_t *c = NULL, *loaded = NULL;
   rune_status_t status = 0;
-  char *json = NULL, *config = config_json("ignored", "[\"sleep\", \"1000\"]");
+  char *config = config_json("ignored", "[\"sleep\", \"1000\"]");
   const char *exit5[] = {"sh", "-c", "exit 5"};
   const char *check_env[] = {"sh", "-c",
                              "test \"$FOO\" = bar && test \"$(pwd)\" = /proc && "
@@ -170,10 +208,7 @@ static void test_config_exec_kill(const struct testdir *t, rune_context_t *ctx) 
   CHECK(xpid > 0, "detached exec pid %d", xpid);
   rune_exec_options_free(ex);
 
-  OK(rune_list_json(ctx, &json, &err));
-  CHECK(json && strstr(json, "\"id\":\"c-exec\"") && strstr(json, "\"status\":\"running\""),
-        "list %s", json);
-  rune_string_free(json);
+  test_list(t, ctx);
 
   OK(rune_container_load(ctx, id, &loaded, &err));
   if (loaded) {
@@ -227,13 +262,16 @@ int main(void) {
   OK(rune_context_set_log_callback(ctx, on_log, NULL, &err));
   test_versions();
   test_init_binary(ctx);
+  OK(rune_context_list_json(ctx, &json, &err));
+  CHECK(json && strcmp(json, "null") == 0, "list of no container: %s, want null", json);
+  rune_string_free(json);
   test_bundle_exit_code(&t, ctx);
   test_config_exec_kill(&t, ctx);
   test_force_delete(&t, ctx);
   CHECK(log_created == 3 && log_deleted == 3, "log: %d created, %d deleted", log_created,
         log_deleted);
-  OK(rune_list_json(ctx, &json, &err));
-  CHECK(json && strcmp(json, "[]") == 0, "containers left: %s", json);
+  OK(rune_context_list_json(ctx, &json, &err));
+  CHECK(json && strcmp(json, "null") == 0, "containers left: %s", json);
   rune_string_free(json);
   rune_context_free(ctx);
   rm_rf(t.base);
