@@ -1,8 +1,8 @@
 /*
  * rune.h: librune, the C ABI of rune (an OCI container runtime that also runs enclave runtimes).
  *
- * Link with -lrune (pkg-config: rune). librune.so.1 is ABI version 1 (RUNE_ABI_VERSION);
- * check rune_abi_version() == RUNE_ABI_VERSION at start-up.
+ * Link with -lrune (pkg-config: rune). The library's soname is librune.so.N for ABI version N
+ * (RUNE_ABI_VERSION); check rune_abi_version() == RUNE_ABI_VERSION at start-up.
  *
  * Conventions, valid for every function below:
  * - Handles are opaque: rune_context_t, rune_create_options_t, rune_exec_options_t,
