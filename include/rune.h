@@ -345,12 +345,29 @@ const char *rune_container_id(const struct rune_container_t *container);
  *
  * Only for a container created by this process through the same context (its init is a child
  * of the caller): `RUNE_RESULT_INVALID_STATE` otherwise. Blocks the calling thread, for ever if
- * the container is never started or killed. Several threads may wait at once: all get the
- * code, and so does every later call. Thread-safe.
+ * the container is never started or killed (`rune_container_wait_timeout` waits up to a
+ * limit). Several threads may wait at once: all get the code, and so does every later call.
+ * Thread-safe.
  */
 rune_result_t rune_container_wait(const struct rune_container_t *container,
                                   int32_t *exit_code_out,
                                   struct rune_error_t **err_out);
+
+/**
+ * `rune_container_wait` for at most `timeout_ms` milliseconds: 0 only checks, a negative value
+ * waits as long as it takes. `*exited_out` says whether the init has exited (and is reaped);
+ * if so `*exit_code_out` is its exit code, else 0. Running past the limit is not an error.
+ *
+ * For a wait the caller can give up: call it in a loop with a short timeout, checking between
+ * calls whether to go on. The same rules as `rune_container_wait` apply (only for an init
+ * created through this context; several waits may run at once and all get the code).
+ * Thread-safe.
+ */
+rune_result_t rune_container_wait_timeout(const struct rune_container_t *container,
+                                          int32_t timeout_ms,
+                                          bool *exited_out,
+                                          int32_t *exit_code_out,
+                                          struct rune_error_t **err_out);
 
 /**
  * Frees a container handle; the container itself is untouched (delete it with
@@ -595,10 +612,24 @@ rune_result_t rune_container_exec(const struct rune_container_t *container,
 /**
  * Waits for process `pid` (a child of the caller, as started by a non-detached
  * `rune_container_exec`) to exit, and writes its exit code to `*exit_code_out`: its exit
- * status, or 128+N when signal N killed it. Blocks the calling thread. Do not use it for a
- * container's init (use `rune_container_wait`). Thread-safe.
+ * status, or 128+N when signal N killed it. Blocks the calling thread
+ * (`rune_process_wait_timeout` waits up to a limit). Do not use it for a container's init (use
+ * `rune_container_wait`). Thread-safe.
  */
 rune_result_t rune_process_wait(int32_t pid, int32_t *exit_code_out, struct rune_error_t **err_out);
+
+/**
+ * `rune_process_wait` for at most `timeout_ms` milliseconds: 0 only checks, a negative value
+ * waits as long as it takes. `*exited_out` says whether the process has exited (and is
+ * reaped); if so `*exit_code_out` is its exit code, else 0. Running past the limit is not an
+ * error. Call it in a loop with a short timeout for a wait the caller can give up. Only one
+ * thread may wait for a given pid at a time. Thread-safe.
+ */
+rune_result_t rune_process_wait_timeout(int32_t pid,
+                                        int32_t timeout_ms,
+                                        bool *exited_out,
+                                        int32_t *exit_code_out,
+                                        struct rune_error_t **err_out);
 
 /**
  * Makes an empty exec options object; set at least the args (or a process JSON). Free it with

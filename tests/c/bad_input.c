@@ -20,6 +20,7 @@ static void test_null_pointers(const struct testdir *t, rune_context_t *ctx) {
   rune_create_options_t *opts = NULL;
   rune_status_t st;
   int32_t i32 = 0;
+  bool b = false;
   char *s = NULL;
 
   EXPECT_KEEP(RUNE_RESULT_NULL_PARAMETER, rune_context_new(t->state, NULL, &err));
@@ -49,6 +50,9 @@ static void test_null_pointers(const struct testdir *t, rune_context_t *ctx) {
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_context_set_init_binary(ctx, NULL, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_set_log_callback(NULL, NULL, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_process_wait(1, NULL, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_wait_timeout(NULL, 0, &b, &i32, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_process_wait_timeout(1, 0, NULL, &i32, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_process_wait_timeout(1, 0, &b, NULL, &err));
   CHECK(rune_container_id(NULL) == NULL, "rune_container_id(NULL)");
   CHECK(rune_error_code(NULL) == RUNE_RESULT_NULL_PARAMETER, "rune_error_code(NULL)");
   CHECK(rune_error_errno(NULL) == 0, "rune_error_errno(NULL)");
@@ -232,6 +236,7 @@ static void test_states(const struct testdir *t, rune_context_t *ctx) {
   const char *with_null[] = {"sh", NULL};
   const char *bad_env[] = {"NOEQUALS"};
   int32_t pid = 0, i32 = 0;
+  bool b = false;
 
   OK(rune_create_options_new(&opts, &err));
   OK(rune_create_options_set_config_json(opts, config, NULL, &err));
@@ -269,10 +274,19 @@ static void test_states(const struct testdir *t, rune_context_t *ctx) {
   OK(rune_container_load(other, "c-state", &loaded, &err));
   EXPECT_KEEP(RUNE_RESULT_INVALID_STATE, rune_container_wait(loaded, &i32, &err));
   MESSAGE_HAS("not created by this process");
+  EXPECT_KEEP(RUNE_RESULT_INVALID_STATE,
+              rune_container_wait_timeout(loaded, 0, &b, &i32, &err));
+  MESSAGE_HAS("not created by this process");
   rune_container_free(loaded);
   rune_context_free(other);
 
   EXPECT(RUNE_RESULT_INVALID_ARGUMENT, rune_process_wait(0, &i32, &err));
+  EXPECT(RUNE_RESULT_INVALID_ARGUMENT, rune_process_wait_timeout(-1, 10, &b, &i32, &err));
+  EXPECT_KEEP(RUNE_RESULT_OS, rune_process_wait_timeout(1, 10, &b, &i32, &err));
+  CHECK(err && rune_error_errno(err) == ECHILD && !b, "errno %d, want ECHILD",
+        rune_error_errno(err));
+  rune_error_free(err);
+  err = NULL;
   EXPECT_KEEP(RUNE_RESULT_OS, rune_process_wait(1, &i32, &err));
   CHECK(err && rune_error_errno(err) == ECHILD, "errno %d, want ECHILD", rune_error_errno(err));
   rune_error_free(err);

@@ -1,7 +1,9 @@
 /* lifecycle.c: real containers through librune: versions, create (from a bundle dir and from a
- * config string) / start / state / wait / kill / delete, exec with exit codes, list, load, the
- * log callback; and nothing left behind. */
+ * config string) / start / state / wait (also with a limit) / kill / delete, exec with exit
+ * codes, list, load, the log callback; and nothing left behind. */
 #include "common.h"
+
+#include <time.h>
 
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 static int log_created, log_deleted;
@@ -138,6 +140,48 @@ static void test_list(const struct testdir *t, rune_context_t *ctx) {
   free(cli);
 }
 
+static long ms_since(const struct timespec *t0) {
+  struct timespec t1;
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  return (t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Waits with a limit, for the running init of `c` and for an exec'd `sleep`: each gives up in
+ * time while the process runs, and reaps it once it has exited. */
+static void test_wait_timeout(rune_container_t *c) {
+  rune_error_t *err = NULL;
+  rune_exec_options_t *ex = NULL;
+  const char *sleep_args[] = {"sleep", "1000"};
+  struct timespec t0;
+  bool exited = true;
+  int32_t code = -1, xpid = 0;
+
+  OK(rune_container_wait_timeout(c, 0, &exited, &code, &err));
+  CHECK(!exited && code == 0, "running init, no wait: exited %d, code %d", exited, code);
+  exited = true;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  OK(rune_container_wait_timeout(c, 50, &exited, &code, &err));
+  CHECK(!exited && ms_since(&t0) >= 50 && ms_since(&t0) < 5000,
+        "running init, 50 ms: exited %d after %ld ms", exited, ms_since(&t0));
+
+  OK(rune_exec_options_new(&ex, &err));
+  OK(rune_exec_options_set_args(ex, sleep_args, 2, &err));
+  OK(rune_container_exec(c, ex, &xpid, &err));
+  rune_exec_options_free(ex);
+  if (xpid <= 0) return;
+  exited = true;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  OK(rune_process_wait_timeout(xpid, 20, &exited, &code, &err));
+  CHECK(!exited && ms_since(&t0) >= 20, "exec'd sleep, 20 ms: exited %d after %ld ms", exited,
+        ms_since(&t0));
+  CHECK(kill(xpid, SIGKILL) == 0, "kill exec'd sleep: %s", strerror(errno));
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  OK(rune_process_wait_timeout(xpid, -1, &exited, &code, &err));
+  CHECK(exited && code == 128 + SIGKILL && ms_since(&t0) < 5000,
+        "killed exec'd sleep: exited %d, code %d after %ld ms", exited, code, ms_since(&t0));
+  EXPECT(RUNE_RESULT_OS, rune_process_wait_timeout(xpid, 0, &exited, &code, &err));
+}
+
 /* A config string with a long-running process: exec with exit codes, env, cwd and user,
  * detached exec, list, load, kill, delete. */
 static void test_config_exec_kill(const struct testdir *t, rune_context_t *ctx) {
@@ -154,6 +198,7 @@ static void test_config_exec_kill(const struct testdir *t, rune_context_t *ctx) 
   const char *env[] = {"FOO=bar"};
   const char *sleep_args[] = {"sleep", "1"};
   int32_t pid = 0, xpid = 0, code = -1;
+  bool exited = false;
   const char *id = "c-exec";
 
   OK(rune_create_options_new(&opts, &err));
@@ -209,6 +254,7 @@ static void test_config_exec_kill(const struct testdir *t, rune_context_t *ctx) 
   rune_exec_options_free(ex);
 
   test_list(t, ctx);
+  test_wait_timeout(c);
 
   OK(rune_container_load(ctx, id, &loaded, &err));
   if (loaded) {
@@ -219,6 +265,9 @@ static void test_config_exec_kill(const struct testdir *t, rune_context_t *ctx) 
     OK(rune_container_kill(loaded, SIGKILL, false, &err));
     rune_container_free(loaded);
   }
+  OK(rune_container_wait_timeout(c, 10000, &exited, &code, &err));
+  CHECK(exited && code == 128 + SIGKILL, "killed init: exited %d, code %d, want %d", exited,
+        code, 128 + SIGKILL);
   OK(rune_container_wait(c, &code, &err));
   CHECK(code == 128 + SIGKILL, "killed init exit code %d, want %d", code, 128 + SIGKILL);
   EXPECT(RUNE_RESULT_INVALID_STATE, rune_container_kill(c, SIGKILL, false, &err));
