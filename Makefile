@@ -13,8 +13,13 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 REL := $(TARGET_DIR)/release
 LIBDIR ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
-# The soname's number: librune.so.$(RUNE_ABI). Equal to RUNE_ABI_VERSION (capi/build.rs).
-RUNE_ABI := 1
+# The soname's number: librune.so.$(RUNE_ABI). Written once, as RUNE_ABI_VERSION in
+# capi/src/version.rs (which capi/build.rs and cbindgen read too).
+RUNE_ABI := $(shell sed -n 's/^pub const RUNE_ABI_VERSION: u32 = \([0-9][0-9]*\);$$/\1/p' \
+	$(CURDIR)/capi/src/version.rs)
+ifeq ($(RUNE_ABI),)
+$(error capi/src/version.rs has no line `pub const RUNE_ABI_VERSION: u32 = <number>;`)
+endif
 RUNE_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -1)
 C_TESTS := lifecycle bad_input threads enclave
 CTEST_DIR := $(TARGET_DIR)/ctest
@@ -75,7 +80,7 @@ clients-test: deps
 
 test: deps lint unit skeleton integration header-check capi-test go-test clients-test
 
-# librune.so (soname librune.so.1) and librune.a, built by one rustc run that also prints the
+# librune.so (soname librune.so.$(RUNE_ABI)) and librune.a, built by one rustc run that also prints the
 # system libraries a static link needs (kept in librune.static-libs for tests and rune.pc);
 # then include/rune.h is regenerated.
 capi: deps

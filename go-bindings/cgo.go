@@ -1,4 +1,4 @@
-package rune
+package librune
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/../include

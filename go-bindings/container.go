@@ -1,4 +1,4 @@
-package rune
+package librune
 
 /*
 #include <stdlib.h>
@@ -10,8 +10,8 @@ import (
 	"context"
 	"encoding/json"
 	"runtime"
-	"sync"
 	"syscall"
+	"time"
 	"unsafe"
 )
 
@@ -97,17 +97,11 @@ type State struct {
 type Container struct {
 	h  *handle
 	id string
-
-	waitOnce sync.Once
-	waitDone chan struct{}
-	waitCode int
-	waitErr  error
 }
 
 func newContainer(p *C.rune_container_t) *Container {
 	c := &Container{
-		id:       C.GoString(C.rune_container_id(p)),
-		waitDone: make(chan struct{}),
+		id: C.GoString(C.rune_container_id(p)),
 		h: &handle{
 			ptr:  unsafe.Pointer(p),
 			what: "rune container",
@@ -129,7 +123,14 @@ func (c *Container) with(f func(*C.rune_container_t) error) error {
 
 // Create creates container id (rune create): its init is started and set up, and waits for
 // Start. The init is a child of this process; reap it with Wait.
-func (x *Context) Create(id string, opts *CreateOptions) (*Container, error) {
+//
+// A ctx done before the call gives ctx.Err() and creates nothing. librune cannot stop a create
+// half-way, so a ctx done during the call is seen when it returns: the new container is deleted
+// (its init killed and reaped) and Create returns ctx.Err().
+func (x *Runtime) Create(ctx context.Context, id string, opts *CreateOptions) (*Container, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if opts == nil {
 		return nil, errArg("no create options")
 	}
@@ -144,16 +145,24 @@ func (x *Context) Create(id string, opts *CreateOptions) (*Container, error) {
 	}
 	defer C.rune_create_options_free(co)
 	var out *C.rune_container_t
-	err = x.with(func(ctx *C.rune_context_t) error {
+	err = x.with(func(rc *C.rune_context_t) error {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		var e *C.rune_error_t
-		return check(C.rune_container_create(ctx, cid, co, &out, &e), e)
+		return check(C.rune_container_create(rc, cid, co, &out, &e), e)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return newContainer(out), nil
+	c := newContainer(out)
+	if err := ctx.Err(); err != nil {
+		// Cancelled while librune created it: undo. A forced delete kills the init and, as it
+		// is gone, reaps it.
+		_ = c.Delete(true)
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 func (o *CreateOptions) toC() (*C.rune_create_options_t, error) {
@@ -226,16 +235,16 @@ func (o *CreateOptions) toC() (*C.rune_create_options_t, error) {
 }
 
 // Load returns a handle to existing container id; an ErrNotFound error when there is none.
-func (x *Context) Load(id string) (*Container, error) {
+func (x *Runtime) Load(id string) (*Container, error) {
 	cid, err := cString(id, "id")
 	if err != nil {
 		return nil, err
 	}
 	defer C.free(unsafe.Pointer(cid))
 	var out *C.rune_container_t
-	err = x.with(func(ctx *C.rune_context_t) error {
+	err = x.with(func(rc *C.rune_context_t) error {
 		var e *C.rune_error_t
-		return check(C.rune_container_load(ctx, cid, &out, &e), e)
+		return check(C.rune_container_load(rc, cid, &out, &e), e)
 	})
 	if err != nil {
 		return nil, err
@@ -253,12 +262,26 @@ func (c *Container) Close() error {
 	return nil
 }
 
-// Start starts a created container's process (rune start).
-func (c *Container) Start() error {
-	return c.with(func(p *C.rune_container_t) error {
+// Start starts a created container's process (rune start). A ctx done before the call gives
+// ctx.Err() and leaves the container created; one done during the call (which librune cannot
+// interrupt) is seen when it returns: what was started is killed (SIGKILL to all of the
+// container's processes; Wait reaps the init) and Start returns ctx.Err().
+func (c *Container) Start(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := c.with(func(p *C.rune_container_t) error {
 		var e *C.rune_error_t
 		return check(C.rune_container_start(p, &e), e)
 	})
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		_ = c.Kill(syscall.SIGKILL, true)
+		return err
+	}
+	return nil
 }
 
 // Kill sends sig to the container's init, or with all to every process in its cgroup.
@@ -266,6 +289,16 @@ func (c *Container) Kill(sig syscall.Signal, all bool) error {
 	return c.with(func(p *C.rune_container_t) error {
 		var e *C.rune_error_t
 		return check(C.rune_container_kill(p, C.int32_t(sig), C.bool(all), &e), e)
+	})
+}
+
+// Delete deletes the container: its processes, cgroup and state (rune delete). A created or
+// stopped container is deleted as is; a running or paused one only with force (it is killed),
+// else an ErrInvalidState error. The handle stays to be closed.
+func (c *Container) Delete(force bool) error {
+	return c.with(func(p *C.rune_container_t) error {
+		var e *C.rune_error_t
+		return check(C.rune_container_delete(p, C.bool(force), &e), e)
 	})
 }
 
@@ -307,31 +340,53 @@ func (c *Container) Pid() (int, error) {
 }
 
 // Wait waits until the container's init exits and returns its exit code (128+N when killed by
-// signal N). Only for containers created by this process through the same Context (else an
-// ErrInvalidState error). When ctx is done first, Wait returns ctx.Err(); the init is still
-// reaped in the background, and a later Wait returns its code.
+// signal N). Only for containers created by this process through the same Runtime (else an
+// ErrInvalidState error). Several Waits may run at once; all get the code, and so does every
+// later Wait.
+//
+// When ctx is done first, Wait returns ctx.Err() within waitSlice, and nothing of it is left
+// running: it waits in librune in slices (rune_container_wait_timeout), checking ctx between
+// them. The init is then not reaped until a later Wait, Delete or Close.
 func (c *Container) Wait(ctx context.Context) (int, error) {
-	c.waitOnce.Do(func() {
-		p, err := c.h.acquire()
-		if err != nil {
-			c.waitCode, c.waitErr = -1, err
-			close(c.waitDone)
-			return
-		}
-		go func() {
-			defer c.h.release()
-			var code C.int32_t
+	code := -1
+	err := c.with(func(p *C.rune_container_t) error {
+		var err error
+		code, err = waitInSlices(ctx, func(ms C.int32_t, exited *C.bool, code *C.int32_t) error {
 			var e *C.rune_error_t
-			c.waitErr = check(C.rune_container_wait((*C.rune_container_t)(p), &code, &e), e)
-			c.waitCode = int(code)
-			close(c.waitDone)
-		}()
+			return check(C.rune_container_wait_timeout(p, ms, exited, code, &e), e)
+		})
+		return err
 	})
-	select {
-	case <-c.waitDone:
-		return c.waitCode, c.waitErr
-	case <-ctx.Done():
-		return -1, ctx.Err()
+	return code, err
+}
+
+// waitSlice is the longest one librune wait of Container.Wait or Process.Wait blocks before it
+// checks its context again: how long a cancelled Wait takes at most to return.
+const waitSlice = 50 * time.Millisecond
+
+// waitInSlices calls wait, a librune wait with a limit in milliseconds, until the process has
+// exited (its exit code), wait fails, or ctx is done (ctx.Err()).
+func waitInSlices(ctx context.Context, wait func(ms C.int32_t, exited *C.bool, code *C.int32_t) error) (int, error) {
+	for {
+		if err := ctx.Err(); err != nil {
+			return -1, err
+		}
+		slice := waitSlice
+		if d, ok := ctx.Deadline(); ok && time.Until(d) < slice {
+			slice = time.Until(d)
+		}
+		ms := C.int32_t(slice.Milliseconds())
+		if ms < 1 {
+			ms = 1
+		}
+		var exited C.bool
+		var code C.int32_t
+		if err := wait(ms, &exited, &code); err != nil {
+			return -1, err
+		}
+		if exited {
+			return int(code), nil
+		}
 	}
 }
 

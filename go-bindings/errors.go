@@ -1,4 +1,4 @@
-package rune
+package librune
 
 /*
 #include "rune.h"
@@ -51,7 +51,7 @@ func (e *Error) Error() string {
 }
 
 // Is reports whether target is an *Error with the same code, so that the sentinels below match
-// any error of their kind: errors.Is(err, rune.ErrNotFound).
+// any error of their kind: errors.Is(err, librune.ErrNotFound).
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
 	return ok && t.Code == e.Code

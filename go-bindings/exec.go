@@ -1,4 +1,4 @@
-package rune
+package librune
 
 /*
 #include <stdlib.h>
@@ -10,6 +10,7 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"syscall"
 )
 
 // User is a uid and gid inside the container.
@@ -47,15 +48,27 @@ type Process struct {
 	Pid int
 
 	detached bool
-	waitOnce sync.Once
-	waitDone chan struct{}
-	waitCode int
-	waitErr  error
+	once     sync.Once
+	// turn holds one token, taken by the Wait that is in librune: one waitpid at a time.
+	turn chan struct{}
+	// Once reaped (guarded by the token): the exit code, or the error of the wait.
+	reaped bool
+	code   int
+	err    error
 }
 
 // Exec runs another process in the container (rune exec) and returns once it runs. Unless
 // opts.Detach is set, the process is a child of this process: Wait for it.
-func (c *Container) Exec(opts *ExecOptions) (*Process, error) {
+//
+// A ctx done before the call gives ctx.Err() and starts nothing. librune cannot interrupt an
+// exec, so a ctx done during the call is seen when it returns: a process to be waited for is
+// killed and reaped, and Exec returns nil and ctx.Err(). A detached process is not killed
+// (librune reaps it, so by then its pid may name another process): Exec returns it with
+// ctx.Err().
+func (c *Container) Exec(ctx context.Context, opts *ExecOptions) (*Process, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	if opts == nil {
 		return nil, errArg("no exec options")
 	}
@@ -74,32 +87,48 @@ func (c *Container) Exec(opts *ExecOptions) (*Process, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Process{Pid: int(pid), detached: opts.Detach}, nil
+	proc := &Process{Pid: int(pid), detached: opts.Detach}
+	if err := ctx.Err(); err != nil {
+		if proc.detached {
+			return proc, err
+		}
+		// Our child, not reaped yet: its pid is still its own.
+		_ = syscall.Kill(proc.Pid, syscall.SIGKILL)
+		_, _ = proc.Wait(context.Background())
+		return nil, err
+	}
+	return proc, nil
 }
 
 // Wait waits for the process to exit and returns its exit code (128+N when killed by signal
-// N). When ctx is done first, Wait returns ctx.Err(); the process is still reaped in the
-// background, and a later Wait returns its code.
+// N); later Waits return the same. When ctx is done first, Wait returns ctx.Err() within
+// waitSlice and leaves nothing running (see Container.Wait); the process is reaped by a later
+// Wait.
 func (p *Process) Wait(ctx context.Context) (int, error) {
 	if p.detached {
 		return -1, &Error{Code: CodeInvalidState, Message: "a detached process cannot be waited for"}
 	}
-	p.waitOnce.Do(func() {
-		p.waitDone = make(chan struct{})
-		go func() {
-			var code C.int32_t
-			var e *C.rune_error_t
-			p.waitErr = check(C.rune_process_wait(C.int32_t(p.Pid), &code, &e), e)
-			p.waitCode = int(code)
-			close(p.waitDone)
-		}()
+	p.once.Do(func() {
+		p.turn = make(chan struct{}, 1)
+		p.turn <- struct{}{}
 	})
 	select {
-	case <-p.waitDone:
-		return p.waitCode, p.waitErr
+	case <-p.turn:
 	case <-ctx.Done():
 		return -1, ctx.Err()
 	}
+	defer func() { p.turn <- struct{}{} }()
+	if p.reaped {
+		return p.code, p.err
+	}
+	code, err := waitInSlices(ctx, func(ms C.int32_t, exited *C.bool, code *C.int32_t) error {
+		var e *C.rune_error_t
+		return check(C.rune_process_wait_timeout(C.int32_t(p.Pid), ms, exited, code, &e), e)
+	})
+	if err == nil || err != ctx.Err() {
+		p.reaped, p.code, p.err = true, code, err
+	}
+	return code, err
 }
 
 func (o *ExecOptions) toC() (*C.rune_exec_options_t, error) {

@@ -1,3 +1,3 @@
-module rune.example/go/rune
+module rune.example/go/librune
 
 go 1.19

@@ -1,4 +1,4 @@
-package rune
+package librune
 
 /*
 #include <stdint.h>
@@ -29,11 +29,11 @@ func runeGoLog(h C.uintptr_t, level C.int, msg *C.char) {
 	}
 }
 
-// SetLogger makes librune report what it does on this context (containers created, started,
+// SetLogger makes librune report what it does on this runtime (containers created, started,
 // deleted; warnings such as failed poststop hooks) to f. f may be called from any
-// goroutine, also concurrently; it must not call back into this Context. A later SetLogger
+// goroutine, also concurrently; it must not call back into this Runtime. A later SetLogger
 // replaces f. The logger is released by Close.
-func (x *Context) SetLogger(f func(level LogLevel, msg string)) error {
+func (x *Runtime) SetLogger(f func(level LogLevel, msg string)) error {
 	h := cgo.NewHandle(f)
 	err := x.with(func(p *C.rune_context_t) error {
 		var e *C.rune_error_t

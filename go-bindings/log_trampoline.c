@@ -1,4 +1,4 @@
-/* The C side of Context.SetLogger: librune calls rune_go_log, which hands the message to the
+/* The C side of Runtime.SetLogger: librune calls rune_go_log, which hands the message to the
  * Go function registered under the cgo handle passed as userdata. */
 #include <stdint.h>
 #include "_cgo_export.h"

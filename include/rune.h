@@ -1,8 +1,8 @@
 /*
  * rune.h: librune, the C ABI of rune (an OCI container runtime that also runs enclave runtimes).
  *
- * Link with -lrune (pkg-config: rune). librune.so.1 is ABI version 1 (RUNE_ABI_VERSION);
- * check rune_abi_version() == RUNE_ABI_VERSION at start-up.
+ * Link with -lrune (pkg-config: rune). The library's soname is librune.so.N for ABI version N
+ * (RUNE_ABI_VERSION); check rune_abi_version() == RUNE_ABI_VERSION at start-up.
  *
  * Conventions, valid for every function below:
  * - Handles are opaque: rune_context_t, rune_create_options_t, rune_exec_options_t,
@@ -297,14 +297,14 @@ rune_result_t rune_container_kill(struct rune_container_t *container,
                                   struct rune_error_t **err_out);
 
 /**
- * Deletes container `id` (`rune delete [--force]`): its processes, cgroup and state. A created
+ * Deletes the container (`rune delete [--force]`): its processes, cgroup and state. A created
  * or stopped container is deleted as is; a running or paused one only with `force` (it is
- * killed first), else `RUNE_RESULT_INVALID_STATE`. An init created through `ctx` that has
- * exited is reaped; its exit code stays available to `rune_container_wait`. Handles to the
- * container remain valid to free. Thread-safe.
+ * killed first), else `RUNE_RESULT_INVALID_STATE`. An init created through the handle's context
+ * that has exited is reaped; its exit code stays available to `rune_container_wait`. The handle
+ * stays valid to free (other calls on it then give `RUNE_RESULT_NOT_FOUND`). To delete by id,
+ * without a handle: `rune_context_delete`. Thread-safe.
  */
-rune_result_t rune_container_delete(const struct rune_context_t *ctx,
-                                    const char *id,
+rune_result_t rune_container_delete(struct rune_container_t *container,
                                     bool force,
                                     struct rune_error_t **err_out);
 
@@ -345,20 +345,29 @@ const char *rune_container_id(const struct rune_container_t *container);
  *
  * Only for a container created by this process through the same context (its init is a child
  * of the caller): `RUNE_RESULT_INVALID_STATE` otherwise. Blocks the calling thread, for ever if
- * the container is never started or killed. Several threads may wait at once: all get the
- * code, and so does every later call. Thread-safe.
+ * the container is never started or killed (`rune_container_wait_timeout` waits up to a
+ * limit). Several threads may wait at once: all get the code, and so does every later call.
+ * Thread-safe.
  */
 rune_result_t rune_container_wait(const struct rune_container_t *container,
                                   int32_t *exit_code_out,
                                   struct rune_error_t **err_out);
 
 /**
- * Returns the state documents of all containers under the context's root, as a JSON array
- * (`rune list --format json`), in `*json_out`; free it with `rune_string_free`. Thread-safe.
+ * `rune_container_wait` for at most `timeout_ms` milliseconds: 0 only checks, a negative value
+ * waits as long as it takes. `*exited_out` says whether the init has exited (and is reaped);
+ * if so `*exit_code_out` is its exit code, else 0. Running past the limit is not an error.
+ *
+ * For a wait the caller can give up: call it in a loop with a short timeout, checking between
+ * calls whether to go on. The same rules as `rune_container_wait` apply (only for an init
+ * created through this context; several waits may run at once and all get the code).
+ * Thread-safe.
  */
-rune_result_t rune_list_json(const struct rune_context_t *ctx,
-                             char **json_out,
-                             struct rune_error_t **err_out);
+rune_result_t rune_container_wait_timeout(const struct rune_container_t *container,
+                                          int32_t timeout_ms,
+                                          bool *exited_out,
+                                          int32_t *exit_code_out,
+                                          struct rune_error_t **err_out);
 
 /**
  * Frees a container handle; the container itself is untouched (delete it with
@@ -406,6 +415,29 @@ rune_result_t rune_context_set_init_binary(struct rune_context_t *ctx,
 rune_result_t rune_context_init_binary(const struct rune_context_t *ctx,
                                        char **path_out,
                                        struct rune_error_t **err_out);
+
+/**
+ * Deletes container `id` of the context's root (`rune delete [--force]`), as
+ * `rune_container_delete` does with a handle: a created or stopped container is deleted as is;
+ * a running or paused one only with `force` (it is killed first), else
+ * `RUNE_RESULT_INVALID_STATE`; `RUNE_RESULT_NOT_FOUND` when there is no such container. An init
+ * created through `ctx` that has exited is reaped; its exit code stays available to
+ * `rune_container_wait`. Handles to the container remain valid to free. Thread-safe.
+ */
+rune_result_t rune_context_delete(const struct rune_context_t *ctx,
+                                  const char *id,
+                                  bool force,
+                                  struct rune_error_t **err_out);
+
+/**
+ * Returns the containers under the context's root as JSON in `*json_out`, as
+ * `rune list --format json` prints it (runc's format): an array of their OCI state documents
+ * (ociVersion, id, pid, status, bundle, rootfs, created, annotations when there are any,
+ * owner), or `null` when there is no container. Free it with `rune_string_free`. Thread-safe.
+ */
+rune_result_t rune_context_list_json(const struct rune_context_t *ctx,
+                                     char **json_out,
+                                     struct rune_error_t **err_out);
 
 /**
  * Sets (or, with `callback` NULL, removes) this context's log callback; see
@@ -580,10 +612,24 @@ rune_result_t rune_container_exec(const struct rune_container_t *container,
 /**
  * Waits for process `pid` (a child of the caller, as started by a non-detached
  * `rune_container_exec`) to exit, and writes its exit code to `*exit_code_out`: its exit
- * status, or 128+N when signal N killed it. Blocks the calling thread. Do not use it for a
- * container's init (use `rune_container_wait`). Thread-safe.
+ * status, or 128+N when signal N killed it. Blocks the calling thread
+ * (`rune_process_wait_timeout` waits up to a limit). Do not use it for a container's init (use
+ * `rune_container_wait`). Thread-safe.
  */
 rune_result_t rune_process_wait(int32_t pid, int32_t *exit_code_out, struct rune_error_t **err_out);
+
+/**
+ * `rune_process_wait` for at most `timeout_ms` milliseconds: 0 only checks, a negative value
+ * waits as long as it takes. `*exited_out` says whether the process has exited (and is
+ * reaped); if so `*exit_code_out` is its exit code, else 0. Running past the limit is not an
+ * error. Call it in a loop with a short timeout for a wait the caller can give up. Only one
+ * thread may wait for a given pid at a time. Thread-safe.
+ */
+rune_result_t rune_process_wait_timeout(int32_t pid,
+                                        int32_t timeout_ms,
+                                        bool *exited_out,
+                                        int32_t *exit_code_out,
+                                        struct rune_error_t **err_out);
 
 /**
  * Makes an empty exec options object; set at least the args (or a process JSON). Free it with
@@ -793,7 +839,8 @@ rune_result_t rune_create_options_set_enclave(struct rune_create_options_t *opts
                                               struct rune_error_t **err_out);
 
 /**
- * Frees a string returned by librune (`rune_container_state_json`, `rune_list_json`, ...).
+ * Frees a string returned by librune (`rune_container_state_json`,
+ * `rune_context_list_json`, ...).
  *
  * `rune_string_free(NULL)` does nothing; a string that librune did not return, or freed
  * already, is detected and ignored. Never pass strings owned by a handle (such as

@@ -1,8 +1,8 @@
-//! `rune_container_t`: create, load, start, kill, delete, state, wait, list.
+//! `rune_container_t`: create, load, start, kill, delete, state, wait.
 
-use crate::child::Child;
+use crate::child::{self, Child, Until};
 use crate::context::{rune_context_t, Shared};
-use crate::error::{rune_error_t, rune_result_t, Error};
+use crate::error::{rune_error_t, rune_result_t, Error, Result};
 use crate::handle::{self, Opaque};
 use crate::log::rune_log_level_t;
 use crate::options::{read, rune_create_options_t};
@@ -73,7 +73,7 @@ impl Drop for ContainerHandle {
     /// Reaps the init if it has exited already, so it does not stay a zombie.
     fn drop(&mut self) {
         if let Some(c) = &self.child {
-            let _ = self.shared.children.wait(c, false);
+            let _ = self.shared.children.wait(c, Until::Now);
         }
     }
 }
@@ -231,33 +231,38 @@ pub unsafe extern "C" fn rune_container_kill(
     })
 }
 
-/// Deletes container `id` (`rune delete [--force]`): its processes, cgroup and state. A created
+/// Deletes the container (`rune delete [--force]`): its processes, cgroup and state. A created
 /// or stopped container is deleted as is; a running or paused one only with `force` (it is
-/// killed first), else `RUNE_RESULT_INVALID_STATE`. An init created through `ctx` that has
-/// exited is reaped; its exit code stays available to `rune_container_wait`. Handles to the
-/// container remain valid to free. Thread-safe.
+/// killed first), else `RUNE_RESULT_INVALID_STATE`. An init created through the handle's context
+/// that has exited is reaped; its exit code stays available to `rune_container_wait`. The handle
+/// stays valid to free (other calls on it then give `RUNE_RESULT_NOT_FOUND`). To delete by id,
+/// without a handle: `rune_context_delete`. Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn rune_container_delete(
-    ctx: *const rune_context_t,
-    id: *const c_char,
+    container: *mut rune_container_t,
     force: bool,
     err_out: *mut *mut rune_error_t,
 ) -> rune_result_t {
     boundary("rune_container_delete", err_out, || {
-        let shared = handle::borrow(ctx)?;
-        let id = string::arg(id, "id")?;
-        let pid = Container::load(&shared.store, &id)
-            .ok()
-            .map(|c| c.state().init_pid);
-        for w in Container::delete(&shared.store, &id, force)? {
-            shared.log(rune_log_level_t::Warn, || w.to_string());
-        }
-        if let Some(child) = pid.and_then(|p| shared.children.get(p)) {
-            let _ = shared.children.wait(&child, false);
-        }
-        shared.log(rune_log_level_t::Info, || format!("container {id} deleted"));
-        Ok(())
+        let h = handle::borrow(container as *const rune_container_t)?;
+        delete(&h.shared, h.id(), force)
     })
+}
+
+/// Deletes container `id` of `shared`'s root, then reaps its init if it is a child made
+/// through this context that has exited (`rune_container_delete`, `rune_context_delete`).
+pub(crate) fn delete(shared: &Shared, id: &str, force: bool) -> Result<()> {
+    let pid = Container::load(&shared.store, id)
+        .ok()
+        .map(|c| c.state().init_pid);
+    for w in Container::delete(&shared.store, id, force)? {
+        shared.log(rune_log_level_t::Warn, || w.to_string());
+    }
+    if let Some(child) = pid.and_then(|p| shared.children.get(p)) {
+        let _ = shared.children.wait(&child, Until::Now);
+    }
+    shared.log(rune_log_level_t::Info, || format!("container {id} deleted"));
+    Ok(())
 }
 
 /// Returns the container's OCI state document (as `rune state` prints it: ociVersion, id,
@@ -326,8 +331,9 @@ pub unsafe extern "C" fn rune_container_id(container: *const rune_container_t) -
 ///
 /// Only for a container created by this process through the same context (its init is a child
 /// of the caller): `RUNE_RESULT_INVALID_STATE` otherwise. Blocks the calling thread, for ever if
-/// the container is never started or killed. Several threads may wait at once: all get the
-/// code, and so does every later call. Thread-safe.
+/// the container is never started or killed (`rune_container_wait_timeout` waits up to a
+/// limit). Several threads may wait at once: all get the code, and so does every later call.
+/// Thread-safe.
 #[no_mangle]
 pub unsafe extern "C" fn rune_container_wait(
     container: *const rune_container_t,
@@ -336,43 +342,48 @@ pub unsafe extern "C" fn rune_container_wait(
 ) -> rune_result_t {
     boundary("rune_container_wait", err_out, || {
         handle::clear_out(exit_code_out, "exit_code_out")?;
-        let h = handle::borrow(container)?;
-        let child = h.child.as_ref().ok_or_else(|| {
-            Error::new(
-                rune_result_t::InvalidState,
-                format!(
-                    "container {:?} was not created by this process through this context: its \
-                     init is not a child to wait for",
-                    h.id()
-                ),
-            )
-        })?;
-        let code =
-            h.shared.children.wait(child, true)?.ok_or_else(|| {
-                Error::new(rune_result_t::Internal, "blocking wait returned early")
-            })?;
+        let code = wait_init(handle::borrow(container)?, Until::Exit)?
+            .ok_or_else(|| Error::new(rune_result_t::Internal, "blocking wait returned early"))?;
         handle::write_out(exit_code_out, "exit_code_out", code)
     })
 }
 
-/// Returns the state documents of all containers under the context's root, as a JSON array
-/// (`rune list --format json`), in `*json_out`; free it with `rune_string_free`. Thread-safe.
+/// `rune_container_wait` for at most `timeout_ms` milliseconds: 0 only checks, a negative value
+/// waits as long as it takes. `*exited_out` says whether the init has exited (and is reaped);
+/// if so `*exit_code_out` is its exit code, else 0. Running past the limit is not an error.
+///
+/// For a wait the caller can give up: call it in a loop with a short timeout, checking between
+/// calls whether to go on. The same rules as `rune_container_wait` apply (only for an init
+/// created through this context; several waits may run at once and all get the code).
+/// Thread-safe.
 #[no_mangle]
-pub unsafe extern "C" fn rune_list_json(
-    ctx: *const rune_context_t,
-    json_out: *mut *mut c_char,
+pub unsafe extern "C" fn rune_container_wait_timeout(
+    container: *const rune_container_t,
+    timeout_ms: i32,
+    exited_out: *mut bool,
+    exit_code_out: *mut i32,
     err_out: *mut *mut rune_error_t,
 ) -> rune_result_t {
-    boundary("rune_list_json", err_out, || {
-        handle::clear_out(json_out, "json_out")?;
-        let shared = handle::borrow(ctx)?;
-        let all: Vec<_> = Container::list(&shared.store)?
-            .iter()
-            .map(|c| c.oci_state())
-            .collect();
-        let json = serde_json::Value::Array(all).to_string();
-        handle::write_out(json_out, "json_out", handle::new_string(json))
+    boundary("rune_container_wait_timeout", err_out, || {
+        child::wait_out(exited_out, exit_code_out, || {
+            wait_init(handle::borrow(container)?, Until::from_ms(timeout_ms))
+        })
     })
+}
+
+/// Waits for the init of `h` until `until`: its exit code, None if it still runs then.
+fn wait_init(h: &ContainerHandle, until: Until) -> Result<Option<i32>> {
+    let child = h.child.as_ref().ok_or_else(|| {
+        Error::new(
+            rune_result_t::InvalidState,
+            format!(
+                "container {:?} was not created by this process through this context: its \
+                 init is not a child to wait for",
+                h.id()
+            ),
+        )
+    })?;
+    h.shared.children.wait(child, until)
 }
 
 /// Frees a container handle; the container itself is untouched (delete it with

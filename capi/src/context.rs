@@ -2,6 +2,7 @@
 //! container handle made through it.
 
 use crate::child::Children;
+use crate::container;
 use crate::error::{rune_error_t, rune_result_t, Error, Result};
 use crate::handle::{self, Opaque};
 use crate::init_binary::{self, Env};
@@ -9,6 +10,7 @@ use crate::log::{self, rune_log_callback_t, rune_log_level_t, Sink};
 use crate::panic::{boundary, or_default};
 use crate::string;
 use rune_core::store::Store;
+use rune_core::Container;
 use std::ffi::{c_char, c_void};
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
@@ -152,6 +154,55 @@ pub unsafe extern "C" fn rune_context_init_binary(
         let p = handle::borrow(ctx)?.init_binary()?;
         let s = p.to_string_lossy().into_owned();
         handle::write_out(path_out, "path_out", handle::new_string(s))
+    })
+}
+
+/// Deletes container `id` of the context's root (`rune delete [--force]`), as
+/// `rune_container_delete` does with a handle: a created or stopped container is deleted as is;
+/// a running or paused one only with `force` (it is killed first), else
+/// `RUNE_RESULT_INVALID_STATE`; `RUNE_RESULT_NOT_FOUND` when there is no such container. An init
+/// created through `ctx` that has exited is reaped; its exit code stays available to
+/// `rune_container_wait`. Handles to the container remain valid to free. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn rune_context_delete(
+    ctx: *const rune_context_t,
+    id: *const c_char,
+    force: bool,
+    err_out: *mut *mut rune_error_t,
+) -> rune_result_t {
+    boundary("rune_context_delete", err_out, || {
+        let shared = handle::borrow(ctx)?;
+        let id = string::arg(id, "id")?;
+        container::delete(shared, &id, force)
+    })
+}
+
+/// Returns the containers under the context's root as JSON in `*json_out`, as
+/// `rune list --format json` prints it (runc's format): an array of their OCI state documents
+/// (ociVersion, id, pid, status, bundle, rootfs, created, annotations when there are any,
+/// owner), or `null` when there is no container. Free it with `rune_string_free`. Thread-safe.
+#[no_mangle]
+pub unsafe extern "C" fn rune_context_list_json(
+    ctx: *const rune_context_t,
+    json_out: *mut *mut c_char,
+    err_out: *mut *mut rune_error_t,
+) -> rune_result_t {
+    boundary("rune_context_list_json", err_out, || {
+        handle::clear_out(json_out, "json_out")?;
+        let shared = handle::borrow(ctx)?;
+        // Built from core's public Container::list and oci_state, as the CLI's list command
+        // builds it (core has no function returning the whole document). runc prints a nil
+        // slice when there is no container: `null`, not `[]`.
+        let all: Vec<_> = Container::list(&shared.store)?
+            .iter()
+            .map(Container::oci_state)
+            .collect();
+        let json = if all.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::Value::Array(all)
+        };
+        handle::write_out(json_out, "json_out", handle::new_string(json.to_string()))
     })
 }
 

@@ -52,7 +52,8 @@ pub(crate) fn array_arg(p: *const *const c_char, len: usize, what: &str) -> Resu
         .collect()
 }
 
-/// Frees a string returned by librune (`rune_container_state_json`, `rune_list_json`, ...).
+/// Frees a string returned by librune (`rune_container_state_json`,
+/// `rune_context_list_json`, ...).
 ///
 /// `rune_string_free(NULL)` does nothing; a string that librune did not return, or freed
 /// already, is detected and ignored. Never pass strings owned by a handle (such as

@@ -6,6 +6,8 @@ use std::ffi::c_char;
 /// The ABI version of this header. librune's soname is `librune.so.<RUNE_ABI_VERSION>`; it
 /// changes only on an incompatible change (a removed function or a changed signature). Compare
 /// it with `rune_abi_version()` to check that the loaded library matches the header.
+// The one place the number is written: build.rs (the soname) and the Makefile (RUNE_ABI) read
+// it from this line, so keep its form `pub const RUNE_ABI_VERSION: u32 = <number>;`.
 pub const RUNE_ABI_VERSION: u32 = 1;
 
 /// rune's version, major part.

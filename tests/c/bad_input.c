@@ -20,6 +20,7 @@ static void test_null_pointers(const struct testdir *t, rune_context_t *ctx) {
   rune_create_options_t *opts = NULL;
   rune_status_t st;
   int32_t i32 = 0;
+  bool b = false;
   char *s = NULL;
 
   EXPECT_KEEP(RUNE_RESULT_NULL_PARAMETER, rune_context_new(t->state, NULL, &err));
@@ -33,21 +34,25 @@ static void test_null_pointers(const struct testdir *t, rune_context_t *ctx) {
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_load(ctx, NULL, &c, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_start(NULL, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_kill(NULL, SIGKILL, false, &err));
-  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_delete(NULL, "x", false, &err));
-  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_delete(ctx, NULL, false, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_context_delete(NULL, "x", false, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_context_delete(ctx, NULL, false, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_delete(NULL, false, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_state_json(NULL, &s, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_status(NULL, &st, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_pid(NULL, &i32, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_wait(NULL, &i32, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_exec(NULL, NULL, &i32, &err));
-  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_list_json(ctx, NULL, &err));
-  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_list_json(NULL, &s, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_context_list_json(ctx, NULL, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_context_list_json(NULL, &s, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_create_options_set_bundle(opts, NULL, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_create_options_set_bundle(NULL, "/b", &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_create_options_set_config_json(opts, NULL, NULL, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_context_set_init_binary(ctx, NULL, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_set_log_callback(NULL, NULL, &err));
   EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_process_wait(1, NULL, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_container_wait_timeout(NULL, 0, &b, &i32, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_process_wait_timeout(1, 0, NULL, &i32, &err));
+  EXPECT(RUNE_RESULT_NULL_PARAMETER, rune_process_wait_timeout(1, 0, &b, NULL, &err));
   CHECK(rune_container_id(NULL) == NULL, "rune_container_id(NULL)");
   CHECK(rune_error_code(NULL) == RUNE_RESULT_NULL_PARAMETER, "rune_error_code(NULL)");
   CHECK(rune_error_errno(NULL) == 0, "rune_error_errno(NULL)");
@@ -79,7 +84,7 @@ static void test_utf8_and_ids(const struct testdir *t, rune_context_t *ctx) {
   EXPECT_KEEP(RUNE_RESULT_INVALID_UTF8, rune_container_create(ctx, INVALID_UTF8, opts, &c, &err));
   MESSAGE_HAS("id is not valid UTF-8");
   EXPECT(RUNE_RESULT_INVALID_UTF8, rune_container_load(ctx, INVALID_UTF8, &c, &err));
-  EXPECT(RUNE_RESULT_INVALID_UTF8, rune_container_delete(ctx, INVALID_UTF8, true, &err));
+  EXPECT(RUNE_RESULT_INVALID_UTF8, rune_context_delete(ctx, INVALID_UTF8, true, &err));
   EXPECT(RUNE_RESULT_INVALID_UTF8, rune_create_options_set_bundle(opts, INVALID_UTF8, &err));
   EXPECT(RUNE_RESULT_INVALID_UTF8, rune_create_options_set_config_json(opts, INVALID_UTF8, NULL, &err));
   EXPECT_KEEP(RUNE_RESULT_INVALID_ARGUMENT, rune_container_create(ctx, "a/b", opts, &c, &err));
@@ -110,7 +115,7 @@ static void test_freed_and_foreign_handles(const struct testdir *t, rune_context
 
   OK(rune_context_new(t->state, &c2, &err));
   rune_context_free(c2);
-  EXPECT(RUNE_RESULT_INVALID_HANDLE, rune_list_json(c2, (char **)&on_stack[0], &err));
+  EXPECT(RUNE_RESULT_INVALID_HANDLE, rune_context_list_json(c2, (char **)&on_stack[0], &err));
   rune_context_free(c2);
 
   /* A pointer librune did not make, and a handle of another type. */
@@ -231,6 +236,7 @@ static void test_states(const struct testdir *t, rune_context_t *ctx) {
   const char *with_null[] = {"sh", NULL};
   const char *bad_env[] = {"NOEQUALS"};
   int32_t pid = 0, i32 = 0;
+  bool b = false;
 
   OK(rune_create_options_new(&opts, &err));
   OK(rune_create_options_set_config_json(opts, config, NULL, &err));
@@ -246,7 +252,7 @@ static void test_states(const struct testdir *t, rune_context_t *ctx) {
   CHECK(dup == NULL, "duplicate handle set");
   EXPECT_KEEP(RUNE_RESULT_NOT_FOUND, rune_container_load(ctx, "c-nonexistent", &loaded, &err));
   MESSAGE_HAS("c-nonexistent");
-  EXPECT(RUNE_RESULT_NOT_FOUND, rune_container_delete(ctx, "c-nonexistent", false, &err));
+  EXPECT(RUNE_RESULT_NOT_FOUND, rune_context_delete(ctx, "c-nonexistent", false, &err));
   EXPECT(RUNE_RESULT_INVALID_ARGUMENT, rune_container_kill(c, 0, false, &err));
   EXPECT(RUNE_RESULT_INVALID_ARGUMENT, rune_container_kill(c, 1000, false, &err));
 
@@ -268,16 +274,25 @@ static void test_states(const struct testdir *t, rune_context_t *ctx) {
   OK(rune_container_load(other, "c-state", &loaded, &err));
   EXPECT_KEEP(RUNE_RESULT_INVALID_STATE, rune_container_wait(loaded, &i32, &err));
   MESSAGE_HAS("not created by this process");
+  EXPECT_KEEP(RUNE_RESULT_INVALID_STATE,
+              rune_container_wait_timeout(loaded, 0, &b, &i32, &err));
+  MESSAGE_HAS("not created by this process");
   rune_container_free(loaded);
   rune_context_free(other);
 
   EXPECT(RUNE_RESULT_INVALID_ARGUMENT, rune_process_wait(0, &i32, &err));
+  EXPECT(RUNE_RESULT_INVALID_ARGUMENT, rune_process_wait_timeout(-1, 10, &b, &i32, &err));
+  EXPECT_KEEP(RUNE_RESULT_OS, rune_process_wait_timeout(1, 10, &b, &i32, &err));
+  CHECK(err && rune_error_errno(err) == ECHILD && !b, "errno %d, want ECHILD",
+        rune_error_errno(err));
+  rune_error_free(err);
+  err = NULL;
   EXPECT_KEEP(RUNE_RESULT_OS, rune_process_wait(1, &i32, &err));
   CHECK(err && rune_error_errno(err) == ECHILD, "errno %d, want ECHILD", rune_error_errno(err));
   rune_error_free(err);
   err = NULL;
 
-  OK(rune_container_delete(ctx, "c-state", false, &err)); /* created: deleted as is */
+  OK(rune_container_delete(c, false, &err)); /* created: deleted as is */
   EXPECT(RUNE_RESULT_NOT_FOUND, rune_container_start(c, &err));
   OK(rune_container_wait(c, &i32, &err));
   rune_container_free(c);
@@ -327,8 +342,8 @@ int main(void) {
   test_init_binary(&t);
   test_states(&t, ctx);
   test_misc();
-  OK(rune_list_json(ctx, &json, &err));
-  CHECK(json && strcmp(json, "[]") == 0, "containers left: %s", json);
+  OK(rune_context_list_json(ctx, &json, &err));
+  CHECK(json && strcmp(json, "null") == 0, "containers left: %s", json);
   rune_string_free(json);
   rune_context_free(ctx);
   rm_rf(t.base);

@@ -22,7 +22,7 @@ static void test_enclave_container(const struct testdir *t, rune_context_t *ctx)
   OK(rune_container_start(c, &err));
   OK(rune_container_wait(c, &code, &err));
   CHECK(code == 4, "enclave entrypoint exit code %d, want 4", code);
-  OK(rune_container_delete(ctx, "enc-run", false, &err));
+  OK(rune_container_delete(c, false, &err));
   rune_container_free(c);
   check_gone(t, "enc-run", pid);
 }
@@ -51,7 +51,7 @@ static void test_enclave_exec(const struct testdir *t, rune_context_t *ctx) {
   OK(rune_process_wait(xpid, &code, &err));
   CHECK(code == 6, "exec in the enclave: exit code %d, want 6", code);
   rune_exec_options_free(ex);
-  OK(rune_container_delete(ctx, "enc-exec", true, &err));
+  OK(rune_container_delete(c, true, &err));
   OK(rune_container_wait(c, &code, &err));
   rune_container_free(c);
   check_gone(t, "enc-exec", pid);

@@ -40,7 +40,7 @@ static void run_exit_code(struct job *j, int round) {
   OK(rune_container_start(c, &err));
   OK(rune_container_wait(c, &code, &err));
   CHECK(code == want, "%s: exit code %d, want %d", id, code, want);
-  OK(rune_container_delete(j->ctx, id, false, &err));
+  OK(rune_container_delete(c, false, &err));
   rune_container_free(c);
 }
 
@@ -69,7 +69,7 @@ static void run_exec_kill(struct job *j, int round) {
   OK(rune_container_kill(c, SIGKILL, false, &err));
   OK(rune_container_wait(c, &code, &err));
   CHECK(code == 128 + SIGKILL, "%s: exit code %d after SIGKILL", id, code);
-  OK(rune_container_delete(j->ctx, id, false, &err));
+  OK(rune_container_delete(c, false, &err));
   rune_container_free(c);
 }
 
@@ -109,8 +109,8 @@ int main(void) {
   }
   for (i = 0; i < THREADS; i++) pthread_join(threads[i], NULL);
 
-  OK(rune_list_json(ctx, &json, &err));
-  CHECK(json && strcmp(json, "[]") == 0, "containers left: %s", json);
+  OK(rune_context_list_json(ctx, &json, &err));
+  CHECK(json && strcmp(json, "null") == 0, "containers left: %s", json);
   rune_string_free(json);
   for (i = 0; i < THREADS; i++) {
     for (k = 0; k < ROUNDS; k++) {

@@ -1,4 +1,4 @@
-package rune
+package librune
 
 /*
 #include <stdlib.h>
@@ -14,19 +14,19 @@ import (
 	"unsafe"
 )
 
-// Context is a librune context: the state root holding one directory per container, and the
-// rune binary run as `rune init`. Contexts with the same root see the same containers, also
-// those of the rune CLI. Safe for concurrent use.
-type Context struct {
+// Runtime is a librune context (rune_context_t): the state root holding one directory per
+// container, and the rune binary run as `rune init`. Runtimes with the same root see the same
+// containers, also those of the rune CLI. Safe for concurrent use.
+type Runtime struct {
 	h *handle
 	// logger is the cgo handle of the SetLogger function, released by Close.
 	logMu  sync.Mutex
 	logger *cgo.Handle
 }
 
-// NewContext makes a context on state root root ("" means /run/rune). The environment
+// NewRuntime makes a runtime on state root root ("" means /run/rune). The environment
 // variables RUNE_INIT_BINARY and PATH are read now, once.
-func NewContext(root string) (*Context, error) {
+func NewRuntime(root string) (*Runtime, error) {
 	var croot *C.char
 	if root != "" {
 		var err error
@@ -40,17 +40,17 @@ func NewContext(root string) (*Context, error) {
 	if err := check(C.rune_context_new(croot, &ctx, &e), e); err != nil {
 		return nil, err
 	}
-	x := &Context{h: &handle{
+	x := &Runtime{h: &handle{
 		ptr:  unsafe.Pointer(ctx),
-		what: "rune context",
+		what: "rune runtime",
 		free: func(p unsafe.Pointer) { C.rune_context_free((*C.rune_context_t)(p)) },
 	}}
-	runtime.SetFinalizer(x, (*Context).Close)
+	runtime.SetFinalizer(x, (*Runtime).Close)
 	return x, nil
 }
 
-// Close frees the context. Containers made through it stay usable. Closing twice is harmless.
-func (x *Context) Close() error {
+// Close frees the runtime. Containers made through it stay usable. Closing twice is harmless.
+func (x *Runtime) Close() error {
 	x.h.close()
 	x.logMu.Lock()
 	if x.logger != nil {
@@ -62,7 +62,7 @@ func (x *Context) Close() error {
 }
 
 // with runs f with the C handle, holding a reference for the call.
-func (x *Context) with(f func(*C.rune_context_t) error) error {
+func (x *Runtime) with(f func(*C.rune_context_t) error) error {
 	p, err := x.h.acquire()
 	if err != nil {
 		return err
@@ -71,9 +71,9 @@ func (x *Context) with(f func(*C.rune_context_t) error) error {
 	return f((*C.rune_context_t)(p))
 }
 
-// SetInitBinary sets the rune binary executed as `rune init` for this context's containers
+// SetInitBinary sets the rune binary executed as `rune init` for this runtime's containers
 // (instead of $RUNE_INIT_BINARY, libexec or PATH). It must be an executable file.
-func (x *Context) SetInitBinary(path string) error {
+func (x *Runtime) SetInitBinary(path string) error {
 	cpath, err := cString(path, "path")
 	if err != nil {
 		return err
@@ -87,7 +87,7 @@ func (x *Context) SetInitBinary(path string) error {
 
 // InitBinary returns the rune binary Create would use, or an ErrNotFound error naming every
 // place it looked.
-func (x *Context) InitBinary() (string, error) {
+func (x *Runtime) InitBinary() (string, error) {
 	var out string
 	err := x.with(func(c *C.rune_context_t) error {
 		var p *C.char
@@ -101,10 +101,9 @@ func (x *Context) InitBinary() (string, error) {
 	return out, err
 }
 
-// Delete deletes container id: its processes, cgroup and state (rune delete). A created or
-// stopped container is deleted as is; a running or paused one only with force (it is killed),
-// else an ErrInvalidState error.
-func (x *Context) Delete(id string, force bool) error {
+// Delete deletes container id: its processes, cgroup and state (rune delete), as
+// Container.Delete does with a handle. An ErrNotFound error when there is no such container.
+func (x *Runtime) Delete(id string, force bool) error {
 	cid, err := cString(id, "id")
 	if err != nil {
 		return err
@@ -112,17 +111,18 @@ func (x *Context) Delete(id string, force bool) error {
 	defer C.free(unsafe.Pointer(cid))
 	return x.with(func(c *C.rune_context_t) error {
 		var e *C.rune_error_t
-		return check(C.rune_container_delete(c, cid, C.bool(force), &e), e)
+		return check(C.rune_context_delete(c, cid, C.bool(force), &e), e)
 	})
 }
 
-// List returns the state of every container under the context's root (rune list).
-func (x *Context) List() ([]State, error) {
+// List returns the state of every container under the runtime's root (rune list); nil when
+// there is none.
+func (x *Runtime) List() ([]State, error) {
 	var out []State
 	err := x.with(func(c *C.rune_context_t) error {
 		var p *C.char
 		var e *C.rune_error_t
-		if err := check(C.rune_list_json(c, &p, &e), e); err != nil {
+		if err := check(C.rune_context_list_json(c, &p, &e), e); err != nil {
 			return err
 		}
 		return json.Unmarshal([]byte(goString(p)), &out)
