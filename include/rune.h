@@ -44,7 +44,7 @@
  * changes only on an incompatible change (a removed function or a changed signature). Compare
  * it with `rune_abi_version()` to check that the loaded library matches the header.
  */
-#define RUNE_ABI_VERSION 1
+#define RUNE_ABI_VERSION 2
 
 /**
  * rune's version, major part.

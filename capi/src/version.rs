@@ -8,7 +8,7 @@ use std::ffi::c_char;
 /// it with `rune_abi_version()` to check that the loaded library matches the header.
 // The one place the number is written: build.rs (the soname) and the Makefile (RUNE_ABI) read
 // it from this line, so keep its form `pub const RUNE_ABI_VERSION: u32 = <number>;`.
-pub const RUNE_ABI_VERSION: u32 = 1;
+pub const RUNE_ABI_VERSION: u32 = 2;
 
 /// rune's version, major part.
 pub const RUNE_VERSION_MAJOR: u32 = 0;
