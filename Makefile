@@ -62,8 +62,10 @@ lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
+# The unit tests, then once more as nobody: they need no root (scripts/unit-unprivileged.sh).
 unit:
 	$(CARGO) test -p rune-core
+	@CARGO=$(CARGO) scripts/unit-unprivileged.sh
 
 # The integration tests drive the debug binary; build it first (it is not a dependency).
 integration:

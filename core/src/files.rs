@@ -65,6 +65,18 @@ pub fn chmod(path: &Path, mode: u32) -> Result<()> {
         .with_context(|| format!("chmod {}", path.display()))
 }
 
+/// Writes the pid file atomically, as runc does.
+pub fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
+    let path = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().context("cwd")?.join(path)
+    };
+    // 0644 as runc's, but explicit: not the caller's umask.
+    write_atomic(&path, pid.to_string().as_bytes(), 0o644)
+        .map_err(|e| crate::err!(Os, "write pid file: {}", e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -337,7 +337,7 @@ fn record_created(state: &mut State, dir: &LockedDir, opts: &CreateOptions) -> R
     state.incomplete = false;
     dir.write_state(state)?;
     if let Some(p) = &opts.pid_file {
-        write_pid_file(p, state.init_pid)?;
+        crate::files::write_pid_file(p, state.init_pid)?;
     }
     Ok(())
 }
@@ -389,18 +389,6 @@ fn open_bind_sources(spec: &oci_spec::runtime::Spec, bundle: &Path) -> Vec<(usiz
         .into_iter()
         .filter_map(|(i, p, recursive)| Some((i, crate::sys::open_tree_clone(&p, recursive).ok()?)))
         .collect()
-}
-
-/// Writes the pid file atomically, as runc does.
-pub(crate) fn write_pid_file(path: &Path, pid: i32) -> Result<()> {
-    let path = if path.is_absolute() {
-        path.to_path_buf()
-    } else {
-        std::env::current_dir().context("cwd")?.join(path)
-    };
-    // 0644 as runc's, but explicit: not the caller's umask.
-    crate::files::write_atomic(&path, pid.to_string().as_bytes(), 0o644)
-        .map_err(|e| err!(Os, "write pid file: {}", e))
 }
 
 pub(crate) fn rootless() -> bool {

@@ -1,13 +1,13 @@
 //! `exec` and `attest` for enclave containers: the process runs inside the enclave, started by
 //! the enclave keeper; a proxy process on the host stands for it (its pid, exit code, signals).
 
-use super::create::write_pid_file;
 use super::driver::{init_binary, Driver};
 use super::exec::{ExecOptions, Execed};
 use super::{Container, Status};
 use crate::enclave::client;
 use crate::err;
 use crate::error::Result;
+use crate::files::write_pid_file;
 use std::os::fd::AsRawFd;
 
 impl Container {

@@ -1,11 +1,11 @@
 //! `exec`: runs another process in a container's namespaces and cgroup.
 
-use super::create::write_pid_file;
 use super::driver::{check_console_args, init_binary, listen_fds, Driver, Requests};
 use super::Container;
 use crate::cgroups::Manager;
 use crate::err;
 use crate::error::Result;
+use crate::files::write_pid_file;
 use crate::namespaces::{self, NsType};
 use crate::process::message::{Common, ExecConfig, InitConfig, Stage};
 use oci_spec::runtime::Process;

@@ -1,8 +1,7 @@
-//! Starting `rune init` from any host process, including multi-threaded ones.
-//!
-//! Between `clone` and `execve` the child runs only raw system calls on memory prepared before
-//! the clone (no allocation, no locks, no Rust std): it may be a copy of a Go program whose other
-//! threads held locks at the time of the clone.
+//! Starting `rune init` from any host process, including multi-threaded ones: what the child
+//! does before it becomes `rune init` (a [`Plan`]) and the started child. The clone itself and
+//! the child's steps up to execve are `sys::clone::spawn_init` (raw system calls only: the
+//! child may be a copy of a Go program whose other threads held locks at the time).
 
 use crate::err;
 use crate::error::{Error, Result};
