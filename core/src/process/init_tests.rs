@@ -2,7 +2,7 @@
 //! order of joins, unshares and the user namespace's map round trip with the host.
 
 use super::*;
-use crate::namespaces::NsFiles;
+use crate::namespaces::tests::NsFiles;
 use crate::process::channel::{self, End};
 use crate::process::message::HostEnd;
 use crate::sys::syscall::{Call, Fake};
