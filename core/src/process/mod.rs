@@ -14,6 +14,7 @@
 //!   path before entering the container's root, and stay alive as the enclave's host.
 
 pub mod channel;
+mod identity;
 pub mod init;
 pub mod message;
 pub mod program;

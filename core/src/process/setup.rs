@@ -2,12 +2,13 @@
 //! runtime.md: mounts, hooks, pivot_root, the process's identity, then wait for `start` and
 //! hand over to the workload (`crate::workload`), whatever it is.
 
+use super::identity;
 use super::message::{Common, CreateConfig, ExecConfig, FromInit, InitEnd, ToInit};
 use super::program::{lookup, Program};
 use crate::err;
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, Result};
 use crate::hooks::{self, Point};
-use crate::security::{capabilities, process_attrs, rlimits, user};
+use crate::security::user;
 use crate::sys::syscall::Syscall;
 use crate::{rootfs, sys, tty, workload};
 use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
@@ -197,47 +198,16 @@ fn console(process: &Process, ch: &InitEnd) -> Result<()> {
     ch.send_with_fds(&FromInit::Console, &[master.as_raw_fd()])
 }
 
-/// rlimits, OOM score, capabilities, user, no_new_privs, umask, cwd; then resolves the
-/// executable, so a missing one fails `create` and not `start`.
+/// The process's identity (`identity.rs`), then its program, resolved by `resolve` as the
+/// user, so that a missing executable fails `create` and not `start`.
 fn prepare_process(
     process: &Process,
     cfg: &Common,
     resolve: &dyn Fn(&str, &[String]) -> Result<PathBuf>,
     ch: &InitEnd,
 ) -> Result<Program> {
-    if let Some(rl) = process.rlimits() {
-        rlimits::apply(rl)?;
-    }
-    if let Some(adj) = process.oom_score_adj() {
-        std::fs::write("/proc/self/oom_score_adj", adj.to_string())
-            .with_context(|| format!("set oom_score_adj {}", adj))?;
-    }
-    let empty = Default::default();
-    let caps = process.capabilities().as_ref().unwrap_or(&empty);
-    let nnp = process.no_new_privileges().unwrap_or(false);
-    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it before the
-    // capabilities go; with it, as late as this function allows.
-    if !nnp {
-        load_seccomp(&cfg.spec, ch)?;
-    }
-    ensure_cwd(process.cwd());
-    // As runc: the cwd is entered while still root (a directory only root may enter works),
-    // and once more as the user only where root could not (a root-squashed NFS cwd).
-    let entered = sys::enter_cwd(process.cwd());
-    process_attrs::apply_privileged(&cfg.spec, process)?;
-    capabilities::apply_bounding(caps)?;
-    sys::prctl(libc::PR_SET_KEEPCAPS, 1, "keep capabilities")?;
-    user::switch(process.user())?;
-    sys::prctl(libc::PR_SET_KEEPCAPS, 0, "clear keep-capabilities")?;
-    capabilities::apply_sets(caps)?;
-    sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
-    if nnp {
-        sys::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, "set no_new_privs")?;
-    }
-    sys::session::umask(process.user().umask().unwrap_or(0o022) as libc::mode_t);
-    if entered.is_err() {
-        sys::enter_cwd(process.cwd())?;
-    }
+    let id = identity::Kernel { ch };
+    identity::assume(&id, &cfg.spec, process)?;
     let mut env: Vec<String> = process.env().clone().unwrap_or_default();
     env.extend(cfg.extra_env.iter().cloned());
     if !env.iter().any(|e| e.starts_with("HOME=")) {
@@ -245,43 +215,8 @@ fn prepare_process(
     }
     let args = process.args().clone().unwrap_or_default();
     let path = resolve(&args[0], &env)?;
-    process_attrs::apply_last(process)?;
-    if nnp {
-        load_seccomp(&cfg.spec, ch)?;
-    }
+    identity::finish(&id, &cfg.spec, process)?;
     Program::new(&path, &args, &env)
-}
-
-/// Loads the config's filter; a notify fd goes to the host (for the listener) at once, before
-/// the init makes any other system call the filter could hold back.
-#[cfg(feature = "seccomp")]
-fn load_seccomp(spec: &Spec, ch: &InitEnd) -> Result<()> {
-    let fd = match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(s) => crate::security::seccomp::load(s)?,
-        None => None,
-    };
-    match fd {
-        Some(fd) => ch.send_with_fds(&FromInit::Seccomp, &[fd.as_raw_fd()]),
-        None => Ok(()),
-    }
-}
-
-#[cfg(not(feature = "seccomp"))]
-fn load_seccomp(spec: &Spec, _ch: &InitEnd) -> Result<()> {
-    match spec.linux().as_ref().and_then(|l| l.seccomp().as_ref()) {
-        Some(_) => Err(err!(
-            InvalidSpec,
-            "seccomp: this rune was built without seccomp support"
-        )),
-        None => Ok(()),
-    }
-}
-
-/// runc creates a missing cwd (as root, before the user switch); a failure shows at chdir.
-fn ensure_cwd(cwd: &Path) {
-    if cwd.is_absolute() && !cwd.exists() {
-        let _ = std::fs::create_dir_all(cwd);
-    }
 }
 
 /// Blocks until `start` writes to the exec fifo.
