@@ -7,7 +7,7 @@ use super::{oci_state_value, Container, Status};
 use crate::cgroups::{self, Manager};
 use crate::enclave::EnclaveConfig;
 use crate::err;
-use crate::error::{Context, Error, Result};
+use crate::error::{Error, Result};
 use crate::hooks::{self, Point};
 use crate::namespaces;
 use crate::process::message::{Common, CreateConfig, InitConfig, WorkloadConfig};
@@ -234,15 +234,9 @@ fn spawn_init(
 /// the open does not block) to be passed to the init.
 fn make_exec_fifo(dir: &LockedDir) -> Result<OwnedFd> {
     let fifo_path = dir.path().join(EXEC_FIFO);
-    nix::unistd::mkfifo(&fifo_path, nix::sys::stat::Mode::from_bits_truncate(0o600))
-        .with_context(|| format!("mkfifo {}", fifo_path.display()))?;
+    crate::sys::fifo::make(&fifo_path, 0o600)?;
     crate::files::chmod(&fifo_path, 0o600)?;
-    nix::fcntl::open(
-        &fifo_path,
-        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .with_context(|| format!("open {}", fifo_path.display()))
+    crate::sys::fifo::open_rdwr(&fifo_path)
 }
 
 /// The container's cgroup: cgroupsPath (or `slice:prefix:name` with --systemd-cgroup), never

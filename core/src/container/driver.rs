@@ -183,10 +183,7 @@ impl Driver {
 impl Drop for Driver {
     fn drop(&mut self) {
         for pid in &self.pids {
-            let _ = nix::sys::signal::kill(
-                nix::unistd::Pid::from_raw(*pid),
-                nix::sys::signal::Signal::SIGKILL,
-            );
+            let _ = crate::sys::signal::kill(*pid, libc::SIGKILL);
         }
         for pid in &self.pids {
             let _ = wait_exit(*pid);

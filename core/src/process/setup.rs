@@ -6,7 +6,7 @@ use super::identity;
 use super::message::{Common, CreateConfig, ExecConfig, FromInit, InitEnd, ToInit};
 use super::program::{lookup, Program};
 use crate::err;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::hooks::{self, Point};
 use crate::security::user;
 use crate::sys::syscall::Syscall;
@@ -83,7 +83,7 @@ pub fn create(
     ch.send(&FromInit::Ready { pal_version })?;
     // Kept open (close-on-exec) until the program runs: `start` waits for the last reader to
     // go before it runs the poststart hooks.
-    wait_for_start(&fifo)?;
+    sys::fifo::wait_byte(fifo.as_fd())?;
     hooks::run_in(
         Point::StartContainer,
         &Point::StartContainer.of(spec),
@@ -217,19 +217,6 @@ fn prepare_process(
     let path = resolve(&args[0], &env)?;
     identity::finish(&id, &cfg.spec, process)?;
     Program::new(&path, &args, &env)
-}
-
-/// Blocks until `start` writes to the exec fifo.
-fn wait_for_start(fifo: &OwnedFd) -> Result<()> {
-    let mut b = [0u8; 1];
-    loop {
-        match nix::unistd::read(fifo, &mut b) {
-            Ok(1) => return Ok(()),
-            Err(nix::errno::Errno::EINTR) => continue,
-            Ok(_) => return Err(err!(Internal, "wait for start on exec.fifo: end of file")),
-            Err(e) => return Err(Error::os("wait for start on exec.fifo", e as i32)),
-        }
-    }
 }
 
 #[cfg(test)]

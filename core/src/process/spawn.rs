@@ -7,7 +7,7 @@ use crate::err;
 use crate::error::{Error, Result};
 use crate::sys::clone;
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -91,30 +91,14 @@ impl Plan {
 impl Child {
     /// Lets a child waiting for its user namespace maps go on.
     pub fn release(&mut self) -> Result<()> {
-        if let Some(w) = self.go.take() {
-            nix::unistd::write(&w, b"1").map_err(|e| Error::os("release init", e as i32))?;
+        match self.go.take() {
+            Some(w) => clone::release(w),
+            None => Ok(()),
         }
-        Ok(())
     }
 
     /// After the channel closed early: why the child failed before or at execve, if it did.
     pub fn pre_exec_error(&self) -> Option<Error> {
-        let mut buf = [0u8; 8];
-        let n = nix::unistd::read(&self.err, &mut buf).ok()?;
-        if n != 8 {
-            return None;
-        }
-        let step = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
-        let errno = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
-        use clone::{STEP_EXEC, STEP_FD, STEP_MOUNT, STEP_SETID, STEP_WAIT};
-        let what = match step {
-            STEP_WAIT => "wait for user namespace maps",
-            STEP_SETID => "become root in the user namespace",
-            STEP_MOUNT => "bind the rune binary read-only",
-            STEP_EXEC => "execute rune init",
-            STEP_FD => "pass the init channel",
-            _ => "start rune init",
-        };
-        Some(Error::os(what, errno))
+        clone::failure(self.err.as_fd()).map(|(what, errno)| Error::os(what, errno))
     }
 }

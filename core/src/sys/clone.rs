@@ -19,11 +19,40 @@ pub fn fork_sibling(what: &str) -> Result<Option<i32>> {
 }
 
 // Steps a spawned init's child reports when it fails before execve.
-pub const STEP_WAIT: u32 = 1;
-pub const STEP_SETID: u32 = 2;
-pub const STEP_MOUNT: u32 = 3;
-pub const STEP_EXEC: u32 = 4;
-pub const STEP_FD: u32 = 5;
+const STEP_WAIT: u32 = 1;
+const STEP_SETID: u32 = 2;
+const STEP_MOUNT: u32 = 3;
+const STEP_EXEC: u32 = 4;
+const STEP_FD: u32 = 5;
+
+/// Lets a child waiting for its user namespace maps (`go_r`) go on: writes to the pipe's
+/// write end.
+pub fn release(go_w: OwnedFd) -> Result<()> {
+    nix::unistd::write(&go_w, b"1")
+        .map(drop)
+        .map_err(|e| Error::os("release init", e as i32))
+}
+
+/// After the init's channel closed early: the step (named) and errno the child reported on
+/// `err_r` if it failed before or at execve; None when it got past execve.
+pub fn failure(err_r: std::os::fd::BorrowedFd<'_>) -> Option<(&'static str, i32)> {
+    let mut buf = [0u8; 8];
+    let n = nix::unistd::read(err_r, &mut buf).ok()?;
+    if n != 8 {
+        return None;
+    }
+    let step = u32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    let errno = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
+    let what = match step {
+        STEP_WAIT => "wait for user namespace maps",
+        STEP_SETID => "become root in the user namespace",
+        STEP_MOUNT => "bind the rune binary read-only",
+        STEP_EXEC => "execute rune init",
+        STEP_FD => "pass the init channel",
+        _ => "start rune init",
+    };
+    Some((what, errno))
+}
 
 /// What the child of [`spawn_init`] does before it becomes `rune init`.
 pub struct InitChild<'a> {

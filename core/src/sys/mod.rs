@@ -8,6 +8,7 @@ pub mod caps;
 pub mod clone;
 pub mod exec;
 pub mod fdpass;
+pub mod fifo;
 pub mod net;
 pub mod process;
 pub mod sched;

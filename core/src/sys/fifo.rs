@@ -1,0 +1,39 @@
+//! The exec fifo: made by `create`, held open by the init, which blocks on it until `start`.
+
+use crate::error::{Error, Result};
+use std::os::fd::{BorrowedFd, OwnedFd};
+use std::path::Path;
+
+/// mkfifo(3) with `mode` (the umask still applies: the caller sets the mode after).
+pub fn make(path: &Path, mode: u32) -> Result<()> {
+    nix::unistd::mkfifo(path, nix::sys::stat::Mode::from_bits_truncate(mode))
+        .map_err(|e| Error::os(format!("mkfifo {}", path.display()), e as i32))
+}
+
+/// Opens the fifo read-write (so the open does not wait for a writer), close-on-exec.
+pub fn open_rdwr(path: &Path) -> Result<OwnedFd> {
+    nix::fcntl::open(
+        path,
+        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| Error::os(format!("open {}", path.display()), e as i32))
+}
+
+/// Blocks until a byte can be read from the fifo (`start` wrote it).
+pub fn wait_byte(fifo: BorrowedFd<'_>) -> Result<()> {
+    let mut b = [0u8; 1];
+    loop {
+        match nix::unistd::read(fifo, &mut b) {
+            Ok(1) => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {
+                return Err(crate::err!(
+                    Internal,
+                    "wait for start on exec.fifo: end of file"
+                ))
+            }
+            Err(e) => return Err(Error::os("wait for start on exec.fifo", e as i32)),
+        }
+    }
+}
