@@ -6,6 +6,7 @@
 pub mod bpf;
 pub mod caps;
 pub mod clone;
+pub mod devnum;
 pub mod exec;
 pub mod fdpass;
 pub mod net;
