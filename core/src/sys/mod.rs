@@ -17,6 +17,7 @@ pub mod session;
 pub mod signal;
 pub mod syscall;
 pub mod tty;
+pub mod user;
 
 use crate::error::{Error, Result};
 use std::ffi::CString;
