@@ -3,6 +3,7 @@
 // The OS layer: the one place (with enclave::pal) where unsafe code may stand.
 #![allow(unsafe_code)]
 
+pub mod at;
 pub mod bpf;
 pub mod caps;
 pub mod clone;
