@@ -12,6 +12,7 @@ pub mod exec;
 pub mod fdpass;
 pub mod net;
 pub mod process;
+pub mod rlimit;
 pub mod sched;
 pub mod seccomp;
 pub mod session;
