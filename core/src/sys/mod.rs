@@ -11,6 +11,7 @@ pub mod devnum;
 pub mod exec;
 pub mod fdpass;
 pub mod net;
+pub mod peercred;
 pub mod poll;
 pub mod process;
 pub mod rlimit;
