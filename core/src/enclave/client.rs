@@ -5,9 +5,8 @@ use super::protocol::{ClientEnd, Reply, Request};
 use crate::err;
 use crate::error::{Error, Result};
 use crate::process::channel::{Channel, End};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
+use crate::sys::poll;
+use crate::sys::signalfd::{self, SignalFd};
 use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -108,38 +107,30 @@ pub fn report(state_dir: &Path, target_info: &[u8]) -> Result<Vec<u8>> {
 /// the process's exit code, and the keeper's error if it sent one.
 pub fn proxy(conn: OwnedFd) -> (i32, Option<Error>) {
     let ch: ClientEnd = End::new(Channel::from_fd(conn));
-    let mut set = SigSet::all();
-    for s in [
-        Signal::SIGKILL,
-        Signal::SIGSTOP,
-        Signal::SIGSEGV,
-        Signal::SIGBUS,
-        Signal::SIGILL,
-        Signal::SIGFPE,
-        Signal::SIGCHLD,
-    ] {
-        set.remove(s);
-    }
-    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
-    let sfd = match SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+    // Every signal is forwarded but the uncatchable ones, a fault of this process's own and
+    // SIGCHLD.
+    let keep = [
+        libc::SIGKILL,
+        libc::SIGSTOP,
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGILL,
+        libc::SIGFPE,
+        libc::SIGCHLD,
+    ];
+    let _ = signalfd::block_all_but(&keep);
+    let sfd = match SignalFd::all_but(&keep) {
         Ok(s) => s,
         Err(_) => return (255, None),
     };
     loop {
-        let mut fds = [
-            PollFd::new(sfd.as_fd(), PollFlags::POLLIN),
-            PollFd::new(ch.channel().fd.as_fd(), PollFlags::POLLIN),
-        ];
-        if poll(&mut fds, PollTimeout::NONE).is_err() {
+        let fds = [sfd.as_fd(), ch.channel().fd.as_fd()];
+        let Ok([signals, reply]) = poll::readable(fds, None) else {
             continue;
-        }
-        let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
-        let (signals, reply) = (ready(&fds[0]), ready(&fds[1]));
+        };
         if signals {
-            while let Ok(Some(info)) = sfd.read_signal() {
-                let _ = ch.send(&Request::Kill {
-                    sig: info.ssi_signo as i32,
-                });
+            while let Some(sig) = sfd.next() {
+                let _ = ch.send(&Request::Kill { sig });
             }
         }
         if reply {

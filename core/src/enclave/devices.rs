@@ -57,8 +57,8 @@ pub fn add_devices(spec: &mut Spec, cfg: &EnclaveConfig) -> Result<()> {
             LinuxDeviceType::C
         };
         let (major, minor) = (
-            libc::major(meta.rdev()) as i64,
-            libc::minor(meta.rdev()) as i64,
+            crate::sys::devnum::major(meta.rdev()) as i64,
+            crate::sys::devnum::minor(meta.rdev()) as i64,
         );
         let bad = |e: oci_spec::OciSpecError| err!(Internal, "device {}: {}", node, e);
         devices.retain(|d| d.path() != Path::new(node));

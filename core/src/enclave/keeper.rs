@@ -10,7 +10,7 @@ use super::protocol::{KeeperEnd, Reply, Request};
 use crate::error::Result;
 use crate::process::channel::{Channel, End};
 use crate::process::message::WireError;
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -150,17 +150,17 @@ fn serve(listener: UnixListener, peers: Vec<u32>, pal: Arc<Pal>, cwd_lock: Arc<M
 
 /// SO_PEERCRED: the connecting process must be host root or the container's owner.
 fn check_peer(conn: &std::os::unix::net::UnixStream, peers: &[u32]) -> Result<()> {
-    let cred = nix::sys::socket::getsockopt(conn, nix::sys::socket::sockopt::PeerCredentials)
-        .map_err(|e| crate::Error::os("read the peer's credentials (SO_PEERCRED)", e as i32))?;
-    if peers.contains(&cred.uid()) {
+    let cred = crate::sys::peercred::peer_cred(conn.as_fd())
+        .map_err(|e| crate::Error::io("read the peer's credentials (SO_PEERCRED)", e))?;
+    if peers.contains(&cred.uid) {
         return Ok(());
     }
     Err(crate::err!(
         PermissionDenied,
         "refused a connection from uid {} (pid {}): only root and the container's owner may \
          use the enclave keeper",
-        cred.uid(),
-        cred.pid()
+        cred.uid,
+        cred.pid
     ))
 }
 

@@ -1,7 +1,6 @@
 //! Waiting for processes: children by waitpid, others by pidfd.
 
 use crate::error::{Error, Result};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -58,13 +57,9 @@ pub fn wait_gone(pid: i32, start_time: u64, timeout: Duration) -> bool {
         }
         loop {
             let left = deadline.saturating_duration_since(Instant::now());
-            let mut p = [PollFd::new(fd.as_fd(), PollFlags::POLLIN)];
-            match poll(
-                &mut p,
-                PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX),
-            ) {
-                Ok(0) => return !crate::procfs::is_alive(pid, start_time),
-                Ok(_) => return true,
+            match crate::sys::poll::readable([fd.as_fd()], Some(left)) {
+                Ok([false]) => return !crate::procfs::is_alive(pid, start_time),
+                Ok([true]) => return true,
                 Err(_) => {}
             }
         }

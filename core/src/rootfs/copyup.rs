@@ -7,14 +7,10 @@
 //! extended attributes are not copied.
 
 use crate::error::{Error, Result};
-use nix::dir::Dir;
-use nix::fcntl::{AtFlags, OFlag};
-use nix::sys::stat::{fchmodat, fstatat, mknodat, utimensat, FchmodatFlags, Mode, SFlag};
-use nix::sys::stat::{FileStat, UtimensatFlags};
-use nix::sys::time::TimeSpec;
-use nix::unistd::{fchownat, Gid, Uid};
-use std::ffi::{CStr, CString};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use crate::sys;
+use crate::sys::at::{self, Dir};
+use std::ffi::CStr;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 
 /// Copies the contents of the directory `from` into the directory `to` (O_PATH fds will do).
 pub fn copy_dir(from: &OwnedFd, to: &OwnedFd) -> Result<()> {
@@ -23,14 +19,13 @@ pub fn copy_dir(from: &OwnedFd, to: &OwnedFd) -> Result<()> {
     copy_entries(src, dst.as_fd(), 0)
 }
 
-fn os(what: String) -> impl FnOnce(nix::Error) -> Error {
-    move |e| Error::os(format!("tmpcopyup: {}", what), e as i32)
+fn os(what: String) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::io(format!("tmpcopyup: {}", what), e)
 }
 
 fn open_dir(at: BorrowedFd, name: &CStr) -> Result<OwnedFd> {
-    let flags = OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    nix::fcntl::openat(at, name, flags, Mode::empty())
-        .map_err(os(format!("open {}", name.to_string_lossy())))
+    let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    at::openat(at, name, flags, 0).map_err(os(format!("open {}", name.to_string_lossy())))
 }
 
 fn copy_entries(src: OwnedFd, dst: BorrowedFd, depth: u32) -> Result<()> {
@@ -41,13 +36,7 @@ fn copy_entries(src: OwnedFd, dst: BorrowedFd, depth: u32) -> Result<()> {
         ));
     }
     let mut dir = Dir::from_fd(src).map_err(os("read directory".into()))?;
-    let names: Vec<CString> = dir
-        .iter()
-        .filter_map(|e| e.ok())
-        .filter(|e| !matches!(e.file_name().to_bytes(), b"." | b".."))
-        .map(|e| e.file_name().to_owned())
-        .collect();
-    for name in names {
+    for name in dir.names() {
         copy_one(dir.as_fd(), dst, &name, depth)?;
     }
     Ok(())
@@ -55,37 +44,33 @@ fn copy_entries(src: OwnedFd, dst: BorrowedFd, depth: u32) -> Result<()> {
 
 fn copy_one(src: BorrowedFd, dst: BorrowedFd, name: &CStr, depth: u32) -> Result<()> {
     let what = || name.to_string_lossy().into_owned();
-    let st =
-        fstatat(src, name, AtFlags::AT_SYMLINK_NOFOLLOW).map_err(os(format!("stat {}", what())))?;
-    let kind = SFlag::from_bits_truncate(st.st_mode & libc::S_IFMT);
-    let mode = Mode::from_bits_truncate(st.st_mode & 0o7777);
+    let st = at::lstat_at(src, name).map_err(os(format!("stat {}", what())))?;
+    let kind = st.st_mode & libc::S_IFMT;
+    let mode = st.st_mode & 0o7777;
     match kind {
-        SFlag::S_IFDIR => {
-            nix::sys::stat::mkdirat(dst, name, Mode::from_bits_truncate(0o700))
-                .map_err(os(format!("mkdir {}", what())))?;
+        libc::S_IFDIR => {
+            sys::mkdirat(dst.as_raw_fd(), name, 0o700).map_err(os(format!("mkdir {}", what())))?;
             let (s, d) = (open_dir(src, name)?, open_dir(dst, name)?);
             copy_entries(s, d.as_fd(), depth + 1)?;
         }
-        SFlag::S_IFREG => copy_file(src, dst, name)?,
-        SFlag::S_IFLNK => {
-            let target =
-                nix::fcntl::readlinkat(src, name).map_err(os(format!("readlink {}", what())))?;
-            nix::unistd::symlinkat(target.as_os_str(), dst, name)
+        libc::S_IFREG => copy_file(src, dst, name)?,
+        libc::S_IFLNK => {
+            let target = at::read_link_at(src, name).map_err(os(format!("readlink {}", what())))?;
+            sys::symlinkat(&sys::cstr(target.as_ref())?, dst.as_raw_fd(), name)
                 .map_err(os(format!("symlink {}", what())))?;
         }
-        _ => mknodat(dst, name, kind, mode, st.st_rdev).map_err(os(format!("mknod {}", what())))?,
+        _ => sys::mknodat(dst.as_raw_fd(), name, kind, mode, st.st_rdev)
+            .map_err(os(format!("mknod {}", what())))?,
     }
     set_attrs(dst, name, &st, kind, mode).map_err(os(format!("keep the owner of {}", what())))
 }
 
 fn copy_file(src: BorrowedFd, dst: BorrowedFd, name: &CStr) -> Result<()> {
     let what = || name.to_string_lossy().into_owned();
-    let r = OFlag::O_RDONLY | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let w = OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
-    let from =
-        nix::fcntl::openat(src, name, r, Mode::empty()).map_err(os(format!("open {}", what())))?;
-    let to = nix::fcntl::openat(dst, name, w, Mode::from_bits_truncate(0o600))
-        .map_err(os(format!("create {}", what())))?;
+    let r = libc::O_RDONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    let w = libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    let from = at::openat(src, name, r, 0).map_err(os(format!("open {}", what())))?;
+    let to = at::openat(dst, name, w, 0o600).map_err(os(format!("create {}", what())))?;
     let (mut from, mut to) = (std::fs::File::from(from), std::fs::File::from(to));
     std::io::copy(&mut from, &mut to)
         .map_err(|e| Error::io(format!("tmpcopyup: copy {}", what()), e))?;
@@ -96,21 +81,23 @@ fn copy_file(src: BorrowedFd, dst: BorrowedFd, name: &CStr) -> Result<()> {
 fn set_attrs(
     dst: BorrowedFd,
     name: &CStr,
-    st: &FileStat,
-    kind: SFlag,
-    mode: Mode,
-) -> nix::Result<()> {
-    let (uid, gid) = (
-        Some(Uid::from_raw(st.st_uid)),
-        Some(Gid::from_raw(st.st_gid)),
-    );
-    fchownat(dst, name, uid, gid, AtFlags::AT_SYMLINK_NOFOLLOW)?;
-    if kind != SFlag::S_IFLNK {
-        fchmodat(dst, name, mode, FchmodatFlags::FollowSymlink)?;
+    st: &libc::stat,
+    kind: libc::mode_t,
+    mode: libc::mode_t,
+) -> std::io::Result<()> {
+    at::lchown_at(dst, name, st.st_uid, st.st_gid)?;
+    if kind != libc::S_IFLNK {
+        at::chmod_at(dst, name, mode)?;
     }
-    let atime = TimeSpec::new(st.st_atime, st.st_atime_nsec);
-    let mtime = TimeSpec::new(st.st_mtime, st.st_mtime_nsec);
-    utimensat(dst, name, &atime, &mtime, UtimensatFlags::NoFollowSymlink)
+    let atime = libc::timespec {
+        tv_sec: st.st_atime,
+        tv_nsec: st.st_atime_nsec,
+    };
+    let mtime = libc::timespec {
+        tv_sec: st.st_mtime,
+        tv_nsec: st.st_mtime_nsec,
+    };
+    at::set_times_at(dst, name, atime, mtime)
 }
 
 #[cfg(test)]
@@ -131,11 +118,12 @@ mod tests {
         // Another owner needs root; without it the test's own ids must be kept.
         let (uid, gid) = match crate::sys::euid() {
             0 => (7, 8),
-            me => (me, nix::unistd::getegid().as_raw()),
+            me => (me, crate::sys::user::egid()),
         };
         std::os::unix::fs::chown(from.join("a"), Some(uid), Some(gid)).unwrap();
         std::os::unix::fs::symlink("/nonexistent/x", from.join("dangling")).unwrap();
-        nix::unistd::mkfifo(&from.join("fifo"), Mode::from_bits_truncate(0o640)).unwrap();
+        let fifo = crate::sys::cstr(&from.join("fifo")).unwrap();
+        crate::sys::mknodat(libc::AT_FDCWD, &fifo, libc::S_IFIFO, 0o640, 0).unwrap();
         let open = |p: &std::path::Path| OwnedFd::from(std::fs::File::open(p).unwrap());
         copy_dir(&open(&from), &open(&to)).unwrap();
         assert_eq!(std::fs::read_to_string(to.join("a/b/f")).unwrap(), "data");

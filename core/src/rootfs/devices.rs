@@ -107,7 +107,7 @@ fn create(os: &dyn Syscall, d: &Dev, root: RawFd, in_userns: bool) -> Result<()>
         );
     }
     let (dir, name) = super::inroot::parent_of(root, dest)?;
-    let dev = libc::makedev(d.major as u32, d.minor as u32);
+    let dev = sys::devnum::makedev(d.major as u32, d.minor as u32);
     os.mknodat(dir.as_raw_fd(), &name, d.kind, d.mode, dev, &|| {
         format!("mknod {}", dest.display())
     })?;
@@ -162,7 +162,7 @@ mod tests {
                 path: path.clone(),
                 kind: libc::S_IFCHR,
                 mode,
-                dev: libc::makedev(major, minor),
+                dev: sys::devnum::makedev(major, minor),
             },
             Call::ChmodChown {
                 path,
@@ -259,7 +259,7 @@ mod tests {
                     path: path.clone(),
                     kind: libc::S_IFIFO,
                     mode: 0o666,
-                    dev: libc::makedev(0, 0),
+                    dev: sys::devnum::makedev(0, 0),
                 },
                 Call::ChmodChown {
                     path,

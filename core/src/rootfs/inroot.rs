@@ -6,7 +6,7 @@
 use crate::error::{Error, Result};
 use crate::sys;
 use std::ffi::{CString, OsStr, OsString};
-use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Component, Path, PathBuf};
 
@@ -113,8 +113,8 @@ pub fn ordinary_dir(root: RawFd, path: &Path, fstype: &str) -> Result<OwnedFd> {
             Err(e) if e.errno() == Some(libc::ENOENT) => return Ok(None),
             Err(e) => return Err(e),
         };
-        let st = nix::sys::stat::fstat(&fd)
-            .map_err(|e| Error::os(format!("stat {}", path.display()), e as i32))?;
+        let st = sys::at::fstat(fd.as_fd())
+            .map_err(|e| Error::io(format!("stat {}", path.display()), e))?;
         if st.st_mode & libc::S_IFMT != libc::S_IFDIR {
             return Err(crate::err!(
                 InvalidSpec,

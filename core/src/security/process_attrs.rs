@@ -5,8 +5,6 @@
 use crate::err;
 use crate::error::{Context, Error, Result};
 use crate::sys::sched;
-use nix::sched::{sched_setaffinity, CpuSet};
-use nix::unistd::Pid;
 use oci_spec::runtime::{
     IOPriorityClass, LinuxPersonalityDomain, LinuxSchedulerFlag, LinuxSchedulerPolicy,
     MemoryPolicyFlagType, MemoryPolicyModeType, Process, Spec,
@@ -170,14 +168,14 @@ fn parse_list(s: &str) -> Result<Vec<usize>> {
 }
 
 fn set_affinity(list: &str) -> Result<()> {
-    let mut set = CpuSet::new();
+    let mut set = sched::CpuSet::new();
     for cpu in parse_list(list)? {
-        // CPU_SETSIZE (1024) CPUs; set refuses the others.
-        set.set(cpu)
-            .map_err(|_| err!(InvalidSpec, "CPU {} out of range in {:?}", cpu, list))?;
+        // CPU_SETSIZE (1024) CPUs; add refuses the others.
+        if !set.add(cpu) {
+            return Err(err!(InvalidSpec, "CPU {} out of range in {:?}", cpu, list));
+        }
     }
-    sched_setaffinity(Pid::from_raw(0), &set)
-        .with_context(|| format!("set CPU affinity {:?}", list))
+    sched::set_affinity(&set).with_context(|| format!("set CPU affinity {:?}", list))
 }
 
 fn apparmor_enabled() -> bool {

@@ -8,7 +8,6 @@ use crate::sys::seccomp as sys;
 use libseccomp::{
     ScmpAction, ScmpArch, ScmpArgCompare, ScmpCompareOp, ScmpFilterContext, ScmpSyscall,
 };
-use nix::sys::memfd::{memfd_create, MFdFlags};
 use oci_spec::runtime::{LinuxSeccomp, LinuxSeccompOperator};
 use std::os::fd::OwnedFd;
 use std::str::FromStr;
@@ -232,7 +231,7 @@ fn load_raw(s: &LinuxSeccomp, prog: &[libc::sock_filter], notify: bool) -> Resul
 /// The filter as the kernel's BPF program (an array of sock_filter), through a memfd.
 fn export(ctx: &ScmpFilterContext) -> Result<Vec<libc::sock_filter>> {
     use std::io::{Read, Seek};
-    let fd = memfd_create(c"rune-seccomp-bpf", MFdFlags::MFD_CLOEXEC).context("seccomp: memfd")?;
+    let fd = sys::memfd(c"rune-seccomp-bpf").context("seccomp: memfd")?;
     let mut f = std::fs::File::from(fd);
     ctx.export_bpf(&f)
         .map_err(|e| seccomp_err("export the filter", e))?;

@@ -1,8 +1,7 @@
 //! Switching to the process's user: groups, gid, uid; HOME from the container's /etc/passwd.
 
 use crate::error::{Context, Error, Result};
-use nix::errno::Errno;
-use nix::unistd::{setgroups, setresgid, setresuid, Gid, Uid};
+use crate::sys;
 use oci_spec::runtime::User;
 
 /// Sets supplementary groups, gid and uid (capabilities are kept by the caller's KEEPCAPS).
@@ -10,16 +9,15 @@ pub fn switch(user: &User) -> Result<()> {
     let groups: Vec<libc::gid_t> = user.additional_gids().clone().unwrap_or_default();
     // setgroups is refused in a user namespace whose setgroups file says deny; only a
     // problem when groups were asked for.
-    let gids: Vec<Gid> = groups.iter().copied().map(Gid::from_raw).collect();
-    if let Err(e) = setgroups(&gids) {
-        if !(groups.is_empty() && e == Errno::EPERM) {
-            return Err(Error::os(format!("setgroups {:?}", groups), e as i32));
+    if let Err(e) = sys::user::set_groups(&groups) {
+        if !(groups.is_empty() && e.raw_os_error() == Some(libc::EPERM)) {
+            return Err(Error::io(format!("setgroups {:?}", groups), e));
         }
     }
-    let gid = Gid::from_raw(user.gid());
-    setresgid(gid, gid, gid).with_context(|| format!("setgid {}", gid))?;
-    let uid = Uid::from_raw(user.uid());
-    setresuid(uid, uid, uid).with_context(|| format!("setuid {}", uid))
+    let gid = user.gid();
+    sys::user::set_gid(gid).with_context(|| format!("setgid {}", gid))?;
+    let uid = user.uid();
+    sys::user::set_uid(uid).with_context(|| format!("setuid {}", uid))
 }
 
 /// The home directory of `uid` in the container's /etc/passwd, or "/".

@@ -3,20 +3,27 @@
 // The OS layer: the one place (with enclave::pal) where unsafe code may stand.
 #![allow(unsafe_code)]
 
+pub mod at;
 pub mod bpf;
 pub mod caps;
 pub mod clone;
+pub mod devnum;
 pub mod exec;
 pub mod fdpass;
 pub mod fifo;
 pub mod net;
+pub mod peercred;
+pub mod poll;
 pub mod process;
+pub mod rlimit;
 pub mod sched;
 pub mod seccomp;
 pub mod session;
 pub mod signal;
+pub mod signalfd;
 pub mod syscall;
 pub mod tty;
+pub mod user;
 
 use crate::error::{Error, Result};
 use std::ffi::CString;

@@ -58,3 +58,28 @@ pub fn set_mempolicy(mode: i32, nodemask: &[u64]) -> io::Result<()> {
     let r = unsafe { libc::syscall(libc::SYS_set_mempolicy, mode, ptr, maxnode) };
     at_result(r as libc::c_int)
 }
+
+/// A set of CPUs for sched_setaffinity(2): CPU_SETSIZE (1024) of them.
+pub struct CpuSet(nix::sched::CpuSet);
+
+impl CpuSet {
+    pub fn new() -> CpuSet {
+        CpuSet(nix::sched::CpuSet::new())
+    }
+
+    /// Adds `cpu`; false when it is beyond CPU_SETSIZE.
+    pub fn add(&mut self, cpu: usize) -> bool {
+        self.0.set(cpu).is_ok()
+    }
+}
+
+impl Default for CpuSet {
+    fn default() -> CpuSet {
+        CpuSet::new()
+    }
+}
+
+/// sched_setaffinity(0 = this thread, `set`).
+pub fn set_affinity(set: &CpuSet) -> io::Result<()> {
+    nix::sched::sched_setaffinity(nix::unistd::Pid::from_raw(0), &set.0).map_err(io::Error::from)
+}

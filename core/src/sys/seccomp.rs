@@ -52,3 +52,10 @@ pub fn load_filter(
     // SAFETY: with NEW_LISTENER the kernel returned a new descriptor, owned by nothing else.
     Ok(Some(unsafe { OwnedFd::from_raw_fd(fd as RawFd) }))
 }
+
+/// memfd_create(2), close-on-exec: an anonymous file named `name`, for libseccomp to export a
+/// filter into.
+pub fn memfd(name: &std::ffi::CStr) -> io::Result<OwnedFd> {
+    use nix::sys::memfd::{memfd_create, MFdFlags};
+    memfd_create(name, MFdFlags::MFD_CLOEXEC).map_err(io::Error::from)
+}
