@@ -7,6 +7,7 @@ pub mod bpf;
 pub mod caps;
 pub mod clone;
 pub mod exec;
+pub mod fd;
 pub mod fdpass;
 pub mod net;
 pub mod process;
@@ -14,6 +15,7 @@ pub mod sched;
 pub mod seccomp;
 pub mod session;
 pub mod signal;
+pub mod socket;
 pub mod syscall;
 pub mod tty;
 

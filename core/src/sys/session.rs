@@ -15,3 +15,10 @@ pub fn umask(mask: libc::mode_t) {
     // SAFETY: umask only sets the process's file mode creation mask.
     unsafe { libc::umask(mask) };
 }
+
+/// setsid(2): this process leads a new session (and loses its controlling terminal).
+pub fn setsid() -> std::io::Result<()> {
+    nix::unistd::setsid()
+        .map(drop)
+        .map_err(std::io::Error::from)
+}
