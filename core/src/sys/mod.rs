@@ -9,6 +9,7 @@ pub mod clone;
 pub mod exec;
 pub mod fd;
 pub mod fdpass;
+pub mod flock;
 pub mod net;
 pub mod poll;
 pub mod process;
@@ -297,6 +298,18 @@ impl<'a> CStrArray<'a> {
 pub fn euid() -> u32 {
     // SAFETY: geteuid cannot fail.
     unsafe { libc::geteuid() }
+}
+
+/// The real uid of this process.
+pub fn uid() -> u32 {
+    // SAFETY: getuid cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// The real gid of this process.
+pub fn gid() -> u32 {
+    // SAFETY: getgid cannot fail.
+    unsafe { libc::getgid() }
 }
 
 /// The result of a call (an *at call, an ioctl) that returns 0 or -1: the io error on failure.
