@@ -83,11 +83,11 @@ mod tests {
     use std::os::unix::fs::MetadataExt;
 
     fn with_umask<T>(mask: libc::mode_t, f: impl FnOnce() -> T) -> T {
-        use nix::sys::stat::{umask, Mode};
+        use crate::sys::session::replace_umask;
         // The tests of this module are the only callers.
-        let old = umask(Mode::from_bits_truncate(mask));
+        let old = replace_umask(mask);
         let r = f();
-        umask(old);
+        replace_umask(old);
         r
     }
 

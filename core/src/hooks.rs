@@ -204,7 +204,7 @@ pub fn send_seccomp_fd(
     state: serde_json::Value,
     fd: std::os::fd::OwnedFd,
 ) -> Result<()> {
-    use std::os::fd::AsRawFd;
+    use std::os::fd::{AsFd, AsRawFd};
     let seccomp = spec.linux().as_ref().and_then(|l| l.seccomp().as_ref());
     let listener = match seccomp.and_then(|s| s.listener_path().as_ref()) {
         Some(p) => p,
@@ -236,18 +236,7 @@ pub fn send_seccomp_fd(
     })?;
     let iov = [std::io::IoSlice::new(msg.as_bytes())];
     let fds = [fd.as_raw_fd()];
-    nix::sys::socket::sendmsg::<()>(
-        sock.as_raw_fd(),
-        &iov,
-        &[nix::sys::socket::ControlMessage::ScmRights(&fds)],
-        nix::sys::socket::MsgFlags::empty(),
-        None,
-    )
-    .map_err(|e| {
-        Error::os(
-            format!("send seccomp fd to {}", listener.display()),
-            e as i32,
-        )
-    })?;
+    crate::sys::fdpass::send_with_fds(sock.as_fd(), &iov, &fds, 0)
+        .map_err(|e| Error::io(format!("send seccomp fd to {}", listener.display()), e))?;
     Ok(())
 }

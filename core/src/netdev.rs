@@ -4,11 +4,11 @@
 
 use crate::err;
 use crate::error::{Context, Error, Result};
-use nix::sched::{setns, CloneFlags};
-use nix::sys::socket;
+use crate::sys::socket;
+use crate::sys::syscall::{Linux, Syscall};
 use oci_spec::runtime::Spec;
 use std::ffi::CString;
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 
 const RTM_NEWLINK: u16 = 16;
 const IFLA_IFNAME: u16 = 3;
@@ -85,19 +85,13 @@ fn move_link(index: u32, target: Target, new_name: &str) -> Result<()> {
     msg.extend_from_slice(&1u32.to_ne_bytes()); // seq
     msg.extend_from_slice(&0u32.to_ne_bytes()); // pid
     msg.extend_from_slice(&body);
-    let sock = socket::socket(
-        socket::AddressFamily::Netlink,
-        socket::SockType::Raw,
-        socket::SockFlag::SOCK_CLOEXEC,
-        socket::SockProtocol::NetlinkRoute,
-    )
-    .context("netlink socket")?;
-    socket::send(sock.as_raw_fd(), &msg, socket::MsgFlags::empty()).context("netlink send")?;
+    let sock = socket::netlink_route().context("netlink socket")?;
+    socket::send(sock.as_fd(), &msg).context("netlink send")?;
     let mut reply = [0u8; 1024];
-    match socket::recv(sock.as_raw_fd(), &mut reply, socket::MsgFlags::empty()) {
+    match socket::recv(sock.as_fd(), &mut reply) {
         Ok(n) if n >= 20 => {}
         Ok(_) => return Err(Error::io("netlink reply", std::io::Error::last_os_error())),
-        Err(e) => return Err(Error::os("netlink reply", e as i32)),
+        Err(e) => return Err(Error::io("netlink reply", e)),
     }
     // NLMSG_ERROR (2) carries an errno, 0 for the ACK.
     let typ = u16::from_ne_bytes([reply[4], reply[5]]);
@@ -135,7 +129,9 @@ pub fn move_out(spec: &Spec, pid: i32) -> Result<()> {
     let ctr_ns = std::fs::File::open(format!("/proc/{}/ns/net", pid))
         .context("open the container's network namespace")?;
     // setns moves this thread only (network namespaces are per thread).
-    setns(&ctr_ns, CloneFlags::CLONE_NEWNET).context("enter the container's network namespace")?;
+    Linux.setns(ctr_ns.as_fd(), libc::CLONE_NEWNET, &|| {
+        "enter the container's network namespace".into()
+    })?;
     let mut result = Ok(());
     for (host, name) in &devs {
         let r = ifindex(name).and_then(|idx| move_link(idx, Target::Fd(host_ns.as_raw_fd()), host));
@@ -147,6 +143,8 @@ pub fn move_out(spec: &Spec, pid: i32) -> Result<()> {
         }
     }
     // Back to our own namespace.
-    setns(&host_ns, CloneFlags::CLONE_NEWNET).context("return to the host network namespace")?;
+    Linux.setns(host_ns.as_fd(), libc::CLONE_NEWNET, &|| {
+        "return to the host network namespace".into()
+    })?;
     result
 }

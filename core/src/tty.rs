@@ -5,7 +5,6 @@
 use crate::err;
 use crate::error::{Context, Error, Result};
 use crate::sys::tty as sys;
-use nix::sys::socket::{sendmsg, ControlMessage, MsgFlags, UnixAddr};
 use std::io::IoSlice;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::path::Path;
@@ -17,10 +16,9 @@ pub fn new_pty() -> Result<(OwnedFd, OwnedFd)> {
 
 /// Opens a new pty through the given ptmx (a devpts instance's `ptmx`): (master, slave).
 pub fn new_pty_at(ptmx: &str) -> Result<(OwnedFd, OwnedFd)> {
-    let master = nix::fcntl::open(
-        ptmx,
-        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_NOCTTY | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
+    let master = crate::sys::fd::open(
+        Path::new(ptmx),
+        libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
     )
     .with_context(|| format!("open {}", ptmx))?;
     sys::unlock_pty(master.as_fd()).context("unlock pty")?;
@@ -45,39 +43,19 @@ pub fn open_pty(size: Option<(u16, u16)>, owner: (u32, u32)) -> Result<OwnedFd> 
         };
         let _ = sys::set_winsize(slave.as_raw_fd(), &ws);
     }
-    nix::unistd::setsid().context("setsid")?;
+    crate::sys::session::setsid().context("setsid")?;
     sys::set_controlling_terminal(slave.as_fd()).context("set controlling terminal")?;
-    nix::unistd::dup2_stdin(&slave)
-        .and_then(|_| nix::unistd::dup2_stdout(&slave))
-        .and_then(|_| nix::unistd::dup2_stderr(&slave))
-        .context("dup pty slave")?;
+    crate::sys::fd::dup_onto_stdio(slave.as_fd()).context("dup pty slave")?;
     Ok(master)
 }
 
 /// Sends the pty master to a unix socket, as runc's `--console-socket` does.
 pub fn send_to_socket(socket: &Path, master: RawFd) -> Result<()> {
-    let sock = nix::sys::socket::socket(
-        nix::sys::socket::AddressFamily::Unix,
-        nix::sys::socket::SockType::Stream,
-        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
-        None,
-    )
-    .context("create console socket")?;
-    let addr = UnixAddr::new(socket)
-        .map_err(|e| Error::os(format!("console socket {}", socket.display()), e as i32))?;
-    nix::sys::socket::connect(sock.as_raw_fd(), &addr)
-        .with_context(|| format!("connect to console socket {}", socket.display()))?;
+    let sock = crate::sys::socket::connect_unix(socket, "console socket")?;
     let name = b"/dev/ptmx";
     let iov = [IoSlice::new(name)];
-    let fds = [master];
-    sendmsg::<()>(
-        sock.as_raw_fd(),
-        &iov,
-        &[ControlMessage::ScmRights(&fds)],
-        MsgFlags::empty(),
-        None,
-    )
-    .with_context(|| format!("send the console to {}", socket.display()))?;
+    crate::sys::fdpass::send_with_fds(sock.as_fd(), &iov, &[master], 0)
+        .with_context(|| format!("send the console to {}", socket.display()))?;
     Ok(())
 }
 

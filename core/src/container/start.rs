@@ -5,6 +5,8 @@ use crate::err;
 use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Point};
 use crate::store::EXEC_FIFO;
+use crate::sys::{self, poll::poll, poll::PollFd};
+use std::os::fd::AsFd;
 
 impl Container {
     /// Starts the container. A failed poststart hook is an error and stops the container
@@ -21,25 +23,19 @@ impl Container {
             ));
         }
         let fifo = dir.path().join(EXEC_FIFO);
-        let f = nix::fcntl::open(
-            &fifo,
-            nix::fcntl::OFlag::O_WRONLY
-                | nix::fcntl::OFlag::O_NONBLOCK
-                | nix::fcntl::OFlag::O_CLOEXEC,
-            nix::sys::stat::Mode::empty(),
-        );
+        let f = sys::fd::open(&fifo, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC);
         let f = match f {
             Ok(f) => f,
-            Err(nix::errno::Errno::ENXIO) => {
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
                 return Err(err!(
                     InvalidState,
                     "container {} is not running: its init is gone",
                     self.id()
                 ))
             }
-            Err(e) => return Err(Error::os(format!("open {}", fifo.display()), e as i32)),
+            Err(e) => return Err(Error::io(format!("open {}", fifo.display()), e)),
         };
-        nix::unistd::write(&f, b"0").context("write to exec.fifo")?;
+        sys::fd::write(f.as_fd(), b"0").context("write to exec.fifo")?;
         std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
         drop(dir);
         let spec = &self.state.config;
@@ -66,18 +62,17 @@ impl Container {
 /// it). The init holds exec.fifo open, close-on-exec, until its execve (an enclave's host until
 /// it hands the entrypoint to the enclave runtime); once no reader is left, our write end
 /// reports POLLERR. Bounded, so that a stuck startContainer hook cannot hang `start`.
-fn wait_for_exec(f: &impl std::os::fd::AsFd) {
-    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+fn wait_for_exec(f: &impl AsFd) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
         let left = deadline.saturating_duration_since(std::time::Instant::now());
         if left.is_zero() {
             return;
         }
-        let mut p = [PollFd::new(f.as_fd(), PollFlags::empty())];
-        match poll(&mut p, PollTimeout::from(left.as_millis().min(1000) as u16)) {
+        let mut p = [PollFd::new(f.as_fd(), 0)];
+        match poll(&mut p, Some(left.min(std::time::Duration::from_secs(1)))) {
             Ok(n) if n > 0 => return,
-            Err(e) if e != nix::errno::Errno::EINTR => return,
+            Err(e) if e.kind() != std::io::ErrorKind::Interrupted => return,
             _ => {}
         }
     }

@@ -6,7 +6,7 @@ use crate::err;
 use crate::error::{Error, Result};
 use crate::process::channel::{Channel, End};
 use crate::sys::poll;
-use crate::sys::signalfd::{self, SignalFd};
+use crate::sys::signalfd::{SignalFd, SignalSet};
 use std::os::fd::{AsFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -118,8 +118,9 @@ pub fn proxy(conn: OwnedFd) -> (i32, Option<Error>) {
         libc::SIGFPE,
         libc::SIGCHLD,
     ];
-    let _ = signalfd::block_all_but(&keep);
-    let sfd = match SignalFd::all_but(&keep) {
+    let set = SignalSet::all_but(&keep);
+    let _ = set.block();
+    let sfd = match SignalFd::new(&set) {
         Ok(s) => s,
         Err(_) => return (255, None),
     };

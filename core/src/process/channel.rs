@@ -3,12 +3,10 @@
 
 use crate::err;
 use crate::error::{Error, Result};
-use nix::sys::socket::{
-    sendmsg, socketpair, AddressFamily, ControlMessage, MsgFlags, SockFlag, SockType,
-};
+use crate::sys::fdpass::{recv_with_fds, send_with_fds};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
-use std::io::IoSlice;
+use std::io::{ErrorKind, IoSlice};
 use std::marker::PhantomData;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
@@ -21,13 +19,7 @@ pub struct Channel {
 
 /// Two connected ends, both close-on-exec.
 pub fn pair() -> Result<(Channel, Channel)> {
-    let (a, b) = socketpair(
-        AddressFamily::Unix,
-        SockType::Stream,
-        None,
-        SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(|e| Error::os("socketpair", e as i32))?;
+    let (a, b) = crate::sys::socket::unix_stream_pair().map_err(|e| Error::io("socketpair", e))?;
     Ok((Channel { fd: a }, Channel { fd: b }))
 }
 
@@ -47,7 +39,7 @@ impl Channel {
 
     /// Shuts the socket down both ways, waking a reader blocked on another handle.
     pub fn shutdown(&self) {
-        let _ = nix::sys::socket::shutdown(self.fd.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+        let _ = crate::sys::socket::shutdown(self.fd.as_fd());
     }
 
     pub fn raw(&self) -> RawFd {
@@ -70,22 +62,11 @@ impl Channel {
                 (&[], &body[sent - 4..])
             };
             let iov = [IoSlice::new(a), IoSlice::new(b)];
-            let cmsg = [ControlMessage::ScmRights(fds)];
-            let cmsgs: &[ControlMessage] = if sent == 0 && !fds.is_empty() {
-                &cmsg
-            } else {
-                &[]
-            };
-            match sendmsg::<()>(
-                self.fd.as_raw_fd(),
-                &iov,
-                cmsgs,
-                MsgFlags::MSG_NOSIGNAL,
-                None,
-            ) {
+            let with = if sent == 0 { fds } else { &[] };
+            match send_with_fds(self.fd.as_fd(), &iov, with, libc::MSG_NOSIGNAL) {
                 Ok(n) => sent += n,
-                Err(nix::errno::Errno::EINTR) => continue,
-                Err(e) => return Err(Error::os("send to rune init channel", e as i32)),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io("send to rune init channel", e)),
             }
         }
         Ok(())
@@ -97,15 +78,14 @@ impl Channel {
         let mut fds = Vec::new();
         let mut got = 0;
         while got < 4 {
-            let (n, more) =
-                match crate::sys::fdpass::recv_with_fds(self.fd.as_fd(), &mut header[got..]) {
-                    Ok(r) => r,
-                    Err(nix::errno::Errno::EINTR) => continue,
-                    // A peer that died with data of ours unread resets the connection: between
-                    // frames that is its end, as EOF is (an init the OOM killer took, say).
-                    Err(nix::errno::Errno::ECONNRESET) if got == 0 => return Ok(None),
-                    Err(e) => return Err(Error::os("receive from rune init channel", e as i32)),
-                };
+            let (n, more) = match recv_with_fds(self.fd.as_fd(), &mut header[got..]) {
+                Ok(r) => r,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                // A peer that died with data of ours unread resets the connection: between
+                // frames that is its end, as EOF is (an init the OOM killer took, say).
+                Err(e) if e.kind() == ErrorKind::ConnectionReset && got == 0 => return Ok(None),
+                Err(e) => return Err(Error::io("receive from rune init channel", e)),
+            };
             fds.extend(more);
             if n == 0 {
                 if got == 0 {
@@ -167,11 +147,11 @@ impl<Out: Serialize, In: DeserializeOwned> End<Out, In> {
 
 fn read_exact(fd: std::os::fd::BorrowedFd<'_>, mut buf: &mut [u8]) -> Result<()> {
     while !buf.is_empty() {
-        match nix::unistd::read(fd, buf) {
+        match crate::sys::fd::read(fd, buf) {
             Ok(0) => return Err(err!(Internal, "rune init channel closed mid-frame")),
             Ok(n) => buf = &mut buf[n..],
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(Error::os("read rune init channel", e as i32)),
+            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io("read rune init channel", e)),
         }
     }
     Ok(())
@@ -181,6 +161,7 @@ fn read_exact(fd: std::os::fd::BorrowedFd<'_>, mut buf: &mut [u8]) -> Result<()>
 mod tests {
     use super::*;
     use crate::process::message::{FromInit, ToInit};
+    use std::io::{Read, Write};
 
     type Host = End<ToInit, FromInit>;
     type Init = End<FromInit, ToInit>;
@@ -202,16 +183,16 @@ mod tests {
     #[test]
     fn frames_and_fds_cross() {
         let (host, init) = ends();
-        let (r, w) = nix::unistd::pipe().unwrap();
+        let (mut r, w) = std::io::pipe().unwrap();
         init.send_with_fds(&FromInit::Pid { pid: 42 }, &[w.as_raw_fd()])
             .unwrap();
         init.send(&FromInit::Ready { pal_version: 0 }).unwrap();
-        let (m, fds) = host.recv().unwrap().unwrap();
+        let (m, mut fds) = host.recv().unwrap().unwrap();
         assert!(matches!(m, FromInit::Pid { pid: 42 }));
         assert_eq!(fds.len(), 1);
-        nix::unistd::write(&fds[0], b"x").unwrap();
+        std::fs::File::from(fds.remove(0)).write_all(b"x").unwrap();
         let mut buf = [0u8; 1];
-        nix::unistd::read(r.as_fd(), &mut buf).unwrap();
+        r.read_exact(&mut buf).unwrap();
         assert_eq!(&buf, b"x");
         assert!(matches!(
             host.recv().unwrap().unwrap().0,

@@ -17,7 +17,7 @@ pub use time::rfc3339_now;
 
 use crate::err;
 use crate::error::{Context, Error, Result};
-use nix::fcntl::{Flock, FlockArg};
+use crate::sys::flock::{lock_exclusive, ExclusiveLock};
 use std::fs::{self, File};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
@@ -35,7 +35,7 @@ pub struct Store {
 #[derive(Debug)]
 pub struct LockedDir {
     path: PathBuf,
-    _lock: Flock<File>,
+    _lock: ExclusiveLock,
 }
 
 impl Store {
@@ -154,8 +154,7 @@ pub fn not_found(id: &str) -> Error {
 
 fn lock(path: &Path) -> Result<LockedDir> {
     let f = File::open(path).with_context(|| format!("open {}", path.display()))?;
-    let lock = Flock::lock(f, FlockArg::LockExclusive)
-        .map_err(|(_, e)| Error::os(format!("lock {}", path.display()), e as i32))?;
+    let lock = lock_exclusive(f).map_err(|e| Error::io(format!("lock {}", path.display()), e))?;
     Ok(LockedDir {
         path: path.to_path_buf(),
         _lock: lock,

@@ -1,14 +1,17 @@
 //! Descriptors passed over unix sockets (SCM_RIGHTS), and descriptors a process inherited.
 
 use crate::error::{Error, Result};
-use nix::sys::socket::{recvmsg, ControlMessageOwned, MsgFlags};
+use nix::sys::socket::{recvmsg, sendmsg, ControlMessage, ControlMessageOwned, MsgFlags};
 use std::io::IoSliceMut;
 use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 const MAX_FDS: usize = 8;
 
 /// recvmsg(2) into `buf`, taking the descriptors that come with the bytes (close-on-exec).
-pub fn recv_with_fds(sock: BorrowedFd<'_>, buf: &mut [u8]) -> nix::Result<(usize, Vec<OwnedFd>)> {
+pub fn recv_with_fds(
+    sock: BorrowedFd<'_>,
+    buf: &mut [u8],
+) -> std::io::Result<(usize, Vec<OwnedFd>)> {
     use std::os::fd::AsRawFd;
     let mut cspace = nix::cmsg_space!([RawFd; MAX_FDS]);
     let mut iov = [IoSliceMut::new(buf)];
@@ -70,4 +73,25 @@ pub fn keep_on_exec(fd: BorrowedFd<'_>) -> Result<()> {
 pub fn cloexec_from(floor: RawFd) {
     // SAFETY: close_range(floor, ~0, CLOSE_RANGE_CLOEXEC) only sets descriptor flags.
     unsafe { libc::syscall(libc::SYS_close_range, floor as u32, u32::MAX, 4u32) };
+}
+
+/// sendmsg(2) of the bytes of `iov` with `flags` (MSG_NOSIGNAL, ...), the descriptors `fds`
+/// going with them (SCM_RIGHTS) unless there are none: how many bytes went.
+pub fn send_with_fds(
+    sock: BorrowedFd<'_>,
+    iov: &[std::io::IoSlice<'_>],
+    fds: &[RawFd],
+    flags: libc::c_int,
+) -> std::io::Result<usize> {
+    use std::os::fd::AsRawFd;
+    let cmsg = [ControlMessage::ScmRights(fds)];
+    let cmsgs: &[ControlMessage] = if fds.is_empty() { &[] } else { &cmsg };
+    sendmsg::<()>(
+        sock.as_raw_fd(),
+        iov,
+        cmsgs,
+        MsgFlags::from_bits_truncate(flags),
+        None,
+    )
+    .map_err(std::io::Error::from)
 }

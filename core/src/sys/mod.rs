@@ -9,8 +9,10 @@ pub mod caps;
 pub mod clone;
 pub mod devnum;
 pub mod exec;
+pub mod fd;
 pub mod fdpass;
 pub mod fifo;
+pub mod flock;
 pub mod net;
 pub mod peercred;
 pub mod poll;
@@ -21,6 +23,7 @@ pub mod seccomp;
 pub mod session;
 pub mod signal;
 pub mod signalfd;
+pub mod socket;
 pub mod syscall;
 pub mod tty;
 pub mod user;
@@ -301,6 +304,18 @@ impl<'a> CStrArray<'a> {
 pub fn euid() -> u32 {
     // SAFETY: geteuid cannot fail.
     unsafe { libc::geteuid() }
+}
+
+/// The real uid of this process.
+pub fn uid() -> u32 {
+    // SAFETY: getuid cannot fail.
+    unsafe { libc::getuid() }
+}
+
+/// The real gid of this process.
+pub fn gid() -> u32 {
+    // SAFETY: getgid cannot fail.
+    unsafe { libc::getgid() }
 }
 
 /// The result of a call (an *at call, an ioctl) that returns 0 or -1: the io error on failure.

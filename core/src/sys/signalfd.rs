@@ -1,39 +1,46 @@
-//! Signals read from a descriptor (signalfd(2)) instead of handled, with the signals it reads
-//! blocked.
+//! Signals read from a descriptor (signalfd(2)) rather than handled: the set to block for it,
+//! and the descriptor.
 
 use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::SfdFlags;
+use nix::sys::signalfd::{SfdFlags, SignalFd as NixSignalFd};
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd};
 
-/// Every signal (realtime ones too) but those of `except`.
-fn all_but(except: &[i32]) -> io::Result<SigSet> {
-    let mut set = SigSet::all();
-    for &s in except {
-        set.remove(Signal::try_from(s).map_err(io::Error::from)?);
+/// A set of signals.
+#[derive(Clone, Copy, Debug)]
+pub struct SignalSet(SigSet);
+
+impl SignalSet {
+    /// Every signal but those numbered in `except`.
+    pub fn all_but(except: &[i32]) -> SignalSet {
+        let mut set = SigSet::all();
+        for s in except.iter().filter_map(|&s| Signal::try_from(s).ok()) {
+            set.remove(s);
+        }
+        SignalSet(set)
     }
-    Ok(set)
+
+    /// Blocks the signals of the set in this thread (sigprocmask SIG_BLOCK), so that they
+    /// queue for a signalfd.
+    pub fn block(&self) -> io::Result<()> {
+        nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&self.0), None)
+            .map_err(io::Error::from)
+    }
 }
 
-/// sigprocmask(SIG_BLOCK) of every signal but those of `except`, for this thread.
-pub fn block_all_but(except: &[i32]) -> io::Result<()> {
-    nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&all_but(except)?), None)
-        .map_err(io::Error::from)
-}
-
-/// A signalfd (close-on-exec, non-blocking): the pending signals of a set, one by one.
-pub struct SignalFd(nix::sys::signalfd::SignalFd);
+/// A signalfd: the blocked signals of its set, read one by one.
+#[derive(Debug)]
+pub struct SignalFd(NixSignalFd);
 
 impl SignalFd {
-    /// Reads every signal but those of `except` (which should be blocked: see `block_all_but`).
-    pub fn all_but(except: &[i32]) -> io::Result<SignalFd> {
-        let flags = SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK;
-        nix::sys::signalfd::SignalFd::with_flags(&all_but(except)?, flags)
+    /// A signalfd for `set`, close-on-exec and non-blocking.
+    pub fn new(set: &SignalSet) -> io::Result<SignalFd> {
+        NixSignalFd::with_flags(&set.0, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK)
             .map(SignalFd)
             .map_err(io::Error::from)
     }
 
-    /// The number of the next pending signal, or None when there is none (or the read failed).
+    /// The number of the next pending signal; None when none is pending (or the read failed).
     pub fn next(&self) -> Option<i32> {
         match self.0.read_signal() {
             Ok(Some(info)) => Some(info.ssi_signo as i32),

@@ -82,6 +82,6 @@ fn default_root(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
     }
     match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
         Some(d) => std::path::PathBuf::from(d).join("rune"),
-        None => format!("/tmp/rune-{}", nix::unistd::getuid()).into(),
+        None => format!("/tmp/rune-{}", rune_core::sys::uid()).into(),
     }
 }

@@ -1,29 +1,31 @@
 //! The foreground part of `run` and `exec`: forward signals to the process, copy between our
 //! terminal and its pty, reap children, and report how the process ended.
 
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
-use nix::sys::signal::{SigSet, SigmaskHow, Signal};
-use nix::sys::signalfd::{SfdFlags, SignalFd};
 use rune_core::process::ExitStatus;
+use rune_core::sys;
+use rune_core::sys::poll::{poll, PollFd};
+use rune_core::sys::signalfd::{SignalFd, SignalSet};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::time::Duration;
 
 /// Blocks every catchable signal so they queue for the signalfd. Call before creating the
 /// process, so a SIGCHLD cannot be missed; rune init unblocks them for the container.
-pub fn block_signals() -> SigSet {
-    let mut set = SigSet::all();
-    set.remove(Signal::SIGKILL);
-    set.remove(Signal::SIGSTOP);
-    set.remove(Signal::SIGSEGV);
-    set.remove(Signal::SIGBUS);
-    set.remove(Signal::SIGFPE);
-    set.remove(Signal::SIGILL);
-    let _ = nix::sys::signal::sigprocmask(SigmaskHow::SIG_BLOCK, Some(&set), None);
+pub fn block_signals() -> SignalSet {
+    let set = SignalSet::all_but(&[
+        libc::SIGKILL,
+        libc::SIGSTOP,
+        libc::SIGSEGV,
+        libc::SIGBUS,
+        libc::SIGFPE,
+        libc::SIGILL,
+    ]);
+    let _ = set.block();
     set
 }
 
 /// Runs until `pid` ends; returns its exit status.
-pub fn supervise(pid: i32, set: SigSet, console: Option<OwnedFd>) -> ExitStatus {
-    let sfd = match SignalFd::with_flags(&set, SfdFlags::SFD_CLOEXEC | SfdFlags::SFD_NONBLOCK) {
+pub fn supervise(pid: i32, set: SignalSet, console: Option<OwnedFd>) -> ExitStatus {
+    let sfd = match SignalFd::new(&set) {
         Ok(s) => s,
         Err(_) => return rune_core::process::wait_exit(pid).unwrap_or(ExitStatus::Exited(255)),
     };
@@ -39,35 +41,29 @@ pub fn supervise(pid: i32, set: SigSet, console: Option<OwnedFd>) -> ExitStatus 
     let mut buf = vec![0u8; 32 * 1024];
     let stdin = std::io::stdin();
     while status.is_none() || master_open {
-        let mut fds = vec![PollFd::new(sfd.as_fd(), PollFlags::POLLIN)];
+        let mut fds = vec![PollFd::new(sfd.as_fd(), libc::POLLIN)];
         if let Some(m) = &console {
             if master_open {
-                fds.push(PollFd::new(m.as_fd(), PollFlags::POLLIN));
+                fds.push(PollFd::new(m.as_fd(), libc::POLLIN));
             }
             if stdin_open && status.is_none() {
-                fds.push(PollFd::new(stdin.as_fd(), PollFlags::POLLIN));
+                fds.push(PollFd::new(stdin.as_fd(), libc::POLLIN));
             }
         }
         // Once the process is gone, drain the pty without blocking on it forever.
-        let timeout = if status.is_some() {
-            PollTimeout::from(100u16)
-        } else {
-            PollTimeout::NONE
-        };
+        let timeout = status.is_some().then(|| Duration::from_millis(100));
         match poll(&mut fds, timeout) {
             Err(_) => continue,
             Ok(0) => break,
             Ok(_) => {}
         }
         for p in &fds {
-            // None: flags nix does not know, which are events too.
-            if p.revents().is_some_and(|r| r.is_empty()) {
+            if p.revents() == 0 {
                 continue;
             }
-            let fd = p.as_fd().as_raw_fd();
-            if fd == sfd.as_raw_fd() {
-                while let Ok(Some(info)) = sfd.read_signal() {
-                    let sig = info.ssi_signo as i32;
+            let fd = p.fd();
+            if fd == sfd.as_fd().as_raw_fd() {
+                while let Some(sig) = sfd.next() {
                     match sig {
                         libc::SIGCHLD => reap(pid, &mut status),
                         libc::SIGWINCH => {
@@ -81,7 +77,7 @@ pub fn supervise(pid: i32, set: SigSet, console: Option<OwnedFd>) -> ExitStatus 
                     }
                 }
             } else if fd == 0 {
-                match nix::unistd::read(std::io::stdin(), &mut buf) {
+                match sys::fd::read(stdin.as_fd(), &mut buf) {
                     Ok(0) | Err(_) => stdin_open = false,
                     Ok(k) => {
                         if let Some(m) = &console {
@@ -90,7 +86,7 @@ pub fn supervise(pid: i32, set: SigSet, console: Option<OwnedFd>) -> ExitStatus 
                     }
                 }
             } else if let Some(m) = &console {
-                match nix::unistd::read(m, &mut buf) {
+                match sys::fd::read(m.as_fd(), &mut buf) {
                     Ok(0) | Err(_) => master_open = false,
                     Ok(k) => {
                         let _ = write_all(std::io::stdout().as_fd(), &buf[..k]);
@@ -115,10 +111,10 @@ fn reap(pid: i32, status: &mut Option<ExitStatus>) {
 
 fn write_all(fd: impl AsFd, mut data: &[u8]) -> std::io::Result<()> {
     while !data.is_empty() {
-        match nix::unistd::write(&fd, data) {
+        match sys::fd::write(fd.as_fd(), data) {
             Ok(n) => data = &data[n..],
-            Err(nix::errno::Errno::EINTR) => continue,
-            Err(e) => return Err(e.into()),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
         }
     }
     Ok(())

@@ -57,10 +57,7 @@ pub fn default_spec() -> Value {
 /// runc's rootless changes: a user namespace mapping the caller to root, no network
 /// namespace, /sys bound from the host, no devpts gid option, no cgroup limits.
 fn make_rootless(spec: &mut Value) {
-    let (uid, gid) = (
-        nix::unistd::getuid().as_raw(),
-        nix::unistd::getgid().as_raw(),
-    );
+    let (uid, gid) = (rune_core::sys::uid(), rune_core::sys::gid());
     let linux = &mut spec["linux"];
     linux["uidMappings"] = json!([{"containerID": 0, "hostID": uid, "size": 1}]);
     linux["gidMappings"] = json!([{"containerID": 0, "hostID": gid, "size": 1}]);
