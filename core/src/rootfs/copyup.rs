@@ -49,17 +49,18 @@ fn copy_one(src: BorrowedFd, dst: BorrowedFd, name: &CStr, depth: u32) -> Result
     let mode = st.st_mode & 0o7777;
     match kind {
         libc::S_IFDIR => {
-            sys::mkdirat(dst.as_raw_fd(), name, 0o700).map_err(os(format!("mkdir {}", what())))?;
+            sys::at::mkdirat(dst.as_raw_fd(), name, 0o700)
+                .map_err(os(format!("mkdir {}", what())))?;
             let (s, d) = (open_dir(src, name)?, open_dir(dst, name)?);
             copy_entries(s, d.as_fd(), depth + 1)?;
         }
         libc::S_IFREG => copy_file(src, dst, name)?,
         libc::S_IFLNK => {
             let target = at::read_link_at(src, name).map_err(os(format!("readlink {}", what())))?;
-            sys::symlinkat(&sys::cstr(target.as_ref())?, dst.as_raw_fd(), name)
+            sys::at::symlinkat(&sys::cstr(target.as_ref())?, dst.as_raw_fd(), name)
                 .map_err(os(format!("symlink {}", what())))?;
         }
-        _ => sys::mknodat(dst.as_raw_fd(), name, kind, mode, st.st_rdev)
+        _ => sys::at::mknodat(dst.as_raw_fd(), name, kind, mode, st.st_rdev)
             .map_err(os(format!("mknod {}", what())))?,
     }
     set_attrs(dst, name, &st, kind, mode).map_err(os(format!("keep the owner of {}", what())))
@@ -123,7 +124,7 @@ mod tests {
         std::os::unix::fs::chown(from.join("a"), Some(uid), Some(gid)).unwrap();
         std::os::unix::fs::symlink("/nonexistent/x", from.join("dangling")).unwrap();
         let fifo = crate::sys::cstr(&from.join("fifo")).unwrap();
-        crate::sys::mknodat(libc::AT_FDCWD, &fifo, libc::S_IFIFO, 0o640, 0).unwrap();
+        crate::sys::at::mknodat(libc::AT_FDCWD, &fifo, libc::S_IFIFO, 0o640, 0).unwrap();
         let open = |p: &std::path::Path| OwnedFd::from(std::fs::File::open(p).unwrap());
         copy_dir(&open(&from), &open(&to)).unwrap();
         assert_eq!(std::fs::read_to_string(to.join("a/b/f")).unwrap(), "data");

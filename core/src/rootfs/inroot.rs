@@ -51,7 +51,7 @@ fn mkdir_all_links(root: RawFd, path: &Path, links: u32) -> Result<OwnedFd> {
             Ok(fd) => cur = fd,
             Err(e) if e.errno() == Some(libc::ENOENT) => {
                 let c = cname(p)?;
-                if let Err(err) = sys::mkdirat(cur.as_raw_fd(), &c, 0o755) {
+                if let Err(err) = sys::at::mkdirat(cur.as_raw_fd(), &c, 0o755) {
                     if err.raw_os_error() != Some(libc::EEXIST) {
                         return Err(Error::io(
                             format!("create directory {}", done.display()),
@@ -59,7 +59,7 @@ fn mkdir_all_links(root: RawFd, path: &Path, links: u32) -> Result<OwnedFd> {
                         ));
                     }
                     // A dangling symlink: make its target instead, still inside the root.
-                    if let Some(target) = sys::readlinkat(cur.as_raw_fd(), &c) {
+                    if let Some(target) = sys::at::readlinkat(cur.as_raw_fd(), &c) {
                         if links >= 40 {
                             return Err(crate::err!(
                                 InvalidSpec,
@@ -134,7 +134,7 @@ pub fn ordinary_dir(root: RawFd, path: &Path, fstype: &str) -> Result<OwnedFd> {
 /// Makes an empty regular file at `path` below `root` unless something is there already.
 pub fn create_file(root: RawFd, path: &Path) -> Result<()> {
     let (dir, name) = parent_of(root, path)?;
-    match sys::create_excl_at(dir.as_raw_fd(), &name, 0o644) {
+    match sys::at::create_excl_at(dir.as_raw_fd(), &name, 0o644) {
         Err(e) if e.raw_os_error() != Some(libc::EEXIST) => {
             Err(Error::io(format!("create {}", path.display()), e))
         }
@@ -145,7 +145,7 @@ pub fn create_file(root: RawFd, path: &Path) -> Result<()> {
 /// Removes whatever non-directory is at `path` below `root` (a missing one is no error).
 pub fn unlink(root: RawFd, path: &Path) -> Result<()> {
     let (dir, name) = parent_of(root, path)?;
-    match sys::unlinkat(dir.as_raw_fd(), &name) {
+    match sys::at::unlinkat(dir.as_raw_fd(), &name) {
         Err(e) if e.raw_os_error() != Some(libc::ENOENT) => {
             Err(Error::io(format!("remove {}", path.display()), e))
         }

@@ -1,14 +1,15 @@
 //! Files by descriptor, for walking a tree without following its symlinks: opening and reading
-//! directories, stat, a symlink's target, and an entry's owner, mode and times (the *at calls
-//! that make entries are in mod.rs).
+//! directories, stat, a symlink's target, an entry's owner, mode and times, and making and
+//! removing entries (mkdirat, an exclusive create, unlinkat, symlinkat, mknodat).
 
+use super::at_result;
 use nix::fcntl::{AtFlags, OFlag};
 use nix::sys::stat::{FchmodatFlags, Mode, UtimensatFlags};
 use nix::sys::time::TimeSpec;
 use nix::unistd::{Gid, Uid};
 use std::ffi::{CStr, CString, OsString};
 use std::io;
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
 /// openat(2) of `name` under `at` with `flags` (O_*), and `mode` for a file it creates.
 pub fn openat(at: BorrowedFd, name: &CStr, flags: i32, mode: libc::mode_t) -> io::Result<OwnedFd> {
@@ -83,4 +84,55 @@ pub fn set_times_at(
     let (atime, mtime) = (TimeSpec::from(atime), TimeSpec::from(mtime));
     nix::sys::stat::utimensat(dir, name, &atime, &mtime, UtimensatFlags::NoFollowSymlink)
         .map_err(io::Error::from)
+}
+
+/// mkdirat(2) under the directory `dir`.
+pub fn mkdirat(dir: RawFd, name: &CStr, mode: libc::mode_t) -> io::Result<()> {
+    // SAFETY: mkdirat on a directory fd with a NUL-terminated name.
+    at_result(unsafe { libc::mkdirat(dir, name.as_ptr(), mode) })
+}
+
+/// Makes an empty regular file `name` under `dir` (O_CREAT|O_EXCL|O_NOFOLLOW): EEXIST when
+/// anything is there already.
+pub fn create_excl_at(dir: RawFd, name: &CStr, mode: libc::mode_t) -> io::Result<()> {
+    let flags = libc::O_CREAT | libc::O_EXCL | libc::O_WRONLY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+    // SAFETY: openat on a directory fd with a NUL-terminated name.
+    let fd = unsafe { libc::openat(dir, name.as_ptr(), flags, mode as libc::c_uint) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: a new descriptor owned by us, closed here.
+    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+    Ok(())
+}
+
+/// unlinkat(2) of a non-directory `name` under `dir`.
+pub fn unlinkat(dir: RawFd, name: &CStr) -> io::Result<()> {
+    // SAFETY: unlinkat on a directory fd with a NUL-terminated name.
+    at_result(unsafe { libc::unlinkat(dir, name.as_ptr(), 0) })
+}
+
+/// symlinkat(2): `name` under `dir`, pointing at `target`.
+pub fn symlinkat(target: &CStr, dir: RawFd, name: &CStr) -> io::Result<()> {
+    // SAFETY: symlinkat with NUL-terminated strings and a directory fd.
+    at_result(unsafe { libc::symlinkat(target.as_ptr(), dir, name.as_ptr()) })
+}
+
+/// mknodat(2): a node `name` under `dir` of `kind` (S_IFCHR, ...) and permission `mode`.
+pub fn mknodat(
+    dir: RawFd,
+    name: &CStr,
+    kind: libc::mode_t,
+    mode: libc::mode_t,
+    dev: libc::dev_t,
+) -> io::Result<()> {
+    // SAFETY: mknodat on a directory fd with a NUL-terminated name.
+    at_result(unsafe { libc::mknodat(dir, name.as_ptr(), kind | (mode & 0o7777), dev) })
+}
+
+/// The target of the symlink `name` under `dir`, or None when it is no symlink.
+pub fn readlinkat(dir: RawFd, name: &CStr) -> Option<std::path::PathBuf> {
+    // SAFETY: the caller's open directory descriptor, borrowed for the call only.
+    let dir = unsafe { BorrowedFd::borrow_raw(dir) };
+    read_link_at(dir, name).ok().map(std::path::PathBuf::from)
 }

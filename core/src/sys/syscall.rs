@@ -154,11 +154,11 @@ impl Syscall for Linux {
         dev: libc::dev_t,
         what: What,
     ) -> Result<()> {
-        super::mknodat(dir, name, kind, mode, dev).map_err(|e| Error::io(what(), e))
+        super::at::mknodat(dir, name, kind, mode, dev).map_err(|e| Error::io(what(), e))
     }
 
     fn symlinkat(&self, target: &CStr, dir: RawFd, name: &CStr, what: What) -> Result<()> {
-        super::symlinkat(target, dir, name).map_err(|e| Error::io(what(), e))
+        super::at::symlinkat(target, dir, name).map_err(|e| Error::io(what(), e))
     }
 
     fn chmod_chown_fd(&self, fd: RawFd, mode: libc::mode_t, uid: u32, gid: u32) -> Result<()> {

@@ -290,7 +290,7 @@ impl Syscall for Fake {
             },
             what,
         )?;
-        crate::sys::create_excl_at(dir, name, 0o600).map_err(|e| Error::io(what(), e))
+        crate::sys::at::create_excl_at(dir, name, 0o600).map_err(|e| Error::io(what(), e))
     }
 
     fn symlinkat(&self, target: &CStr, dir: RawFd, name: &CStr, what: What) -> Result<()> {
