@@ -176,20 +176,7 @@ fn handle(ch: &KeeperEnd, pal: &Arc<Pal>, cwd_lock: &Mutex<()>) -> Result<()> {
         }
         Request::Kill { .. } => Ok(()),
         Request::Signal { sig } => {
-            if pal.version() < 2 {
-                return Err(crate::err!(
-                    Enclave,
-                    "signals cannot be passed to this enclave runtime (PAL v1 has no pal_kill)"
-                ));
-            }
-            let pid = ENTRYPOINT.load(Ordering::SeqCst);
-            if pid < 0 {
-                return Err(crate::err!(
-                    InvalidState,
-                    "the enclave's entrypoint has not been started"
-                ));
-            }
-            pal.kill(pid, sig)?;
+            signal_entrypoint(pal, sig)?;
             ch.send(&Reply::Done)
         }
         Request::Exec { args, env, cwd } => {
@@ -206,49 +193,83 @@ fn handle(ch: &KeeperEnd, pal: &Arc<Pal>, cwd_lock: &Mutex<()>) -> Result<()> {
                 ));
             }
             let stdio: [RawFd; 3] = [fds[0].as_raw_fd(), fds[1].as_raw_fd(), fds[2].as_raw_fd()];
-            let pid = {
-                // pal_create_process forks with this process's cwd: one at a time.
-                let _g = cwd_lock.lock().unwrap_or_else(|p| p.into_inner());
-                let old = std::env::current_dir().ok();
-                if let Some(d) = &cwd {
-                    // Inside the container's root, or refused (CVE-2024-21626).
-                    if let Err(e) = crate::sys::enter_cwd(d) {
-                        if let Some(o) = &old {
-                            let _ = std::env::set_current_dir(o);
-                        }
-                        return Err(e);
-                    }
-                }
-                // Resolved in the container, as the entrypoint's is; else the PAL's to resolve.
-                let path = crate::process::program::lookup(&args[0], &env)
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_else(|_| args[0].clone());
-                let r = pal.create_process(&path, &args, &env, stdio);
-                if let (Some(o), Some(_)) = (old, &cwd) {
-                    let _ = std::env::set_current_dir(o);
-                }
-                r?
-            };
+            let pid = start_in(cwd.as_deref(), pal, &args, &env, stdio, cwd_lock)?;
             drop(fds);
             ch.send(&Reply::Started { pid })?;
-            // Kill requests arrive while pal_exec waits, on a second handle of the socket.
-            let reader = ch.try_clone()?;
-            let pal2 = pal.clone();
-            let killer = std::thread::spawn(move || {
-                while let Ok(Some((Request::Kill { sig }, _))) = reader.recv() {
-                    let _ = pal2.kill(pid, sig);
-                }
-            });
-            let reply = match pal.exec(pid) {
-                Ok(code) => Reply::Exited { code },
-                Err(e) => Reply::Error(WireError::from_error(&e)),
-            };
-            let _ = ch.send(&reply);
-            ch.channel().shutdown();
-            let _ = killer.join();
-            Ok(())
+            serve_exec(ch, pal, pid)
         }
     }
+}
+
+/// `rune kill`'s signal for the entrypoint, through pal_kill.
+fn signal_entrypoint(pal: &Pal, sig: i32) -> Result<()> {
+    if pal.version() < 2 {
+        return Err(crate::err!(
+            Enclave,
+            "signals cannot be passed to this enclave runtime (PAL v1 has no pal_kill)"
+        ));
+    }
+    let pid = ENTRYPOINT.load(Ordering::SeqCst);
+    if pid < 0 {
+        return Err(crate::err!(
+            InvalidState,
+            "the enclave's entrypoint has not been started"
+        ));
+    }
+    pal.kill(pid, sig)
+}
+
+/// pal_create_process with `cwd` as this process's cwd for the call (the PAL forks with it:
+/// one at a time, under `cwd_lock`), then back; returns the PAL's id of the process.
+fn start_in(
+    cwd: Option<&std::path::Path>,
+    pal: &Pal,
+    args: &[String],
+    env: &[String],
+    stdio: [RawFd; 3],
+    cwd_lock: &Mutex<()>,
+) -> Result<i32> {
+    let _g = cwd_lock.lock().unwrap_or_else(|p| p.into_inner());
+    let old = std::env::current_dir().ok();
+    let back = || {
+        if let (Some(o), Some(_)) = (&old, cwd) {
+            let _ = std::env::set_current_dir(o);
+        }
+    };
+    if let Some(d) = cwd {
+        // Inside the container's root, or refused (CVE-2024-21626).
+        if let Err(e) = crate::sys::enter_cwd(d) {
+            back();
+            return Err(e);
+        }
+    }
+    // Resolved in the container, as the entrypoint's is; else the PAL's to resolve.
+    let path = crate::process::program::lookup(&args[0], env)
+        .map(|p| p.to_string_lossy().into_owned())
+        .unwrap_or_else(|_| args[0].clone());
+    let r = pal.create_process(&path, args, env, stdio);
+    back();
+    r
+}
+
+/// Waits for the exec'd process in pal_exec while its proxy's kill requests, which arrive on
+/// the same connection meanwhile, go to pal_kill; then replies with its exit code.
+fn serve_exec(ch: &KeeperEnd, pal: &Arc<Pal>, pid: i32) -> Result<()> {
+    let reader = ch.try_clone()?;
+    let pal2 = pal.clone();
+    let killer = std::thread::spawn(move || {
+        while let Ok(Some((Request::Kill { sig }, _))) = reader.recv() {
+            let _ = pal2.kill(pid, sig);
+        }
+    });
+    let reply = match pal.exec(pid) {
+        Ok(code) => Reply::Exited { code },
+        Err(e) => Reply::Error(WireError::from_error(&e)),
+    };
+    let _ = ch.send(&reply);
+    ch.channel().shutdown();
+    let _ = killer.join();
+    Ok(())
 }
 
 /// The keeper's one output: an error nobody waits for (a refused peer, a signal the PAL did
