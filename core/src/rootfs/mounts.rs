@@ -170,16 +170,7 @@ fn mount_one(
             .and_then(|s| std::fs::metadata(s).ok())
             .is_some_and(|md| !md.is_dir());
     let reopen = || sys::open_in_root(root_fd, m.destination(), 0);
-    // Made by descriptor inside the root: a symlink swapped in cannot lead out of it.
-    let target_fd = if typ == "proc" || typ == "sysfs" {
-        super::inroot::ordinary_dir(root_fd, m.destination(), typ)?
-    } else if source_is_file {
-        super::inroot::create_file(root_fd, m.destination())?;
-        reopen()?
-    } else {
-        super::inroot::mkdir_all(root_fd, m.destination())?;
-        reopen()?
-    };
+    let target_fd = make_target(root_fd, m.destination(), typ, source_is_file)?;
     let target = sys::fd_path(target_fd.as_raw_fd());
     if bind {
         let src = source.ok_or_else(|| crate::err!(InvalidSpec, "bind mount without a source"))?;
@@ -197,45 +188,96 @@ fn mount_one(
             crate::namespaces::listed_types(spec).contains(&crate::namespaces::NsType::Cgroup);
         super::cgroupfs::mount(os, &target, &opts, &reopen, cgroup_paths, cgns)?;
     } else {
-        let flags = opts.flags & !(libc::MS_REMOUNT);
-        let mut data = opts.data_string();
-        // linux.mountLabel: the SELinux context of the mounts, where the host has SELinux.
-        if let Some(label) = spec
-            .linux()
-            .as_ref()
-            .and_then(|l| l.mount_label().as_deref())
-        {
-            let labelled = !matches!(typ, "proc" | "sysfs" | "cgroup" | "cgroup2" | "mqueue");
-            if labelled && !label.is_empty() && crate::security::process_attrs::selinux_enabled() {
-                let sep = if data.is_empty() { "" } else { "," };
-                data = format!("{}{}context=\"{}\"", data, sep, label);
-            }
-        }
-        let r = os.mount(
+        let data = data_with_label(spec, typ, &opts);
+        mount_fs(
+            os,
+            m,
+            typ,
             source.as_deref(),
-            &target,
-            Some(typ),
-            flags,
-            Some(&data),
-            &|| format!("mount {} ({})", m.destination().display(), typ),
-        );
-        match r {
-            // sysfs cannot be mounted without a new network namespace in a user namespace:
-            // bind the host's instead, as runc does.
-            Err(e) if typ == "sysfs" && e.errno() == Some(libc::EPERM) => {
-                let o = MountOptions {
-                    flags: libc::MS_BIND | libc::MS_REC | flags,
-                    ..opts.clone()
-                };
-                bind_mount(os, Path::new("/sys"), &target, &o, &reopen)?;
-            }
-            r => r?,
-        }
-        if opts.tmpcopyup && typ == "tmpfs" {
-            super::copyup::copy_dir(&target_fd, &reopen()?)?;
+            &target_fd,
+            &opts,
+            &data,
+            &reopen,
+        )?;
+    }
+    set_propagation(os, m, &opts, &reopen)
+}
+
+/// The mount point, made by descriptor inside the root (a symlink swapped in cannot lead out
+/// of it): a directory, or an empty file for a file's bind; proc and sysfs need a plain one.
+fn make_target(root_fd: i32, dest: &Path, typ: &str, source_is_file: bool) -> Result<OwnedFd> {
+    if typ == "proc" || typ == "sysfs" {
+        return super::inroot::ordinary_dir(root_fd, dest, typ);
+    }
+    if source_is_file {
+        super::inroot::create_file(root_fd, dest)?;
+    } else {
+        super::inroot::mkdir_all(root_fd, dest)?;
+    }
+    sys::open_in_root(root_fd, dest, 0)
+}
+
+/// The mount's data, with linux.mountLabel as its SELinux context where the host has SELinux.
+fn data_with_label(spec: &Spec, typ: &str, opts: &MountOptions) -> String {
+    let mut data = opts.data_string();
+    if let Some(label) = spec
+        .linux()
+        .as_ref()
+        .and_then(|l| l.mount_label().as_deref())
+    {
+        let labelled = !matches!(typ, "proc" | "sysfs" | "cgroup" | "cgroup2" | "mqueue");
+        if labelled && !label.is_empty() && crate::security::process_attrs::selinux_enabled() {
+            let sep = if data.is_empty() { "" } else { "," };
+            data = format!("{}{}context=\"{}\"", data, sep, label);
         }
     }
-    // The fd opened before the mount names the directory underneath it: open the new mount.
+    data
+}
+
+/// A file system mount (not a bind, not cgroup): sysfs refused in a user namespace falls back
+/// to the host's, bound, as runc does; a tmpfs with tmpcopyup gets the directory's contents.
+#[allow(clippy::too_many_arguments)]
+fn mount_fs(
+    os: &dyn Syscall,
+    m: &Mount,
+    typ: &str,
+    source: Option<&Path>,
+    target_fd: &OwnedFd,
+    opts: &MountOptions,
+    data: &str,
+    reopen: &dyn Fn() -> Result<OwnedFd>,
+) -> Result<()> {
+    let target = sys::fd_path(target_fd.as_raw_fd());
+    let flags = opts.flags & !(libc::MS_REMOUNT);
+    let r = os.mount(source, &target, Some(typ), flags, Some(data), &|| {
+        format!("mount {} ({})", m.destination().display(), typ)
+    });
+    match r {
+        // sysfs cannot be mounted without a new network namespace in a user namespace:
+        // bind the host's instead, as runc does.
+        Err(e) if typ == "sysfs" && e.errno() == Some(libc::EPERM) => {
+            let o = MountOptions {
+                flags: libc::MS_BIND | libc::MS_REC | flags,
+                ..opts.clone()
+            };
+            bind_mount(os, Path::new("/sys"), &target, &o, reopen)?;
+        }
+        r => r?,
+    }
+    if opts.tmpcopyup && typ == "tmpfs" {
+        super::copyup::copy_dir(target_fd, &reopen()?)?;
+    }
+    Ok(())
+}
+
+/// The mount's propagation flags and recursive attributes, on the new mount (the fd opened
+/// before the mount names the directory underneath it).
+fn set_propagation(
+    os: &dyn Syscall,
+    m: &Mount,
+    opts: &MountOptions,
+    reopen: &dyn Fn() -> Result<OwnedFd>,
+) -> Result<()> {
     let mounted = reopen()?;
     let target = sys::fd_path(mounted.as_raw_fd());
     for p in &opts.propagation {
