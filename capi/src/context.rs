@@ -190,18 +190,7 @@ pub unsafe extern "C" fn rune_context_list_json(
     boundary("rune_context_list_json", err_out, || {
         handle::clear_out(json_out, "json_out")?;
         let shared = handle::borrow(ctx)?;
-        // Built from core's public Container::list and oci_state, as the CLI's list command
-        // builds it (core has no function returning the whole document). runc prints a nil
-        // slice when there is no container: `null`, not `[]`.
-        let all: Vec<_> = Container::list(&shared.store)?
-            .iter()
-            .map(Container::oci_state)
-            .collect();
-        let json = if all.is_empty() {
-            serde_json::Value::Null
-        } else {
-            serde_json::Value::Array(all)
-        };
+        let json = Container::list_json(&Container::list(&shared.store)?);
         handle::write_out(json_out, "json_out", handle::new_string(json.to_string()))
     })
 }

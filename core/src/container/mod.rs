@@ -81,6 +81,15 @@ impl Container {
             .filter_map(|id| Container::load(store, &id).ok())
             .collect())
     }
+
+    /// The containers' OCI states as `list --format json` prints them: runc encodes a nil
+    /// slice when there is no container, `null` (which jq and runc's callers expect), not `[]`.
+    pub fn list_json(all: &[Container]) -> Value {
+        if all.is_empty() {
+            return Value::Null;
+        }
+        Value::Array(all.iter().map(Container::oci_state).collect())
+    }
 }
 
 pub(crate) fn oci_state_value(s: &State, status: Status, pid: i32) -> Value {

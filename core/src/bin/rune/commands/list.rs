@@ -11,14 +11,7 @@ pub fn run(ctx: &Ctx, a: ListArgs) -> CmdResult {
         return Ok(0);
     }
     if a.format == "json" {
-        // runc encodes a nil slice when there is no container: `null`, which jq and callers of
-        // runc expect, not `[]`.
-        let v: Vec<_> = all.iter().map(|c| c.oci_state()).collect();
-        if v.is_empty() {
-            outln!("null");
-        } else {
-            outln!("{}", serde_json::Value::Array(v));
-        }
+        outln!("{}", Container::list_json(&all));
         return Ok(0);
     }
     let rows: Vec<[String; 6]> = all
