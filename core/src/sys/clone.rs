@@ -28,16 +28,17 @@ const STEP_FD: u32 = 5;
 /// Lets a child waiting for its user namespace maps (`go_r`) go on: writes to the pipe's
 /// write end.
 pub fn release(go_w: OwnedFd) -> Result<()> {
-    nix::unistd::write(&go_w, b"1")
+    use std::os::fd::AsFd;
+    super::fd::write(go_w.as_fd(), b"1")
         .map(drop)
-        .map_err(|e| Error::os("release init", e as i32))
+        .map_err(|e| Error::io("release init", e))
 }
 
 /// After the init's channel closed early: the step (named) and errno the child reported on
 /// `err_r` if it failed before or at execve; None when it got past execve.
 pub fn failure(err_r: std::os::fd::BorrowedFd<'_>) -> Option<(&'static str, i32)> {
     let mut buf = [0u8; 8];
-    let n = nix::unistd::read(err_r, &mut buf).ok()?;
+    let n = super::fd::read(err_r, &mut buf).ok()?;
     if n != 8 {
         return None;
     }
@@ -177,16 +178,7 @@ unsafe fn child_steps(
             fail(err_w, STEP_MOUNT);
         }
         // Keep the flags the kernel may have locked (nosuid, nodev, noexec, atime).
-        let f = st.f_flags as libc::c_ulong;
-        let mut keep = f
-            & (libc::MS_NOSUID
-                | libc::MS_NODEV
-                | libc::MS_NOEXEC
-                | libc::MS_NOATIME
-                | libc::MS_NODIRATIME);
-        if f & 4096 != 0 {
-            keep |= libc::MS_RELATIME; // ST_RELATIME
-        }
+        let keep = super::kept_mount_flags(st.f_flags as libc::c_ulong);
         let flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | keep;
         if libc::mount(
             std::ptr::null(),

@@ -12,28 +12,24 @@ pub fn make(path: &Path, mode: u32) -> Result<()> {
 
 /// Opens the fifo read-write (so the open does not wait for a writer), close-on-exec.
 pub fn open_rdwr(path: &Path) -> Result<OwnedFd> {
-    nix::fcntl::open(
-        path,
-        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
-        nix::sys::stat::Mode::empty(),
-    )
-    .map_err(|e| Error::os(format!("open {}", path.display()), e as i32))
+    super::fd::open(path, libc::O_RDWR | libc::O_CLOEXEC)
+        .map_err(|e| Error::io(format!("open {}", path.display()), e))
 }
 
 /// Blocks until a byte can be read from the fifo (`start` wrote it).
 pub fn wait_byte(fifo: BorrowedFd<'_>) -> Result<()> {
     let mut b = [0u8; 1];
     loop {
-        match nix::unistd::read(fifo, &mut b) {
+        match super::fd::read(fifo, &mut b) {
             Ok(1) => return Ok(()),
-            Err(nix::errno::Errno::EINTR) => continue,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Ok(_) => {
                 return Err(crate::err!(
                     Internal,
                     "wait for start on exec.fifo: end of file"
                 ))
             }
-            Err(e) => return Err(Error::os("wait for start on exec.fifo", e as i32)),
+            Err(e) => return Err(Error::io("wait for start on exec.fifo", e)),
         }
     }
 }

@@ -110,6 +110,23 @@ pub fn mount_setattr(
     Ok(())
 }
 
+/// The MS_* flags among a statfs `f_flags` value (ST_*, the same bits) that a bind's remount
+/// must keep, as the kernel may have locked them: nosuid, nodev, noexec and the atime ones.
+/// Pure bit work: the spawned init's child uses it between clone and execve.
+pub const fn kept_mount_flags(f: libc::c_ulong) -> libc::c_ulong {
+    let mut out = f
+        & (libc::MS_NOSUID
+            | libc::MS_NODEV
+            | libc::MS_NOEXEC
+            | libc::MS_NOATIME
+            | libc::MS_NODIRATIME);
+    // ST_RELATIME
+    if f & 4096 != 0 {
+        out |= libc::MS_RELATIME;
+    }
+    out
+}
+
 /// The mount flags (MS_*) of the mount holding `path`, as statfs reports them.
 pub fn mount_flags(path: &Path) -> Result<libc::c_ulong> {
     let c = cstr(path)?;
@@ -120,16 +137,7 @@ pub fn mount_flags(path: &Path) -> Result<libc::c_ulong> {
         return Err(last(format!("statfs {}", path.display())));
     }
     let f = st.f_flag as libc::c_ulong;
-    let mut out = f
-        & (libc::MS_RDONLY
-            | libc::MS_NOSUID
-            | libc::MS_NODEV
-            | libc::MS_NOEXEC
-            | libc::MS_NOATIME
-            | libc::MS_NODIRATIME);
-    if f & 4096 != 0 {
-        out |= libc::MS_RELATIME;
-    }
+    let mut out = kept_mount_flags(f) | (f & libc::MS_RDONLY);
     // ST_NOSYMFOLLOW: a bind's remount keeps its source's nosymfollow unless told otherwise.
     if f & 0x2000 != 0 {
         out |= libc::MS_NOSYMFOLLOW;
