@@ -105,14 +105,14 @@ impl Driver {
         let mut start = ToInit::Start { stage, config };
         self.ch.send_with_fds(&start, fds)?;
         let mut init_pid = self.child.pid;
-        let mut stage_b = false;
         let mut console = None;
         let mut calling: Option<String> = None;
         loop {
             let (msg, mut fds_in) = match self.ch.recv()? {
                 Some(m) => m,
-                // An exec'd process's channel is close-on-exec: EOF is its execve.
-                None if exec && stage_b => break,
+                // An exec'd process's channel is close-on-exec: once stage B is reported (the
+                // init is no longer the first child), EOF is its execve.
+                None if exec && init_pid != self.child.pid => break,
                 None => {
                     let e = died(&self.child, init_pid, calling.as_deref());
                     // Reaped: its pid may be anyone's now.
@@ -130,7 +130,6 @@ impl Driver {
                     let _ = wait_exit(self.child.pid);
                     self.pids.retain(|p| *p != self.child.pid);
                     init_pid = pid;
-                    stage_b = true;
                     if let ToInit::Start { stage, .. } = &mut start {
                         *stage = Stage::Setup;
                     }

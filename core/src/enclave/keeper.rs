@@ -131,7 +131,7 @@ fn serve(listener: UnixListener, peers: Vec<u32>, pal: Arc<Pal>, cwd_lock: Arc<M
             Err(_) => continue,
         };
         if let Err(e) = check_peer(&conn, &peers) {
-            log(&e.clone().context("enclave keeper"));
+            log(&format!("enclave keeper: {}", e));
             let ch: KeeperEnd = End::new(Channel::from_fd(OwnedFd::from(conn)));
             let _ = ch.send(&Reply::Error(WireError::from_error(&e)));
             continue;
@@ -275,6 +275,6 @@ fn serve_exec(ch: &KeeperEnd, pal: &Arc<Pal>, pid: i32) -> Result<()> {
 /// The keeper's one output: an error nobody waits for (a refused peer, a signal the PAL did
 /// not take, the entrypoint's failure), on the container's stderr, its log. The keeper is the
 /// container's init for its whole life: there is no caller to hand the error back to.
-fn log(e: &crate::Error) {
+fn log(e: &dyn std::fmt::Display) {
     eprintln!("rune: {}", e);
 }

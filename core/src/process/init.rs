@@ -135,7 +135,7 @@ fn stage_namespaces(os: &dyn Syscall, config: &InitConfig, ch: &InitEnd) -> Resu
     let exe = sys::exec::open_self_exe()?;
     enter_namespaces(os, cfg, ch)?;
     let joins_mount = cfg.join.iter().any(|(t, _)| *t == NsType::Mount);
-    let argv = sys::exec::init_argv(ch.channel().raw())?;
+    let argv = sys::exec::init_argv(ch.channel().raw());
     match sys::clone::fork_sibling("clone the container init")? {
         // Stage B, already in every namespace: take the next Start and go on.
         None if joins_mount => {

@@ -40,7 +40,7 @@ impl Plan {
         let exe = CString::new(exe.as_os_str().as_bytes())
             .map_err(|_| err!(InvalidArgument, "rune binary path contains NUL"))?;
         // What the init is to be comes in its first message, not on its command line.
-        let argv = crate::sys::exec::init_argv(fd)?;
+        let argv = crate::sys::exec::init_argv(fd);
         let envp = Vec::new();
         Ok(Plan {
             exe,

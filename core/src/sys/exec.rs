@@ -45,12 +45,10 @@ pub fn open_self_exe() -> Result<std::os::fd::OwnedFd> {
 }
 
 /// `rune init <fd>`: the command line of every init, `fd` its channel.
-pub fn init_argv(fd: std::os::fd::RawFd) -> Result<Vec<CString>> {
-    Ok(vec![
-        CString::from(c"rune"),
-        CString::from(c"init"),
-        CString::new(fd.to_string()).map_err(|_| crate::err!(Internal, "fd {}", fd))?,
-    ])
+pub fn init_argv(fd: std::os::fd::RawFd) -> Vec<CString> {
+    // A number's digits hold no NUL.
+    let fd = CString::new(fd.to_string()).unwrap_or_default();
+    vec![CString::from(c"rune"), CString::from(c"init"), fd]
 }
 
 /// execveat(fd, "", AT_EMPTY_PATH): executes the file `fd` names; returns only the failure.

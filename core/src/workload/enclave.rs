@@ -29,12 +29,11 @@ impl Enclave {
             pal: None,
         }
     }
+}
 
-    fn pal(&self) -> Result<&Pal> {
-        self.pal
-            .as_ref()
-            .ok_or_else(|| err!(Internal, "the enclave runtime is not loaded"))
-    }
+/// `ready` or `run` before `load`: a bug of the init's steps.
+fn not_loaded() -> crate::Error {
+    err!(Internal, "the enclave runtime is not loaded")
 }
 
 impl Workload for Enclave {
@@ -57,7 +56,7 @@ impl Workload for Enclave {
     }
 
     fn ready(&mut self, ch: &InitEnd) -> Result<u32> {
-        let pal = self.pal()?;
+        let pal = self.pal.as_ref().ok_or_else(not_loaded)?;
         ch.send(&FromInit::Calling {
             call: "pal_init".into(),
         })?;
@@ -66,10 +65,7 @@ impl Workload for Enclave {
     }
 
     fn run(mut self: Box<Self>, program: Program, fifo: OwnedFd) -> Result<i32> {
-        let pal = self
-            .pal
-            .take()
-            .ok_or_else(|| err!(Internal, "the enclave runtime is not loaded"))?;
+        let pal = self.pal.take().ok_or_else(not_loaded)?;
         // The keeper stays: let go of the fifo as the entrypoint is handed over.
         drop(fifo);
         let (path, argv, env) = program.strings();
