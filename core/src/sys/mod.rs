@@ -353,3 +353,23 @@ pub fn fchown(fd: RawFd, uid: u32, gid: u32) -> std::io::Result<()> {
     // SAFETY: fchown on a descriptor the caller holds.
     at_result(unsafe { libc::fchown(fd, uid, gid) })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::kept_mount_flags;
+
+    #[test]
+    fn statfs_bits_become_the_mount_flags_a_remount_must_keep() {
+        // ST_RDONLY | ST_NOSUID | ST_NODEV | ST_RELATIME | ST_NOSYMFOLLOW
+        let st = 1 | 2 | 4 | 4096 | 0x2000;
+        assert_eq!(
+            kept_mount_flags(st),
+            libc::MS_NOSUID | libc::MS_NODEV | libc::MS_RELATIME
+        );
+        assert_eq!(
+            kept_mount_flags(8 | 1024 | 2048),
+            libc::MS_NOEXEC | libc::MS_NOATIME | libc::MS_NODIRATIME
+        );
+        assert_eq!(kept_mount_flags(0), 0);
+    }
+}
