@@ -68,6 +68,11 @@ impl Plan {
         } else {
             None
         };
+        // Made here, where the binary's path can be walked; None leaves it to the child.
+        let tree = match self.ro_exe {
+            true => clone::ro_exe_tree(&self.exe)?,
+            false => None,
+        };
         let pid = clone::spawn_init(&clone::InitChild {
             exe: &self.exe,
             argv: &self.argv,
@@ -77,6 +82,7 @@ impl Plan {
             go_r: go.as_ref().map(|(r, _)| r.as_raw_fd()),
             err_w: err_w.as_raw_fd(),
             ro_exe: self.ro_exe,
+            ro_tree: tree.as_ref().map_or(-1, |t| t.as_raw_fd()),
             pdeathsig: self.pdeathsig,
         })?;
         drop(err_w);

@@ -70,6 +70,10 @@ pub struct InitChild<'a> {
     pub err_w: RawFd,
     /// Execute the binary from a read-only mount of it (needs CLONE_NEWNS).
     pub ro_exe: bool,
+    /// A detached read-only mount of the binary made before the clone ([`ro_exe_tree`]), or
+    /// -1: the child executes it and needs no path to the binary (which a container's uid in a
+    /// new user namespace may not be able to walk).
+    pub ro_tree: RawFd,
     /// Killed when the caller dies.
     pub pdeathsig: bool,
 }
@@ -103,11 +107,59 @@ pub fn spawn_init(c: &InitChild<'_>) -> Result<i32> {
                 c.err_w,
                 c.go_r.is_some(),
                 c.ro_exe,
+                c.ro_tree,
                 c.pdeathsig,
             )
         }
     }
     Ok(pid as i32)
+}
+
+/// A detached, read-only clone of the mount of the rune binary `exe` (open_tree and
+/// mount_setattr, here in the caller before any clone), for the child to execute: made while
+/// the caller can still walk `exe`'s path, which a container's uid in a new user namespace may
+/// not. None where the calls are missing (ENOSYS) or refused (EPERM: a plain user, a seccomp
+/// profile older than them); the child then makes the mount itself.
+pub fn ro_exe_tree(exe: &CString) -> Result<Option<OwnedFd>> {
+    let flags = libc::OPEN_TREE_CLONE | libc::OPEN_TREE_CLOEXEC;
+    let missing = |e: &std::io::Error| matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EPERM));
+    // SAFETY: a NUL-terminated path; a new descriptor is returned on success.
+    let tree = unsafe { libc::syscall(libc::SYS_open_tree, libc::AT_FDCWD, exe.as_ptr(), flags) };
+    if tree < 0 {
+        let e = std::io::Error::last_os_error();
+        if missing(&e) {
+            return Ok(None);
+        }
+        let what = format!("open the rune binary {}", exe.to_string_lossy());
+        return Err(Error::io(what, e));
+    }
+    // SAFETY: open_tree returned a new descriptor that we now own.
+    let tree = unsafe { OwnedFd::from_raw_fd(tree as RawFd) };
+    let attr = libc::mount_attr {
+        attr_set: libc::MOUNT_ATTR_RDONLY,
+        attr_clr: 0,
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: our descriptor, an empty NUL-terminated path and an attr of the size passed.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            std::os::fd::AsRawFd::as_raw_fd(&tree),
+            c"".as_ptr(),
+            libc::AT_EMPTY_PATH,
+            &attr,
+            std::mem::size_of::<libc::mount_attr>(),
+        )
+    };
+    if r != 0 {
+        let e = std::io::Error::last_os_error();
+        if missing(&e) {
+            return Ok(None);
+        }
+        return Err(Error::io("make the rune binary's mount read-only", e));
+    }
+    Ok(Some(tree))
 }
 
 /// A close-on-exec pipe: (read end, write end).
@@ -132,6 +184,7 @@ unsafe fn child_steps(
     err_w: RawFd,
     wait_maps: bool,
     ro_exe: bool,
+    ro_tree: RawFd,
     pdeathsig: bool,
 ) -> ! {
     if libc::fcntl(keep_fd, libc::F_SETFD, 0) != 0 {
@@ -157,6 +210,18 @@ unsafe fn child_steps(
         {
             fail(err_w, STEP_SETID);
         }
+    }
+    if ro_tree >= 0 {
+        let empty = c"".as_ptr();
+        libc::syscall(
+            libc::SYS_execveat,
+            ro_tree,
+            empty,
+            argv,
+            envp,
+            libc::AT_EMPTY_PATH,
+        );
+        fail(err_w, STEP_EXEC);
     }
     if ro_exe {
         let p = exe.as_ptr();
