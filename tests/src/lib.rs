@@ -7,6 +7,7 @@
 //! against `runc` by running them with `RUNE_BIN=/usr/sbin/runc`.
 
 pub mod bundle;
+pub mod cache;
 pub mod console;
 pub mod enclave;
 mod fdpass;
@@ -29,6 +30,7 @@ use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 pub use bundle::{default_spec, Bundle};
+pub use cache::user_rune_bin;
 pub use console::{ConsoleCapture, ConsoleSocket};
 pub use enclave::*;
 pub use invocation::{default_timeout, Invocation};

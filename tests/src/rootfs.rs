@@ -1,19 +1,19 @@
 //! The shared busybox root filesystem, built once per test process.
 //!
-//! It lives in `<CARGO_MANIFEST_DIR>/.cache/rootfs`; concurrent test binaries
-//! serialize on an flock of `.cache/rootfs.lock` and the finished tree is
-//! moved into place with an atomic rename, so nobody ever sees half a rootfs.
+//! It lives in the tests' cache ([`crate::cache`]), where a container's root in a user
+//! namespace can reach it whatever the checkout's path; concurrent test binaries serialize on
+//! a lock and the finished tree is moved into place with an atomic rename, so nobody ever sees
+//! half a rootfs.
 
 use std::fs;
 use std::os::unix::fs::{symlink, PermissionsExt};
-use std::os::unix::io::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
 const BUSYBOX: &str = "/bin/busybox";
 /// Bump when the layout below changes so stale caches are rebuilt.
-const STAMP: &str = "rune-rootfs-v1";
+const STAMP: &str = "rune-rootfs-v2";
 const STAMP_FILE: &str = ".rune-rootfs-stamp";
 
 /// Directories created in the rootfs. Besides the usual top-level ones,
@@ -58,9 +58,8 @@ nogroup:x:65534:\n";
 pub fn rootfs() -> &'static Path {
     static ROOTFS: OnceLock<PathBuf> = OnceLock::new();
     ROOTFS.get_or_init(|| {
-        let cache = Path::new(env!("CARGO_MANIFEST_DIR")).join(".cache");
-        build_locked(&cache)
-            .unwrap_or_else(|e| panic!("building the test rootfs in {cache:?}: {e}"))
+        let cache = crate::cache::dir();
+        build_locked(cache).unwrap_or_else(|e| panic!("building the test rootfs in {cache:?}: {e}"))
     })
 }
 
@@ -71,16 +70,7 @@ fn build_locked(cache: &Path) -> std::io::Result<PathBuf> {
              (run `apt-get install busybox-static`)"
         );
     }
-    fs::create_dir_all(cache)?;
-    let lock = fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(cache.join("rootfs.lock"))?;
-    // SAFETY: flock on an fd we own; released when `lock` is dropped.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
+    let lock = crate::cache::lock("rootfs");
     let dest = cache.join("rootfs");
     let current = fs::read_to_string(dest.join(STAMP_FILE)).unwrap_or_default();
     if current.trim() != STAMP {
@@ -99,8 +89,11 @@ fn build_locked(cache: &Path) -> std::io::Result<PathBuf> {
 }
 
 fn build(dir: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755))?;
     for d in DIRS {
         fs::create_dir_all(dir.join(d))?;
+        fs::set_permissions(dir.join(d), fs::Permissions::from_mode(0o755))?;
     }
     for d in ["tmp", "var/tmp"] {
         fs::set_permissions(dir.join(d), fs::Permissions::from_mode(0o1777))?;
@@ -128,6 +121,10 @@ fn build(dir: &Path) -> std::io::Result<()> {
     fs::write(dir.join("etc/resolv.conf"), "")?;
     fs::write(dir.join("etc/motd"), "rune integration rootfs\n")?;
     fs::write(dir.join(STAMP_FILE), STAMP)?;
+    // Readable by every uid a container runs as, whatever the umask.
+    for f in fs::read_dir(dir.join("etc"))? {
+        fs::set_permissions(f?.path(), fs::Permissions::from_mode(0o644))?;
+    }
     Ok(())
 }
 

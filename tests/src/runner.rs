@@ -29,6 +29,11 @@ impl Default for Rune {
 
 impl Rune {
     pub fn new() -> Rune {
+        Rune::with_bin(crate::rune_bin())
+    }
+
+    /// The runtime at `bin` (e.g. a copy of the binary under test somewhere else).
+    pub fn with_bin(bin: PathBuf) -> Rune {
         let root = tempfile::Builder::new()
             .prefix("rune-root-")
             .tempdir()
@@ -37,7 +42,6 @@ impl Rune {
             .prefix("rune-out-")
             .tempdir()
             .expect("output tempdir");
-        let bin = crate::rune_bin();
         assert!(
             bin.is_file(),
             "runtime binary {bin:?} not found: build it (`cargo build`) or set RUNE_BIN"

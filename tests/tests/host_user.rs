@@ -133,7 +133,7 @@ fn the_enclave_keeper_refuses_a_plain_user() {
     chmod(&dir.join("enclave.sock"), 0o666);
     let out = as_user(&format!(
         "{} --root {} exec {} cat /etc/shadow </",
-        rune.bin().display(),
+        user_rune_bin().display(),
         rune.root().display(),
         b.id
     ));

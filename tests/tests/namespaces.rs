@@ -181,6 +181,39 @@ fn user_namespace_process_runs_as_mapped_host_uid() {
     assert_no_leaks(&rune, &b, Some(pid));
 }
 
+/// Root runs rune from a directory others cannot enter (as `cargo install` leaves it in
+/// /root/.cargo/bin): a container whose root is another uid in a new user namespace still
+/// starts, and its init still runs from a read-only mount of the binary (CVE-2019-5736).
+#[test]
+fn user_namespace_container_runs_from_a_binary_in_a_closed_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let closed = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(closed.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let bin = closed.path().join("rune");
+    std::fs::copy(rune_bin(), &bin).unwrap();
+    let rune = Rune::with_bin(bin);
+    let mut b = Bundle::new("nsclosed");
+    b.user_namespace(300000, 65536).args(&["sleep", "1000"]);
+    let (_, pid) = rune.create_ok(&b);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let uid = proc_status_field(&status, "Uid").unwrap();
+    assert_eq!(uid.split_whitespace().next(), Some("300000"), "{status}");
+    let exe = std::ffi::CString::new(format!("/proc/{pid}/exe")).unwrap();
+    // SAFETY: a zeroed statvfs is a valid out buffer; the path is NUL-terminated.
+    let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
+    assert_eq!(unsafe { libc::statvfs(exe.as_ptr(), &mut st) }, 0);
+    assert_ne!(
+        st.f_flag & libc::ST_RDONLY,
+        0,
+        "the init's binary is writable"
+    );
+    let exec = rune.cmd(["exec", &b.id, "id", "-u"]).run();
+    exec.assert_ok();
+    assert_eq!(exec.stdout.trim(), "0");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}
+
 #[test]
 fn join_namespaces_by_path() {
     let rune = Rune::new();

@@ -220,6 +220,28 @@ fn pids_limit_stops_a_fork_loop() {
     assert_no_leaks(&rune, &b, Some(pid));
 }
 
+/// What this kernel offers for block I/O weights on cgroup v1, read from the blkio hierarchy's
+/// root: CFQ's `blkio.weight`, BFQ's `blkio.bfq.weight` (with a loop device that can switch to
+/// BFQ for a per-device weight), or neither (no CFQ, BFQ not built).
+enum BlkioWeights {
+    Cfq,
+    Bfq(BfqLoop),
+    None,
+}
+
+impl BlkioWeights {
+    fn probe() -> BlkioWeights {
+        let root = cgroup_dir("blkio", "/");
+        if root.join("blkio.weight").exists() {
+            BlkioWeights::Cfq
+        } else if root.join("blkio.bfq.weight").exists() {
+            BlkioWeights::Bfq(BfqLoop::new())
+        } else {
+            BlkioWeights::None
+        }
+    }
+}
+
 /// A loop device switched to the BFQ scheduler for the test (the one scheduler with per-device
 /// weights on blk-mq kernels), switched back at the end.
 struct BfqLoop {
@@ -229,6 +251,7 @@ struct BfqLoop {
 }
 
 impl BfqLoop {
+    /// Only where the kernel has BFQ: every loop device then lists it.
     fn new() -> BfqLoop {
         let mut loops: Vec<_> = std::fs::read_dir("/sys/block")
             .unwrap()
@@ -257,12 +280,17 @@ impl Drop for BfqLoop {
     }
 }
 
-/// Block I/O weights where the kernel has only BFQ's files (blkio.bfq.weight and
-/// blkio.bfq.weight_device, no blkio.weight): written there, as runc does.
+/// Block I/O weights go where the kernel has them, as runc writes them: CFQ's blkio.weight, or
+/// BFQ's blkio.bfq.weight and blkio.bfq.weight_device. A kernel with neither gets a clear
+/// error that names the missing files, and the failed create leaves nothing behind.
 #[test]
-fn blkio_weights_go_to_the_bfq_files() {
-    let lo = BfqLoop::new();
-    let (major, minor) = lo.dev.split_once(':').unwrap();
+fn blkio_weights_go_to_the_files_the_kernel_has() {
+    let kernel = BlkioWeights::probe();
+    let dev = match &kernel {
+        BlkioWeights::Bfq(lo) => lo.dev.clone(),
+        _ => "7:0".to_string(),
+    };
+    let (major, minor) = dev.split_once(':').unwrap();
     let rune = Rune::new();
     let mut b = Bundle::new("resbfq");
     b.set(
@@ -274,20 +302,34 @@ fn blkio_weights_go_to_the_bfq_files() {
     )
     .args(&["sleep", "100000"]);
     let blkio = cgroup_dir("blkio", &b.cgroups_path_value().unwrap());
-    let (_, pid) = rune.create_ok(&b);
-    if blkio.join("blkio.weight").exists() {
-        assert_eq!(read_trim(&blkio.join("blkio.weight")), "300");
-    } else {
-        assert_eq!(read_trim(&blkio.join("blkio.bfq.weight")), "300");
-        let devices = read_trim(&blkio.join("blkio.bfq.weight_device"));
-        assert!(
-            devices.lines().any(|l| l == format!("{} 700", lo.dev)),
-            "{} 700 not in blkio.bfq.weight_device: {devices:?}",
-            lo.dev
-        );
+    let pid = match kernel {
+        BlkioWeights::None => {
+            let out = rune.create(&b);
+            out.assert_fail_mentioning(&["has neither blkio.weight nor blkio.bfq.weight"]);
+            None
+        }
+        BlkioWeights::Cfq => {
+            let (_, pid) = rune.create_ok(&b);
+            assert_eq!(read_trim(&blkio.join("blkio.weight")), "300");
+            let devices = read_trim(&blkio.join("blkio.weight_device"));
+            assert!(devices.lines().any(|l| l == "7:0 700"), "{devices:?}");
+            Some(pid)
+        }
+        BlkioWeights::Bfq(_) => {
+            let (_, pid) = rune.create_ok(&b);
+            assert_eq!(read_trim(&blkio.join("blkio.bfq.weight")), "300");
+            let devices = read_trim(&blkio.join("blkio.bfq.weight_device"));
+            assert!(
+                devices.lines().any(|l| l == format!("{dev} 700")),
+                "{dev} 700 not in blkio.bfq.weight_device: {devices:?}"
+            );
+            Some(pid)
+        }
+    };
+    if pid.is_some() {
+        rune.delete_force(&b.id).assert_ok();
     }
-    rune.delete_force(&b.id).assert_ok();
-    assert_no_leaks(&rune, &b, Some(pid));
+    assert_no_leaks(&rune, &b, pid);
 }
 
 /// A container with CAP_MKNOD and a tmpfs at /mnt/a that allows device nodes.

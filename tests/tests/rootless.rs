@@ -27,7 +27,7 @@ fn user_dir(parent: &Path, name: &str) -> std::path::PathBuf {
 fn rune_as_user(root: &Path, args: &[&str]) -> std::process::Output {
     let mut cmd = Command::new("runuser");
     cmd.args(["-u", USER, "--"])
-        .arg(rune_bin())
+        .arg(user_rune_bin())
         .arg("--root")
         .arg(root)
         .args(args);
@@ -38,7 +38,7 @@ fn rune_as_user(root: &Path, args: &[&str]) -> std::process::Output {
 fn rootless_bundle(dir: &Path, script: &str, edit: impl FnOnce(&mut Value)) {
     let spec = Command::new("runuser")
         .args(["-u", USER, "--"])
-        .arg(rune_bin())
+        .arg(user_rune_bin())
         .args(["spec", "--rootless", "--bundle"])
         .arg(dir)
         .output()
