@@ -59,10 +59,12 @@ qpid=$!
 tail -f -n +1 --pid="$qpid" "$ctl/out.log" &
 tpid=$!
 limit=${RUNE_VM_TIMEOUT:-2400}
-( sleep "$limit"; kill "$qpid" 2>/dev/null ) &
+# The watchdog holds none of our output open (a reader of it would wait for the sleep).
+( sleep "$limit"; kill "$qpid" 2>/dev/null ) >/dev/null 2>&1 &
 wpid=$!
 wait "$qpid" || true
 qpid=
+pkill -P "$wpid" 2>/dev/null || true
 kill "$wpid" 2>/dev/null || true
 wait "$tpid" 2>/dev/null || true
 if [ ! -s "$ctl/status" ]; then
