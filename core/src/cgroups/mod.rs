@@ -20,6 +20,12 @@ mod ranges;
 mod stats;
 pub mod systemd;
 
+/// The unit of a `slice:prefix:name` (tests only).
+#[cfg(test)]
+pub(crate) fn systemd_unit_for_tests(given: &str, id: &str) -> SystemdUnit {
+    systemd(given, id).unwrap().systemd.unwrap()
+}
+
 use crate::err;
 use crate::error::{Error, Result};
 use oci_spec::runtime::{LinuxResources, Spec};

@@ -84,3 +84,52 @@ fn parse(v: &str) -> Option<Value> {
     }
     v.parse::<f64>().ok().map(|_| Value::Str(v.to_string()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::wire::Value;
+    use std::collections::HashMap;
+
+    fn props(pairs: &[(&str, &str)]) -> crate::error::Result<Vec<Value>> {
+        let m: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (format!("org.systemd.property.{}", k), v.to_string()))
+            .collect();
+        super::properties(&m)
+    }
+
+    #[test]
+    fn annotations_become_properties() {
+        let p = props(&[
+            ("CollectMode", "'inactive-or-failed'"),
+            ("TimeoutStopSec", "10"),
+            ("RuntimeMaxSec", "1.5"),
+            ("MemoryMin", "uint64 4096"),
+            ("CPUWeight", "uint64 7"),
+            ("IgnoreSIGPIPE", "false"),
+        ])
+        .unwrap();
+        assert_eq!(
+            p,
+            vec![
+                Value::prop("CPUWeight", Value::U64(7)),
+                Value::prop("CollectMode", Value::str("inactive-or-failed")),
+                Value::prop("IgnoreSIGPIPE", Value::Bool(false)),
+                Value::prop("MemoryMin", Value::U64(4096)),
+                Value::prop("RuntimeMaxUSec", Value::U64(1_500_000)),
+                Value::prop("TimeoutStopUSec", Value::U64(10_000_000)),
+            ]
+        );
+        let other: HashMap<String, String> = [("x.y".to_string(), "1".to_string())].into();
+        assert!(super::properties(&other).unwrap().is_empty());
+    }
+
+    #[test]
+    fn bad_annotations_are_refused() {
+        assert!(props(&[("lower", "1")]).is_err());
+        assert!(props(&[("Bad-Name", "1")]).is_err());
+        assert!(props(&[("MemoryMin", "uint64 x")]).is_err());
+        assert!(props(&[("TimeoutStopSec", "-1")]).is_err());
+        assert!(props(&[("MemoryMin", "1.5")]).is_err());
+    }
+}

@@ -75,3 +75,58 @@ pub fn properties(spec: &Spec, proc_devices: &str) -> Vec<Value> {
         Value::prop("DeviceAllow", Value::Array("(ss)".into(), entries)),
     ]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::wire::Value;
+
+    const PROC_DEVICES: &str = "Character devices:\n  1 mem\n136 pts\n\nBlock devices:\n  8 sd\n";
+
+    fn spec(devices: serde_json::Value) -> oci_spec::runtime::Spec {
+        let mut s = oci_spec::runtime::Spec::default();
+        let res = serde_json::from_value(serde_json::json!({ "devices": devices })).unwrap();
+        if let Some(l) = s.linux_mut() {
+            l.set_resources(Some(res));
+        }
+        s
+    }
+
+    #[test]
+    fn an_allow_list_becomes_strict_with_systemd_paths() {
+        let s = spec(serde_json::json!([
+            {"allow": false, "access": "rwm"},
+            {"allow": true, "type": "b", "major": 8, "minor": 0, "access": "r"},
+        ]));
+        let p = super::properties(&s, PROC_DEVICES);
+        assert_eq!(p[0], Value::prop("DevicePolicy", Value::str("strict")));
+        let Value::Struct(kv) = &p[1] else { panic!() };
+        let Value::Variant(list) = &kv[1] else {
+            panic!()
+        };
+        let Value::Array(sig, items) = &**list else {
+            panic!()
+        };
+        assert_eq!(sig, "(ss)");
+        let pair = |a: &str, b: &str| Value::Struct(vec![Value::str(a), Value::str(b)]);
+        assert!(items.contains(&pair("/dev/block/8:0", "r")));
+        assert!(items.contains(&pair("/dev/char/1:3", "rwm")));
+        assert!(items.contains(&pair("char-pts", "rwm")));
+        assert!(items.contains(&pair("char-*", "m")));
+    }
+
+    #[test]
+    fn allow_all_and_deny_lists_leave_systemd_open() {
+        for rules in [
+            serde_json::json!([{"allow": true, "access": "rwm"}]),
+            serde_json::json!([{"allow": true}, {"allow": false, "type": "c", "major": 1, "minor": 3}]),
+        ] {
+            let p = super::properties(&spec(rules), PROC_DEVICES);
+            assert_eq!(p[0], Value::prop("DevicePolicy", Value::str("auto")));
+            assert_eq!(
+                p[1],
+                Value::prop("DeviceAllow", Value::Array("(ss)".into(), vec![]))
+            );
+        }
+        assert!(super::properties(&oci_spec::runtime::Spec::default(), "").is_empty());
+    }
+}

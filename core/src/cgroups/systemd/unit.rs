@@ -236,3 +236,34 @@ fn stop_job(c: &mut Connection, unit: &str) -> Result<()> {
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::wire::Value;
+
+    #[test]
+    fn versions_and_base_properties() {
+        assert_eq!(super::leading_number("252.22-1~deb12u1"), 252);
+        assert_eq!(super::leading_number("v245"), 245);
+        assert_eq!(super::leading_number("x"), 0);
+        let scope = crate::cgroups::systemd_unit_for_tests("", "c1");
+        let p = super::base_props(&scope, 42);
+        assert!(p.contains(&Value::prop("Slice", Value::str("system.slice"))));
+        assert!(p.contains(&Value::prop("Delegate", Value::Bool(true))));
+        assert!(p.contains(&Value::prop("DefaultDependencies", Value::Bool(false))));
+        assert!(p.contains(&Value::prop(
+            "PIDs",
+            Value::Array("u".into(), vec![Value::U32(42)])
+        )));
+        assert!(p.contains(&Value::prop(
+            "Description",
+            Value::str("rune container rune-c1.scope")
+        )));
+        let slice = crate::cgroups::systemd_unit_for_tests("a.slice:p:a-b.slice", "c1");
+        let p = super::base_props(&slice, 42);
+        assert!(p.contains(&Value::prop("Wants", Value::str("a.slice"))));
+        assert!(!p
+            .iter()
+            .any(|v| v.signature() == "(sv)" && format!("{:?}", v).contains("PIDs")));
+    }
+}
