@@ -286,6 +286,9 @@ fn initial_state(
     }
 }
 
+/// A container's cgroup, by whichever driver.
+type Cgroup = Box<dyn CgroupManager>;
+
 /// Prepares the container's cgroup, by the driver cg_path names (None: rootless without a
 /// delegated cgroup and no limits); returns what the caller should warn about. A frozen
 /// cgroup, which would stop the init before its first message, is refused here, before
@@ -294,7 +297,7 @@ fn make_cgroup(
     spec: &Spec,
     cg_path: &cgroups::CgroupPath,
     undo: &mut Undo,
-) -> Result<(Option<Box<dyn CgroupManager>>, Vec<Error>)> {
+) -> Result<(Option<Cgroup>, Vec<Error>)> {
     let cg = cgroups::manager(cg_path);
     // prepare removes what it made when it fails; from here on (a systemd unit is made
     // later, with the init) the undo removes the cgroup.

@@ -96,7 +96,7 @@ impl Message {
             .extend_from_slice(&(body.buf.len() as u32).to_le_bytes());
         w.buf.extend_from_slice(&serial.to_le_bytes());
         w.put(&Value::Array("(yv)".into(), fields));
-        while w.buf.len() % 8 != 0 {
+        while !w.buf.len().is_multiple_of(8) {
             w.buf.push(0);
         }
         w.buf.extend_from_slice(&body.buf);
