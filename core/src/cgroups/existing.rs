@@ -1,7 +1,7 @@
 //! A container's cgroup that is there before create: runc refuses a frozen one (the init would
 //! stop in it and create wait for it forever) and warns about one that already holds processes.
 
-use super::Manager;
+use super::Cgroupfs;
 use crate::err;
 use crate::error::{Error, Result};
 use cgroups_rs::freezer::FreezerController;
@@ -9,7 +9,7 @@ use cgroups_rs::Controller;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-impl Manager {
+impl Cgroupfs {
     /// Looks at the container's cgroup before anything is made or joined: an error when a
     /// freezer would stop the init there, else the warnings (a cgroup with processes in it).
     pub fn check_existing(&self) -> Result<Vec<Error>> {

@@ -9,16 +9,50 @@ use std::collections::HashMap;
 /// Where a container's cgroup is: `path` below each hierarchy's root, or, for a relative
 /// `cgroupsPath` (and the default, the container id), below rune's own cgroup in each v1
 /// hierarchy (`parents`, per controller), as runc does.
+/// With `systemd` set, the cgroup is a systemd unit's (made by the systemd driver); state files
+/// written before the field existed load as cgroupfs ones.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CgroupPath {
     pub path: String,
     #[serde(default, skip_serializing_if = "HashMap::is_empty")]
     pub parents: HashMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systemd: Option<SystemdUnit>,
+}
+
+/// The systemd unit that holds a container's cgroup.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemdUnit {
+    /// `<prefix>-<name>.scope`, or `<name>` when it ends in `.slice`.
+    pub unit: String,
+    /// The parent slice (`Slice=` of a scope, `Wants=` of a slice).
+    pub slice: String,
+}
+
+impl SystemdUnit {
+    pub fn is_slice(&self) -> bool {
+        self.unit.ends_with(".slice")
+    }
+}
+
+/// The systemd form `slice:prefix:name` (empty: `system.slice:rune:<id>`) as the unit and its
+/// cgroupfs path, absolute from each hierarchy's root.
+pub fn systemd(given: &str, id: &str) -> Result<CgroupPath> {
+    let (path, unit) = systemd_parts(given, id)?;
+    Ok(CgroupPath {
+        path,
+        parents: HashMap::new(),
+        systemd: Some(unit),
+    })
 }
 
 /// The systemd form `slice:prefix:name` as a cgroupfs path: `system.slice:docker:abc` is
 /// `system.slice/docker-abc.scope`, a nested slice `a-b.slice` is `a.slice/a-b.slice`.
 pub fn systemd_path(given: &str, id: &str) -> Result<String> {
+    systemd_parts(given, id).map(|(path, _)| path)
+}
+
+fn systemd_parts(given: &str, id: &str) -> Result<(String, SystemdUnit)> {
     let parts: Vec<&str> = given.split(':').collect();
     let (slice, prefix, name) = match parts.as_slice() {
         [s, p, n] => (*s, *p, *n),
@@ -46,7 +80,9 @@ pub fn systemd_path(given: &str, id: &str) -> Result<String> {
     let stem = slice.trim_end_matches(".slice");
     let mut dirs = Vec::new();
     let mut acc = String::new();
-    for (i, part) in stem.split('-').enumerate() {
+    // `-.slice` is the root: no directory of its own.
+    let parts = if stem == "-" { "" } else { stem };
+    for (i, part) in parts.split('-').enumerate().filter(|_| !parts.is_empty()) {
         if part.is_empty() {
             return Err(err!(
                 InvalidSpec,
@@ -59,9 +95,6 @@ pub fn systemd_path(given: &str, id: &str) -> Result<String> {
         }
         acc.push_str(part);
         dirs.push(format!("{}.slice", acc));
-    }
-    if stem == "-" {
-        dirs = vec!["-.slice".to_string()];
     }
     if [prefix, name]
         .iter()
@@ -80,8 +113,17 @@ pub fn systemd_path(given: &str, id: &str) -> Result<String> {
     } else {
         format!("{}-{}.scope", prefix, name)
     };
-    dirs.push(unit);
-    Ok(dirs.join("/"))
+    if name.is_empty() || unit.contains('\\') {
+        return Err(err!(
+            InvalidSpec,
+            "--systemd-cgroup: cgroupsPath {:?}: invalid unit name {:?}",
+            given,
+            unit
+        ));
+    }
+    dirs.push(unit.clone());
+    let slice = slice.to_string();
+    Ok((dirs.join("/"), SystemdUnit { unit, slice }))
 }
 
 /// A cgroupsPath cleaned lexically as if it stood at `/` (runc's CleanPath): `.` and empty
@@ -113,12 +155,16 @@ pub fn path_for(spec: &Spec, id: &str) -> CgroupPath {
     match given {
         Some(p) if p.starts_with('/') => CgroupPath {
             path: clean_path(&p),
-            parents: HashMap::new(),
+            ..Default::default()
         },
         other => {
             let rel = clean_path(&other.unwrap_or_else(|| id.to_string()));
             let parents = cgroups_rs::cgroup::get_cgroups_relative_paths().unwrap_or_default();
-            CgroupPath { path: rel, parents }
+            CgroupPath {
+                path: rel,
+                parents,
+                systemd: None,
+            }
         }
     }
 }
@@ -165,5 +211,48 @@ mod tests {
             "system.slice/rune-ctr.scope"
         );
         assert!(super::systemd_path("/abs/path", "x").is_err());
+        assert!(super::systemd_path("a--b.slice:p:n", "x").is_err());
+        assert!(super::systemd_path("-a.slice:p:n", "x").is_err());
+        assert!(super::systemd_path("system.slice:p:", "x").is_err());
+        assert_eq!(
+            super::systemd_path("-.slice:p:n", "x").unwrap(),
+            "p-n.scope"
+        );
+    }
+
+    #[test]
+    fn systemd_units() {
+        let p = super::systemd("", "ctr").unwrap();
+        let u = p.systemd.unwrap();
+        assert_eq!(
+            (u.unit.as_str(), u.slice.as_str()),
+            ("rune-ctr.scope", "system.slice")
+        );
+        assert!(!u.is_slice());
+        let p = super::systemd("a-b.slice:p:inner.slice", "x").unwrap();
+        assert_eq!(p.path, "a.slice/a-b.slice/inner.slice");
+        let u = p.systemd.unwrap();
+        assert_eq!(
+            (u.unit.as_str(), u.slice.as_str()),
+            ("inner.slice", "a-b.slice")
+        );
+        assert!(u.is_slice());
+        let u = super::systemd("machine.slice::n", "x")
+            .unwrap()
+            .systemd
+            .unwrap();
+        assert_eq!(u.unit, "n.scope");
+    }
+
+    #[test]
+    fn old_state_files_load_as_cgroupfs() {
+        let p: super::CgroupPath = serde_json::from_str(r#"{"path":"a/b"}"#).unwrap();
+        assert!(p.systemd.is_none());
+        let s = serde_json::to_string(&p).unwrap();
+        assert_eq!(s, r#"{"path":"a/b"}"#);
+        let p = super::systemd("", "c").unwrap();
+        let back: super::CgroupPath =
+            serde_json::from_str(&serde_json::to_string(&p).unwrap()).unwrap();
+        assert_eq!(back, p);
     }
 }

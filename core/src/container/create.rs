@@ -4,7 +4,7 @@
 use super::driver::{check_console_args, init_binary, listen_fds, Driver, Requests};
 use super::init_failure::oom_hint;
 use super::{oci_state_value, Container, Status};
-use crate::cgroups::{self, Manager};
+use crate::cgroups::{self, CgroupManager};
 use crate::enclave::EnclaveConfig;
 use crate::err;
 use crate::error::{Error, Result};
@@ -32,7 +32,8 @@ pub struct CreateOptions {
     pub init_binary: Option<PathBuf>,
     /// Keep the pty master for the caller (foreground `run -t`) instead of needing a socket.
     pub keep_console: bool,
-    /// `--systemd-cgroup`: cgroupsPath is `slice:prefix:name` (placed by its cgroupfs path).
+    /// `--systemd-cgroup`: cgroupsPath is `slice:prefix:name`, and systemd makes the cgroup
+    /// (a transient unit).
     pub systemd_cgroup: bool,
     /// Annotations added to (or replacing those of) config.json, e.g. the `enclave.*` ones.
     pub annotations: Vec<(String, String)>,
@@ -61,7 +62,7 @@ struct Undo {
 impl Undo {
     fn run(self, dir: LockedDir) {
         if let Some(path) = self.cgroup {
-            let _ = Manager::load(&path).remove();
+            let _ = cgroups::manager(&path).remove();
         }
         if let Some((hooks, state)) = self.poststop {
             // Failures are warnings, and the create error is what the caller gets.
@@ -155,7 +156,7 @@ fn create_in(
     };
     let preserve = opts.preserve_fds + listen_n;
     let plan = namespaces::plan(spec);
-    let mut init = spawn_init(spec, &plan, opts, preserve, cg.as_ref())?;
+    let mut init = spawn_init(spec, &plan, opts, preserve, cg.as_deref())?;
     let new_userns = (plan.clone_flags | plan.unshare_flags) & libc::CLONE_NEWUSER != 0;
     let sources = if new_userns {
         open_bind_sources(spec, &bundle.path)
@@ -186,7 +187,7 @@ fn create_in(
     let mut answers = CreateAnswers {
         spec,
         state: &state,
-        cg: cg.as_ref(),
+        cg: cg.as_deref(),
         poststop: &mut undo.poststop,
     };
     let done = init.run(
@@ -215,7 +216,7 @@ fn spawn_init(
     plan: &namespaces::Plan,
     opts: &CreateOptions,
     preserve: i32,
-    cg: Option<&Manager>,
+    cg: Option<&dyn CgroupManager>,
 ) -> Result<Driver> {
     let exe = init_binary(&opts.init_binary)?;
     let mut init = Driver::spawn(&exe, 3 + preserve, plan.clone_flags)?;
@@ -224,8 +225,7 @@ fn spawn_init(
     }
     init.release()?;
     if let Some(cg) = cg {
-        cg.add(init.pid())?;
-        cg.apply_spec(spec)?;
+        cg.enter(init.pid(), spec)?;
     }
     Ok(init)
 }
@@ -249,10 +249,7 @@ fn cgroup_path(spec: &Spec, id: &str, systemd: bool) -> Result<cgroups::CgroupPa
             .and_then(|l| l.cgroups_path().as_ref())
             .map(|p| p.to_string_lossy().into_owned())
             .unwrap_or_default();
-        cgroups::CgroupPath {
-            path: cgroups::systemd_path(&given, id)?,
-            parents: Default::default(),
-        }
+        cgroups::systemd(&given, id)?
     } else {
         cgroups::path_for(spec, id)
     };
@@ -289,25 +286,27 @@ fn initial_state(
     }
 }
 
-/// Makes the container's cgroup (None: rootless without a delegated cgroup and no limits);
-/// returns what the caller should warn about.
+/// A container's cgroup, by whichever driver.
+type Cgroup = Box<dyn CgroupManager>;
+
+/// Prepares the container's cgroup, by the driver cg_path names (None: rootless without a
+/// delegated cgroup and no limits); returns what the caller should warn about. A frozen
+/// cgroup, which would stop the init before its first message, is refused here, before
+/// anything is made or joined; so is a systemd that cannot be reached.
 fn make_cgroup(
     spec: &Spec,
     cg_path: &cgroups::CgroupPath,
     undo: &mut Undo,
-) -> Result<(Option<Manager>, Vec<Error>)> {
-    // A frozen cgroup would stop the init before its first message: refused before anything
-    // is made or joined.
-    let warnings = Manager::load(cg_path).check_existing()?;
-    // Manager::create removes what it made when it fails.
-    match Manager::create(cg_path) {
-        Ok(cg) => {
+) -> Result<(Option<Cgroup>, Vec<Error>)> {
+    let cg = cgroups::manager(cg_path);
+    // prepare removes what it made when it fails; from here on (a systemd unit is made
+    // later, with the init) the undo removes the cgroup.
+    match cg.prepare(spec)? {
+        Some(warnings) => {
             undo.cgroup = Some(cg_path.clone());
             Ok((Some(cg), warnings))
         }
-        // Rootless without a delegated cgroup: run without one, unless limits were asked for.
-        Err(_) if rootless() && !cgroups::has_limits(spec) => Ok((None, warnings)),
-        Err(e) => Err(e),
+        None => Ok((None, Vec::new())),
     }
 }
 
@@ -340,7 +339,7 @@ fn record_created(state: &mut State, dir: &LockedDir, opts: &CreateOptions) -> R
 struct CreateAnswers<'a> {
     spec: &'a Spec,
     state: &'a State,
-    cg: Option<&'a Manager>,
+    cg: Option<&'a dyn CgroupManager>,
     poststop: &'a mut Option<(Vec<oci_spec::runtime::Hook>, String)>,
 }
 
@@ -383,10 +382,6 @@ fn open_bind_sources(spec: &oci_spec::runtime::Spec, bundle: &Path) -> Vec<(usiz
         .into_iter()
         .filter_map(|(i, p, recursive)| Some((i, crate::sys::open_tree_clone(&p, recursive).ok()?)))
         .collect()
-}
-
-pub(crate) fn rootless() -> bool {
-    crate::sys::euid() != 0
 }
 
 fn owner_name() -> String {

@@ -2,7 +2,7 @@
 //! state, then runs the poststop hooks.
 
 use super::{oci_state_value, Container, Status};
-use crate::cgroups::Manager;
+use crate::cgroups::{self, CgroupManager};
 use crate::err;
 use crate::error::Result;
 use crate::hooks::{self, Point};
@@ -47,7 +47,7 @@ impl Container {
                 ))
             }
         }
-        let cg = c.state.cgroup_path.as_ref().map(Manager::load);
+        let cg = c.state.cgroup_path.as_ref().map(cgroups::manager);
         if status != Status::Stopped {
             // Host devices go back before the namespace (and virtual peers with it) goes away.
             if let Err(e) = crate::netdev::move_out(&c.state.config, c.state.init_pid) {
@@ -57,7 +57,7 @@ impl Container {
             let _ = crate::sys::signal::kill(c.state.init_pid, libc::SIGKILL);
         }
         if let Some(cg) = &cg {
-            kill_all(cg);
+            kill_all(cg.as_ref());
             if status == Status::Paused {
                 // Frozen processes die only once thawed.
                 let _ = cg.thaw();
@@ -69,8 +69,8 @@ impl Container {
             Duration::from_secs(10),
         );
         if let Some(cg) = &cg {
-            kill_all(cg);
-            cg.remove()?;
+            kill_all(cg.as_ref());
+            warnings.extend(cg.remove()?);
         }
         // The remains of a killed `create` had no hooks run for them: none to undo.
         let poststop = if c.state.incomplete {
@@ -87,7 +87,7 @@ impl Container {
 
 /// SIGKILLs what is left in the cgroup (processes of a container without its own pid
 /// namespace, or stragglers); a frozen cgroup is thawed so they can die.
-fn kill_all(cg: &Manager) {
+fn kill_all(cg: &dyn CgroupManager) {
     for pid in cg.pids() {
         let _ = crate::sys::signal::kill(pid, libc::SIGKILL);
     }

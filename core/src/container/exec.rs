@@ -2,7 +2,6 @@
 
 use super::driver::{check_console_args, init_binary, listen_fds, Driver, Requests};
 use super::Container;
-use crate::cgroups::Manager;
 use crate::err;
 use crate::error::Result;
 use crate::files::write_pid_file;
@@ -115,7 +114,7 @@ impl Container {
     /// Puts the new process in the container's cgroup, or in the sub-cgroups asked for.
     fn join_cgroups(&self, pid: i32, subs: &[(Option<Vec<String>>, String)]) -> Result<()> {
         if let Some(path) = &self.state.cgroup_path {
-            if let Err(e) = Manager::load(path).add(pid) {
+            if let Err(e) = crate::cgroups::manager(path).add(pid) {
                 // cgroup v2 refuses a process in a cgroup whose children have controllers (the
                 // init moved itself below and enabled them): join the init's cgroup, as runc
                 // does; an explicit --cgroup is joined below instead.

@@ -1,7 +1,7 @@
 //! Why a container init went away during create or exec: the signal or exit code, the enclave
 //! runtime call it was in, and the OOM killer of the container's own memory limit.
 
-use crate::cgroups::Manager;
+use crate::cgroups::CgroupManager;
 use crate::err;
 use crate::error::Error;
 use crate::process::{spawn, wait_exit, ExitStatus};
@@ -29,7 +29,11 @@ pub(crate) fn died(child: &spawn::Child, pid: i32, calling: Option<&str>) -> Err
 }
 
 /// An init killed by the OOM killer of its own cgroup: the memory limit is named.
-pub(crate) fn oom_hint(e: Error, cg: Option<&Manager>, spec: &oci_spec::runtime::Spec) -> Error {
+pub(crate) fn oom_hint(
+    e: Error,
+    cg: Option<&dyn CgroupManager>,
+    spec: &oci_spec::runtime::Spec,
+) -> Error {
     let limit = spec
         .linux()
         .as_ref()

@@ -1,7 +1,6 @@
 //! `kill`: signals the init, or with `all` every process of the container's cgroup.
 
 use super::Container;
-use crate::cgroups::Manager;
 use crate::err;
 use crate::error::{Error, Result};
 
@@ -108,7 +107,7 @@ impl Container {
         }
         if all {
             if let Some(path) = &self.state.cgroup_path {
-                for pid in Manager::load(path).pids() {
+                for pid in crate::cgroups::manager(path).pids() {
                     let _ = crate::sys::signal::kill(pid, sig);
                 }
                 return Ok(());

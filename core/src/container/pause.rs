@@ -1,16 +1,16 @@
 //! `pause` and `resume`: the freezer cgroup.
 
 use super::{Container, Status};
-use crate::cgroups::Manager;
+use crate::cgroups::{self, CgroupManager};
 use crate::err;
 use crate::error::Result;
 
 impl Container {
-    fn cgroup(&self) -> Result<Manager> {
+    fn cgroup(&self) -> Result<Box<dyn CgroupManager>> {
         self.state
             .cgroup_path
             .as_ref()
-            .map(Manager::load)
+            .map(cgroups::manager)
             .ok_or_else(|| err!(InvalidState, "container {} has no cgroup", self.id()))
     }
 

@@ -1,6 +1,5 @@
 //! Container statuses and the rules for moving between them.
 
-use crate::cgroups::Manager;
 use crate::store::{State, Store, EXEC_FIFO};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,7 +45,7 @@ pub fn derive(store: &Store, s: &State) -> Status {
         return Status::Created;
     }
     if let Some(path) = &s.cgroup_path {
-        if Manager::load(path).is_frozen() {
+        if crate::cgroups::manager(path).is_frozen() {
             return Status::Paused;
         }
     }

@@ -1,7 +1,6 @@
 //! `update`: changes the resource limits of a running container and records them.
 
 use super::{Container, Status};
-use crate::cgroups::Manager;
 use crate::err;
 use crate::error::Result;
 use oci_spec::runtime::LinuxResources;
@@ -19,7 +18,7 @@ impl Container {
             .cgroup_path
             .as_ref()
             .ok_or_else(|| err!(InvalidState, "container {} has no cgroup", self.id()))?;
-        Manager::load(path).apply(res)?;
+        crate::cgroups::manager(path).update(res)?;
         let merged = merge(
             self.state
                 .config

@@ -23,7 +23,8 @@ pub struct Cli {
     /// Enable debug logging
     #[arg(long, global = true)]
     pub debug: bool,
-    /// Use systemd to manage cgroups
+    /// Enable systemd cgroup support: cgroupsPath is "slice:prefix:name" (e.g.
+    /// "system.slice:rune:434234"), and systemd makes the container's cgroup (a transient unit)
     #[arg(long = "systemd-cgroup", global = true)]
     pub systemd_cgroup: bool,
     /// Rootless mode: true, false or auto (accepted for runc compatibility)

@@ -21,12 +21,6 @@ use crate::cli::Command;
 use crate::{CmdResult, Ctx};
 
 pub fn dispatch(ctx: &Ctx, cmd: Command) -> CmdResult {
-    if ctx.systemd_cgroup && !systemd_running() {
-        return Err(rune_core::err!(
-            InvalidArgument,
-            "--systemd-cgroup: systemd is not running on this host (no /run/systemd/system); use the cgroupfs driver"
-        ));
-    }
     ctx.log.debug(&format!(
         "rune {:?} (root {})",
         cmd,
@@ -52,8 +46,4 @@ pub fn dispatch(ctx: &Ctx, cmd: Command) -> CmdResult {
         Command::Checkpoint(a) => checkpoint::checkpoint(ctx, &a),
         Command::Restore(a) => checkpoint::restore(ctx, &a),
     }
-}
-
-fn systemd_running() -> bool {
-    std::path::Path::new("/run/systemd/system").is_dir()
 }

@@ -1,12 +1,11 @@
 use crate::cli::PsArgs;
 use crate::{CmdResult, Ctx};
-use rune_core::cgroups::Manager;
 use rune_core::{err, Container};
 
 pub fn run(ctx: &Ctx, a: PsArgs) -> CmdResult {
     let c = Container::load(&ctx.store, &a.id)?;
     let pids: Vec<i32> = match &c.state().cgroup_path {
-        Some(p) => Manager::load(p).pids(),
+        Some(p) => rune_core::cgroups::manager(p).pids(),
         None => vec![c.pid()],
     };
     if a.format == "json" {
