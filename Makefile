@@ -5,7 +5,7 @@ CARGO ?= cargo
 SKELETON_BUILD := $(CURDIR)/target/skeleton
 
 .PHONY: all build deps demo install test lint unit integration skeleton clients-test bench clean
-.PHONY: capi header header-check capi-test go-test
+.PHONY: capi header header-check capi-test go-test vm-test
 
 # librune (capi/), its header, C tests and Go bindings. Cargo's output directory, which
 # follows CARGO_TARGET_DIR as cargo does.
@@ -80,7 +80,15 @@ clients-test: deps
 	$(MAKE) -s -C skeleton BUILD_DIR=$(SKELETON_BUILD) all
 	RUNE=$(REL)/rune PAL=$(SKELETON_BUILD)/liberpal-skeleton-v3.so tests/clients/run.sh
 
-test: deps lint unit skeleton integration header-check capi-test go-test clients-test
+test: deps lint unit skeleton integration header-check capi-test go-test clients-test vm-test
+
+# In a QEMU guest of a stock host (Debian 12, systemd as pid 1, pure cgroup v2): the tests whose
+# outcome depends on the host (tests/vm/test.sh). The guest image is built once and cached in
+# /var/cache/rune-vm (tests/vm/image.sh); `tests/vm/run.sh -- CMD` runs any command there.
+vm-test: build
+	$(CARGO) build -p rune-core --bin rune
+	$(CARGO) test -p rune-integration --no-run
+	CARGO=$(CARGO) tests/vm/test.sh
 
 # librune.so (soname librune.so.$(RUNE_ABI)) and librune.a, built by one rustc run that also prints the
 # system libraries a static link needs (kept in librune.static-libs for tests and rune.pc);

@@ -27,7 +27,7 @@ tmp=$(mktemp -d "$cache/build.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
 pkgs=(systemd systemd-sysv dbus udev kmod linux-image-amd64 iproute2 procps util-linux
-      busybox-static python3 libseccomp2 containerd docker.io podman conmon
+      busybox-static python3 make libseccomp2 containerd docker.io podman conmon
       golang-github-containers-common python3-grpcio python3-protobuf uidmap)
 # No recommends: the image holds what the tests use, and builds faster.
 mmdebstrap --quiet --variant=minbase --include="$(IFS=,; echo "${pkgs[*]}")" \
@@ -35,7 +35,7 @@ mmdebstrap --quiet --variant=minbase --include="$(IFS=,; echo "${pkgs[*]}")" \
   --dpkgopt='path-exclude=/usr/share/doc/*' --dpkgopt='path-exclude=/usr/share/man/*' \
   --dpkgopt='path-exclude=/usr/share/locale/*' \
   --customize-hook='rm -f "$1"/etc/machine-id; : > "$1"/etc/machine-id' \
-  --customize-hook='chroot "$1" systemctl disable docker.service docker.socket containerd.service podman.socket 2>/dev/null || true' \
+  --customize-hook='chroot "$1" systemctl disable docker.service docker.socket containerd.service podman.socket podman-auto-update.timer podman-restart.service 2>/dev/null || true' \
   bookworm "$root" >&2
 install -m 0755 "$here/guest/rune-vm-run" "$root/usr/local/sbin/rune-vm-run"
 install -m 0644 "$here/guest/rune-vm-run.service" "$root/etc/systemd/system/rune-vm-run.service"

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# test.sh: `make vm-test`: in one boot of the stock-host guest (run.sh), the tests whose outcome
+# depends on the host: host.sh (the systemd driver and cgroupfs on pure cgroup v2, plain and
+# enclave), then the integration test files below, built here and run there against the debug
+# rune (the rest of the suite runs on this machine in `make integration`). The clients with
+# their systemd managers run by clients.sh in the same boot. Builds nothing itself: the
+# Makefile builds rune (release and debug), the skeleton and the test binaries first.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+target=${CARGO_TARGET_DIR:-$repo/target}
+# Integration test files that read or depend on the host's cgroups, devices or init.
+VM_TESTS=${VM_TESTS:-lifecycle devices systemd_cgroup}
+
+bins=()
+cargo=${CARGO:-cargo}
+json=$("$cargo" test -p rune-integration --no-run --message-format=json 2>/dev/null)
+for t in $VM_TESTS; do
+  exe=$(printf '%s\n' "$json" | python3 -c '
+import json, sys
+want = sys.argv[1]
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["target"]["name"] == want and m.get("executable"):
+        print(m["executable"])' "$t")
+  [ -n "$exe" ] || { echo "test.sh: no test binary for tests/tests/$t.rs" >&2; exit 1; }
+  bins+=("$exe")
+done
+
+guest=$(mktemp "$repo/target/vm-guest.XXXXXX.sh")
+trap 'rm -f "$guest"' EXIT
+{
+  echo 'set -u; failed=0'
+  echo "RUNE=$target/release/rune PAL=$target/skeleton/liberpal-skeleton-v3.so $here/host.sh || failed=1"
+  for b in "${bins[@]}"; do
+    echo "echo \"== $(basename "$b")\""
+    echo "RUNE_BIN=$target/debug/rune RUNE_SKELETON_DIR=$target/skeleton $b --test-threads=2 || failed=1"
+  done
+  echo 'exit $failed'
+} > "$guest"
+RUNE=$target/release/rune "$here/run.sh" -- sh "$guest"
