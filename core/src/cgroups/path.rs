@@ -160,6 +160,12 @@ pub fn path_for(spec: &Spec, id: &str) -> CgroupPath {
         other => {
             let rel = clean_path(&other.unwrap_or_else(|| id.to_string()));
             let parents = cgroups_rs::cgroup::get_cgroups_relative_paths().unwrap_or_default();
+            if cgroups_rs::hierarchies::is_cgroup2_unified_mode() {
+                return CgroupPath {
+                    path: relative_v2(parents.get("").map(String::as_str), &rel),
+                    ..Default::default()
+                };
+            }
             CgroupPath {
                 path: rel,
                 parents,
@@ -167,6 +173,16 @@ pub fn path_for(spec: &Spec, id: &str) -> CgroupPath {
             }
         }
     }
+}
+
+/// A relative cgroupsPath on a pure cgroup v2 host, as runc places it: below the parent of
+/// rune's own cgroup (which most probably holds processes, rune's own among them, and so could
+/// not hand controllers down to a child: cgroup v2 has no processes beside child cgroups that
+/// use controllers). Returned absolute from the root, without the leading `/`.
+fn relative_v2(own: Option<&str>, rel: &str) -> String {
+    let own = clean_path(own.unwrap_or("/"));
+    let parent = own.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
+    clean_path(&format!("{}/{}", parent, rel))
 }
 
 impl std::fmt::Display for CgroupPath {
@@ -194,6 +210,22 @@ mod tests {
         assert_eq!(clean_path("a/b/../c"), "a/c");
         assert!(super::systemd_path("system.slice:p:../../x", "i").is_err());
         assert!(super::systemd_path("system.slice:..:x", "i").is_err());
+    }
+
+    #[test]
+    fn relative_paths_on_v2_go_below_the_parent_of_runes_cgroup() {
+        use super::relative_v2;
+        assert_eq!(
+            relative_v2(Some("/system.slice/x.service"), "rune-test/c"),
+            "system.slice/rune-test/c"
+        );
+        assert_eq!(
+            relative_v2(Some("/user.slice/user-0.slice/session-1.scope"), "c"),
+            "user.slice/user-0.slice/c"
+        );
+        assert_eq!(relative_v2(Some("/"), "c"), "c");
+        assert_eq!(relative_v2(Some("/init.scope"), "a/b"), "a/b");
+        assert_eq!(relative_v2(None, "c"), "c");
     }
 
     #[test]
