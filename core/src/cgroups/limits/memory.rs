@@ -219,9 +219,15 @@ fn busy_limit(dir: &Path, limit: i64, e: Error) -> Error {
 }
 
 /// v2: memory.swap.max holds the swap alone, the spec's swap is memory+swap: converted as runc
-/// does (-1 for the memory alone lifts the swap limit too), swap.max written first.
+/// does (-1 for the memory alone lifts the swap limit too), swap.max written first. A swap given
+/// without a memory limit (`update --memory-swap` alone) is counted from the memory limit in
+/// force, as runc counts it from the limit its update merged in from the config.
 fn limit_and_swap_v2(dir: &Path, limit: Option<i64>, swap: Option<i64>) -> Result<()> {
-    let swap_max = match (limit, swap) {
+    let base = match (limit, swap) {
+        (None, Some(sw)) if sw > 0 => limit_in_force_v2(dir),
+        _ => limit,
+    };
+    let swap_max = match (base, swap) {
         (Some(-1), None) | (_, Some(-1)) => Some("max".to_string()),
         (_, None) => None,
         (Some(l), Some(sw)) if l > 0 => {
@@ -253,4 +259,93 @@ fn limit_and_swap_v2(dir: &Path, limit: Option<i64>, swap: Option<i64>) -> Resul
         write(dir, "memory.max", &max_or(l))?;
     }
     Ok(())
+}
+
+/// memory.max as a spec limit: -1 for "max", None when unreadable.
+fn limit_in_force_v2(dir: &Path) -> Option<i64> {
+    let text = std::fs::read_to_string(dir.join("memory.max")).ok()?;
+    match text.trim() {
+        "max" => Some(-1),
+        v => v.parse().ok(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A stand-in v2 memory cgroup: plain files with the values in force, removed on drop.
+    struct V2Dir(std::path::PathBuf);
+
+    impl V2Dir {
+        fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for V2Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn v2_dir(max: &str, swap_max: &str) -> V2Dir {
+        static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let d = std::env::temp_dir().join(format!("rune-memv2-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("memory.max"), max).unwrap();
+        std::fs::write(d.join("memory.swap.max"), swap_max).unwrap();
+        V2Dir(d)
+    }
+
+    fn read(d: &V2Dir, f: &str) -> String {
+        std::fs::read_to_string(d.path().join(f)).unwrap()
+    }
+
+    /// Sets a file as the kernel shows it (a plain file keeps what a shorter write leaves).
+    fn set(d: &V2Dir, f: &str, v: &str) {
+        std::fs::write(d.path().join(f), v).unwrap();
+    }
+
+    #[test]
+    fn v2_swap_alone_is_counted_from_the_limit_in_force() {
+        let d = v2_dir("67108864\n", "");
+        limit_and_swap_v2(d.path(), None, Some(96 << 20)).unwrap();
+        assert_eq!(read(&d, "memory.swap.max"), (32u64 << 20).to_string());
+        assert_eq!(read(&d, "memory.max"), "67108864\n");
+        // Below the limit in force: runc's error, nothing written.
+        set(&d, "memory.swap.max", "");
+        let e = limit_and_swap_v2(d.path(), None, Some(32 << 20)).unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("memory+swap limit should be >= memory limit"));
+        assert_eq!(read(&d, "memory.swap.max"), "");
+        // -1 lifts the swap limit whatever the memory limit.
+        limit_and_swap_v2(d.path(), None, Some(-1)).unwrap();
+        assert_eq!(read(&d, "memory.swap.max"), "max");
+    }
+
+    #[test]
+    fn v2_swap_alone_without_a_memory_limit_is_refused() {
+        let d = v2_dir("max\n", "max\n");
+        let e = limit_and_swap_v2(d.path(), None, Some(96 << 20)).unwrap_err();
+        assert!(e
+            .to_string()
+            .contains("unable to set swap limit without memory limit"));
+        assert_eq!(read(&d, "memory.swap.max"), "max\n");
+    }
+
+    #[test]
+    fn v2_limit_and_swap_together() {
+        let d = v2_dir("", "");
+        limit_and_swap_v2(d.path(), Some(64 << 20), Some(128 << 20)).unwrap();
+        assert_eq!(read(&d, "memory.max"), (64u64 << 20).to_string());
+        assert_eq!(read(&d, "memory.swap.max"), (64u64 << 20).to_string());
+        set(&d, "memory.max", "");
+        set(&d, "memory.swap.max", "");
+        limit_and_swap_v2(d.path(), Some(-1), None).unwrap();
+        assert_eq!(read(&d, "memory.max"), "max");
+        assert_eq!(read(&d, "memory.swap.max"), "max");
+    }
 }
