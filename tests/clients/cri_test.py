@@ -10,6 +10,10 @@ then everything removed as the kubelet removes it. A second pod shares one PID n
 line to $RESULTS when set).
 
 Usage: cri_test.py --socket S --gen DIR --rune RUNE --rune-root ROOT --logs DIR --cgroup-parent P
+  [--systemd]
+  --systemd:   containerd runs with SystemdCgroup = true: pods get slices (P-<pod>.slice, as the
+               kubelet's systemd driver names them), containers transient scopes whose limits
+               systemd reports
   --gen:       where protoc wrote api_pb2.py (from api.proto)
   --rune-root: the --root the shim gives rune for the k8s.io namespace (Options.Root/k8s.io)
 """
@@ -86,6 +90,7 @@ def main():
     ap = argparse.ArgumentParser()
     for a in ("socket", "gen", "rune", "rune-root", "logs", "cgroup-parent"):
         ap.add_argument("--" + a, required=True)
+    ap.add_argument("--systemd", action="store_true")
     args = ap.parse_args()
     sys.path.insert(0, args.gen)
     import api_pb2 as pb  # noqa: E402 (generated at test time)
@@ -113,9 +118,39 @@ def sandbox_config(pb, args, name, pid_mode):
         metadata=pb.PodSandboxMetadata(name=name, uid=name + "-uid", namespace="rune"),
         log_directory=os.path.join(args.logs, name),
         linux=pb.LinuxPodSandboxConfig(
-            cgroup_parent=f"{args.cgroup_parent}/{name}",
+            cgroup_parent=pod_cgroup_parent(args, name),
             security_context=pb.LinuxSandboxSecurityContext(
                 namespace_options=pb.NamespaceOption(network=pb.NODE, pid=pid_mode))))
+
+
+def pod_cgroup_parent(args, name):
+    """A cgroupfs path below the parent, or with systemd a slice below the parent's slice (a
+    dash in a slice name means nesting, so the pod's own dashes become underscores)."""
+    if args.systemd:
+        return f"{args.cgroup_parent}-{name.replace('-', '_')}.slice"
+    return f"{args.cgroup_parent}/{name}"
+
+
+def container_cgroup(sandbox, cid, systemd):
+    """The end of the container's cgroup path: cgroupfs's <parent>/<id>, systemd's
+    <parent slice>/cri-containerd-<id>.scope."""
+    if systemd:
+        return f"{sandbox.linux.cgroup_parent}/cri-containerd-{cid}.scope"
+    return f"{sandbox.linux.cgroup_parent}/{cid}"
+
+
+MEMORY_LIMIT = 64 << 20
+
+
+def check_systemd_limits(cid):
+    """The container's scope is active, delegated, and systemd reports its memory limit."""
+    unit = f"cri-containerd-{cid}.scope"
+    def show(prop):
+        return subprocess.run(["systemctl", "show", "-P", prop, unit], capture_output=True,
+                              text=True).stdout.strip()
+    got = (show("ActiveState"), show("Delegate"), show("MemoryMax"))
+    if got != ("active", "yes", str(MEMORY_LIMIT)):
+        raise RuntimeError(f"{unit}: ActiveState, Delegate, MemoryMax = {got}")
 
 
 def run_sandbox(cri, pb, sandbox):
@@ -142,8 +177,10 @@ def create(cri, pb, pod, sandbox, name, command, pid_mode):
         metadata=pb.ContainerMetadata(name=name), image=pb.ImageSpec(image=IMAGE),
         command=command, envs=[pb.KeyValue(key="GREETING", value="hello")],
         log_path=f"{name}.log",
-        linux=pb.LinuxContainerConfig(security_context=pb.LinuxContainerSecurityContext(
-            namespace_options=pb.NamespaceOption(network=pb.NODE, pid=pid_mode))))
+        linux=pb.LinuxContainerConfig(
+            resources=pb.LinuxContainerResources(memory_limit_in_bytes=MEMORY_LIMIT),
+            security_context=pb.LinuxContainerSecurityContext(
+                namespace_options=pb.NamespaceOption(network=pb.NODE, pid=pid_mode))))
     return cri("CreateContainer", pb.CreateContainerRequest(
         pod_sandbox_id=pod, config=cfg, sandbox_config=sandbox)).container_id
 
@@ -235,8 +272,10 @@ def rune_pod(cri, pb, args):
             if live.get(cid, {}).get("status") != "running" or live[cid].get("pid") != pid:
                 raise RuntimeError(f"rune list: {live.get(cid)}, CRI pid {pid}")
             cgroup = open(f"/proc/{pid}/cgroup").read()
-            if f"{sandbox.linux.cgroup_parent}/{cid}" not in cgroup:
+            if container_cgroup(sandbox, cid, args.systemd) not in cgroup:
                 raise RuntimeError(f"cgroup of pid {pid}: {cgroup!r}")
+            if args.systemd:
+                check_systemd_limits(cid)
             listed = cri("ListContainers", pb.ListContainersRequest(
                 filter=pb.ContainerFilter(pod_sandbox_id=pod))).containers
             states = {c.id: c.state for c in listed}

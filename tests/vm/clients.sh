@@ -85,6 +85,38 @@ check podman-start podman_start
 check podman-systemd-plain podman_case p-plain
 check podman-systemd-enclave podman_case p-enclave "${ENCLAVE_ENV[@]}"
 
+# --- containerd's CRI, SystemdCgroup = true (kubeadm's default) ------------------------------
+mkdir -p /etc/containerd
+cat >/etc/containerd/config.toml <<TOML
+version = 2
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "docker.io/rune-test/pause:latest"
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "rune"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.rune]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.rune.options]
+        BinaryName = "$RUNE"
+        Root = "/run/rune-cri"
+        SystemdCgroup = true
+TOML
+containerd_start() {
+  systemctl start containerd || { journalctl -u containerd --no-pager | tail -20; return 1; }
+  wait_for 60 ctr version || return
+  ctr -n k8s.io image import "$IMAGES/oci.tar" >/dev/null
+}
+check containerd-start containerd_start
+mkdir -p "$T/gen"
+if protoc -I "$repo/tests/clients" --python_out="$T/gen" "$repo/tests/clients/api.proto"; then
+  "$PY" "$repo/tests/clients/cri_test.py" --systemd --socket /run/containerd/containerd.sock \
+    --gen "$T/gen" --rune "$RUNE" --rune-root /run/rune-cri/k8s.io --logs "$T/pod-logs" \
+    --cgroup-parent runecri || true
+else
+  fail cri "protoc could not compile api.proto"
+fi
+check cri-no-rune-state-left want "rune state" "$("$RUNE" --root /run/rune-cri/k8s.io list -q 2>&1)" ""
+systemctl stop containerd >/dev/null 2>&1
+
 check no-rune-scopes-left want "scopes" "$(systemctl list-units --no-legend --state=active 'docker-*.scope' 'libpod-*.scope' 'cri-containerd-*.scope' | grep -v conmon)" ""
 passed=$(grep -c '^ok ' "$RESULTS"); failed=$(grep -c '^FAIL ' "$RESULTS")
 rm -rf "$T"

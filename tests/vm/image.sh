@@ -28,7 +28,7 @@ trap 'rm -rf "$tmp"' EXIT
 root=$tmp/root
 pkgs=(systemd systemd-sysv dbus udev kmod linux-image-amd64 iproute2 procps util-linux
       busybox-static python3 make libseccomp2 containerd docker.io podman conmon
-      golang-github-containers-common python3-grpcio python3-protobuf uidmap apparmor)
+      golang-github-containers-common python3-grpcio python3-protobuf protobuf-compiler uidmap apparmor)
 # No recommends: the image holds what the tests use, and builds faster.
 mmdebstrap --quiet --variant=minbase --include="$(IFS=,; echo "${pkgs[*]}")" \
   --aptopt='APT::Install-Recommends "false"' \

@@ -32,6 +32,7 @@ trap 'rm -f "$guest"' EXIT
 {
   echo 'set -u; failed=0'
   echo "RUNE=$target/release/rune PAL=$target/skeleton/liberpal-skeleton-v3.so $here/host.sh || failed=1"
+  echo "RUNE=$target/release/rune PAL=$target/skeleton/liberpal-skeleton-v3.so $here/clients.sh || failed=1"
   for b in "${bins[@]}"; do
     echo "echo \"== $(basename "$b")\""
     echo "RUNE_BIN=$target/debug/rune RUNE_SKELETON_DIR=$target/skeleton $b --test-threads=2 || failed=1"
