@@ -52,9 +52,11 @@ pub fn netlink_route() -> io::Result<OwnedFd> {
     .map_err(io::Error::from)
 }
 
-/// One send(2) of `buf` on `sock`, no flags: how many bytes went.
+/// One send(2) of `buf` on `sock` with MSG_NOSIGNAL (a peer that has gone is EPIPE, never a
+/// SIGPIPE that would kill a librune host which keeps the default disposition): how many bytes
+/// went.
 pub fn send(sock: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
-    socket::send(sock.as_raw_fd(), buf, MsgFlags::empty()).map_err(io::Error::from)
+    socket::send(sock.as_raw_fd(), buf, MsgFlags::MSG_NOSIGNAL).map_err(io::Error::from)
 }
 
 /// One recv(2) on `sock` into `buf`, no flags: how many bytes came.
