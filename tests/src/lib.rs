@@ -34,7 +34,10 @@ pub use cache::user_rune_bin;
 pub use console::{ConsoleCapture, ConsoleSocket};
 pub use enclave::*;
 pub use invocation::{default_timeout, Invocation};
-pub use leak::{assert_no_leaks, cgroup_dir, cgroup_dirs_for, cgroup_mounts, own_cgroup};
+pub use leak::{
+    assert_no_leaks, cgroup_dir, cgroup_dirs_for, cgroup_has_file, cgroup_mounts, cgroup_v2,
+    cpu_weight_of_shares, make_cgroup_dir, own_cgroup, relative_base, CgroupHost,
+};
 pub use mountinfo::{mount_opts, mountinfo_line, propagation_tags, super_opts, HostMount};
 pub use output::Output;
 pub use procfs::{
