@@ -145,8 +145,7 @@ fn a_cgroups_path_with_dotdot_stays_inside_cgroupfs() {
     let name = format!("rune-esc-{}", std::process::id());
     let evil = format!("/rune-test/../../../../../../tmp/{name}");
     let mut b = Bundle::new("esccg");
-    b.cgroups_path(Some(&evil))
-        .sh("cat /proc/self/cgroup | grep memory");
+    b.cgroups_path(Some(&evil)).sh("cat /proc/self/cgroup");
     let out = rune.run(&b);
     out.assert_ok();
     assert!(

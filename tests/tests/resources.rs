@@ -1,15 +1,16 @@
 //! `linux.resources` at create: the cgroup files and, where it can be seen
-//! cheaply, the effect on the container's processes.
+//! cheaply, the effect on the container's processes. The files are v1's on a v1 or hybrid host,
+//! the unified tree's on a pure cgroup v2 host.
 
 use rune_integration::*;
 use std::path::Path;
 
 const MIB: i64 = 1024 * 1024;
 
-/// A shell that really holds ~100 MB: the command substitution keeps the
-/// whole output of the pipeline in the shell's memory (NULs would be dropped,
-/// hence the `tr`).
-const HOG: &str = "x=$(head -c 100000000 /dev/zero | tr '\\0' a)";
+/// A process that really holds ~100 MB: dd's one 100 MB buffer, filled by the kernel (fast
+/// even in an emulated guest, where a shell building the string byte by byte takes minutes).
+/// The shell exits with dd's status (137 when the OOM killer takes it).
+const HOG: &str = "dd if=/dev/zero of=/dev/null bs=100M count=1 2>/dev/null || exit $?";
 
 fn read_trim(p: &Path) -> String {
     std::fs::read_to_string(p)
@@ -58,17 +59,27 @@ fn memory_limit_oom_kills_the_allocating_process() {
         out.stderr_now()
     );
     let mem = cgroup_dir("memory", &b.cgroups_path_value().unwrap());
+    let host = CgroupHost::probe();
     assert!(
-        mem.starts_with("/sys/fs/cgroup/memory/rune-test"),
+        mem.starts_with(host.pick(
+            "/sys/fs/cgroup/memory/rune-test",
+            "/sys/fs/cgroup/rune-test"
+        )),
         "absolute cgroupsPath is taken from the hierarchy root: {mem:?}"
     );
-    assert_eq!(read_trim(&mem.join("memory.limit_in_bytes")), "33554432");
-    assert_eq!(
-        read_trim(&mem.join("memory.memsw.limit_in_bytes")),
-        "33554432"
+    let (limit, swap) = host.pick(
+        ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes"),
+        ("memory.max", "memory.swap.max"),
     );
-    let kills = keyed(&mem.join("memory.oom_control"), "oom_kill ");
-    assert!(kills > 0, "memory.oom_control oom_kill = {kills}");
+    assert_eq!(read_trim(&mem.join(limit)), "33554432");
+    // v2's swap.max is the swap alone: memory+swap minus the limit. Without swap accounting
+    // (no such file) the equal limits ask for no swap limit, and rune writes none.
+    if mem.join(swap).exists() {
+        assert_eq!(read_trim(&mem.join(swap)), host.pick("33554432", "0"));
+    }
+    let events = host.pick("memory.oom_control", "memory.events");
+    let kills = keyed(&mem.join(events), "oom_kill ");
+    assert!(kills > 0, "{events} oom_kill = {kills}");
     rune.delete(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));
 }
@@ -81,18 +92,30 @@ fn memory_limit_minus_one_on_an_existing_limited_cgroup() {
     let mut b = Bundle::new("resmemunl");
     b.set("/linux/resources/memory", json!({"limit": -1}))
         .args(&["sleep", "100000"]);
-    let mem = cgroup_dir("memory", &b.cgroups_path_value().unwrap());
-    std::fs::create_dir_all(&mem).unwrap();
-    std::fs::write(mem.join("memory.limit_in_bytes"), (64 * MIB).to_string()).unwrap();
-    std::fs::write(
-        mem.join("memory.memsw.limit_in_bytes"),
-        (128 * MIB).to_string(),
-    )
-    .unwrap();
+    let mem = make_cgroup_dir("memory", &b.cgroups_path_value().unwrap());
+    let (limit, swap) = CgroupHost::probe().pick(
+        ("memory.limit_in_bytes", "memory.memsw.limit_in_bytes"),
+        ("memory.max", "memory.swap.max"),
+    );
+    // Without swap accounting (no memsw / swap.max) the memory limit alone.
+    let files: Vec<&str> = [limit, swap]
+        .into_iter()
+        .filter(|f| mem.join(f).exists())
+        .collect();
+    assert!(files.contains(&limit), "no {limit} in {mem:?}");
+    std::fs::write(mem.join(limit), (64 * MIB).to_string()).unwrap();
+    if files.contains(&swap) {
+        // v1: memory+swap 128 MiB; v2: 64 MiB of swap beside the 64 MiB.
+        let v = if cgroup_v2() { 64 * MIB } else { 128 * MIB };
+        std::fs::write(mem.join(swap), v.to_string()).unwrap();
+    }
     let (_, pid) = rune.create_ok(&b);
-    for f in ["memory.limit_in_bytes", "memory.memsw.limit_in_bytes"] {
-        let v: u64 = read_trim(&mem.join(f)).parse().unwrap();
-        assert!(v > 1 << 60, "{f} = {v}, not unlimited");
+    for f in files {
+        let v = read_trim(&mem.join(f));
+        assert!(
+            v == "max" || v.parse::<u64>().unwrap() > 1 << 60,
+            "{f} = {v}, not unlimited"
+        );
     }
     rune.delete_force(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));
@@ -120,24 +143,36 @@ fn memory_reservation_and_swappiness() {
     .args(&["sleep", "100000"]);
     let (_, pid) = rune.start_container(&b);
     let mem = cgroup_dir("memory", &b.cgroups_path_value().unwrap());
-    assert_eq!(read_trim(&mem.join("memory.limit_in_bytes")), "67108864");
-    assert_eq!(
-        read_trim(&mem.join("memory.soft_limit_in_bytes")),
-        "33554432"
-    );
-    assert_eq!(read_trim(&mem.join("memory.swappiness")), "10");
-    assert!(procs(&mem).contains(&pid));
+    let out = if cgroup_v2() {
+        // The reservation is memory.low; v2 has no per-cgroup swappiness (ignored, as runc).
+        assert_eq!(read_trim(&mem.join("memory.max")), "67108864");
+        assert_eq!(read_trim(&mem.join("memory.low")), "33554432");
+        assert!(!mem.join("memory.swappiness").exists());
+        assert!(procs(&mem).contains(&pid));
+        rune.exec(&b.id, &["cat", "/sys/fs/cgroup/memory.low"])
+    } else {
+        assert_eq!(read_trim(&mem.join("memory.limit_in_bytes")), "67108864");
+        assert_eq!(
+            read_trim(&mem.join("memory.soft_limit_in_bytes")),
+            "33554432"
+        );
+        assert_eq!(read_trim(&mem.join("memory.swappiness")), "10");
+        assert!(procs(&mem).contains(&pid));
+        rune.exec(
+            &b.id,
+            &[
+                "cat",
+                "/sys/fs/cgroup/memory/memory.soft_limit_in_bytes",
+                "/sys/fs/cgroup/memory/memory.swappiness",
+            ],
+        )
+    };
     // The container sees its own cgroup with the same values.
-    let out = rune.exec(
-        &b.id,
-        &[
-            "cat",
-            "/sys/fs/cgroup/memory/memory.soft_limit_in_bytes",
-            "/sys/fs/cgroup/memory/memory.swappiness",
-        ],
-    );
     out.assert_ok();
-    assert_eq!(out.stdout, "33554432\n10\n");
+    assert_eq!(
+        out.stdout,
+        CgroupHost::probe().pick("33554432\n10\n", "33554432\n")
+    );
     rune.delete_force(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));
 }
@@ -154,9 +189,17 @@ fn cpu_shares_quota_period_and_cpuset() {
     let (out, pid) = rune.start_container(&b);
     let path = b.cgroups_path_value().unwrap();
     let cpu = cgroup_dir("cpu", &path);
-    assert_eq!(read_trim(&cpu.join("cpu.shares")), "512");
-    assert_eq!(read_trim(&cpu.join("cpu.cfs_quota_us")), "20000");
-    assert_eq!(read_trim(&cpu.join("cpu.cfs_period_us")), "50000");
+    if cgroup_v2() {
+        assert_eq!(
+            read_trim(&cpu.join("cpu.weight")),
+            cpu_weight_of_shares(512).to_string()
+        );
+        assert_eq!(read_trim(&cpu.join("cpu.max")), "20000 50000");
+    } else {
+        assert_eq!(read_trim(&cpu.join("cpu.shares")), "512");
+        assert_eq!(read_trim(&cpu.join("cpu.cfs_quota_us")), "20000");
+        assert_eq!(read_trim(&cpu.join("cpu.cfs_period_us")), "50000");
+    }
     let cpuset = cgroup_dir("cpuset", &path);
     assert_eq!(read_trim(&cpuset.join("cpuset.cpus")), "0");
     assert_eq!(read_trim(&cpuset.join("cpuset.mems")), "0");
@@ -222,15 +265,28 @@ fn pids_limit_stops_a_fork_loop() {
 
 /// What this kernel offers for block I/O weights on cgroup v1, read from the blkio hierarchy's
 /// root: CFQ's `blkio.weight`, BFQ's `blkio.bfq.weight` (with a loop device that can switch to
-/// BFQ for a per-device weight), or neither (no CFQ, BFQ not built).
+/// BFQ for a per-device weight), or neither (no CFQ, BFQ not built). On cgroup v2, read from a
+/// new cgroup: BFQ's `io.bfq.weight` (with a loop device switched to BFQ where there is one),
+/// else `io.weight` alone.
 enum BlkioWeights {
     Cfq,
     Bfq(BfqLoop),
     None,
+    V2Bfq(Option<BfqLoop>),
+    V2Io,
 }
 
 impl BlkioWeights {
     fn probe() -> BlkioWeights {
+        if cgroup_v2() {
+            // Switching a loop device to BFQ loads the scheduler, and with it io.bfq.weight.
+            let lo = BfqLoop::try_new();
+            return if cgroup_has_file("io", "io.bfq.weight") {
+                BlkioWeights::V2Bfq(lo)
+            } else {
+                BlkioWeights::V2Io
+            };
+        }
         let root = cgroup_dir("blkio", "/");
         if root.join("blkio.weight").exists() {
             BlkioWeights::Cfq
@@ -253,6 +309,11 @@ struct BfqLoop {
 impl BfqLoop {
     /// Only where the kernel has BFQ: every loop device then lists it.
     fn new() -> BfqLoop {
+        BfqLoop::try_new().expect("no loop block device that switches to bfq")
+    }
+
+    /// The last loop device, switched to BFQ; None without loop devices or BFQ.
+    fn try_new() -> Option<BfqLoop> {
         let mut loops: Vec<_> = std::fs::read_dir("/sys/block")
             .unwrap()
             .flatten()
@@ -260,17 +321,17 @@ impl BfqLoop {
             .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("loop"))
             .collect();
         loops.sort();
-        let dir = loops.pop().expect("no loop block device in /sys/block");
+        let dir = loops.pop()?;
         let sched = dir.join("queue/scheduler");
-        let text = read_trim(&sched);
+        let text = std::fs::read_to_string(&sched).ok()?;
         let old = text
             .split_whitespace()
             .find_map(|s| s.strip_prefix('[')?.strip_suffix(']'))
             .unwrap_or("none")
             .to_string();
-        std::fs::write(&sched, "bfq").expect("switch the loop device to bfq");
+        std::fs::write(&sched, "bfq").ok()?;
         let dev = read_trim(&dir.join("dev"));
-        BfqLoop { sched, old, dev }
+        Some(BfqLoop { sched, old, dev })
     }
 }
 
@@ -283,9 +344,15 @@ impl Drop for BfqLoop {
 /// Block I/O weights go where the kernel has them, as runc writes them: CFQ's blkio.weight, or
 /// BFQ's blkio.bfq.weight and blkio.bfq.weight_device. A kernel with neither gets a clear
 /// error that names the missing files, and the failed create leaves nothing behind.
+/// On cgroup v2: BFQ's io.bfq.weight (the weight as it is, and per device), else io.weight
+/// (converted as runc converts: 1 + (w - 10) * 9999 / 990); a per-device weight without BFQ is
+/// rune's clear error (runc drops it silently).
 #[test]
 fn blkio_weights_go_to_the_files_the_kernel_has() {
     let kernel = BlkioWeights::probe();
+    if cgroup_v2() {
+        return io_weights_v2(kernel);
+    }
     let dev = match &kernel {
         BlkioWeights::Bfq(lo) => lo.dev.clone(),
         _ => "7:0".to_string(),
@@ -325,11 +392,56 @@ fn blkio_weights_go_to_the_files_the_kernel_has() {
             );
             Some(pid)
         }
+        BlkioWeights::V2Bfq(_) | BlkioWeights::V2Io => unreachable!("a v1 host"),
     };
     if pid.is_some() {
         rune.delete_force(&b.id).assert_ok();
     }
     assert_no_leaks(&rune, &b, pid);
+}
+
+/// The v2 half of `blkio_weights_go_to_the_files_the_kernel_has`.
+fn io_weights_v2(kernel: BlkioWeights) {
+    let rune = Rune::new();
+    let bundle = |dev: Option<&str>| {
+        let mut b = Bundle::new("resiow");
+        let mut io = json!({"weight": 300});
+        if let Some((major, minor)) = dev.and_then(|d| d.split_once(':')) {
+            io["weightDevice"] = json!([{"major": major.parse::<i64>().unwrap(),
+                "minor": minor.parse::<i64>().unwrap(), "weight": 700}]);
+        }
+        b.set("/linux/resources/blockIO", io)
+            .args(&["sleep", "100000"]);
+        b
+    };
+    let (b, file, want) = match &kernel {
+        BlkioWeights::V2Bfq(lo) => {
+            let dev = lo.as_ref().map(|l| l.dev.as_str());
+            let mut want = vec!["default 300".to_string()];
+            want.extend(dev.map(|d| format!("{d} 700")));
+            (bundle(dev), "io.bfq.weight", want)
+        }
+        BlkioWeights::V2Io => {
+            let b = bundle(Some("7:0"));
+            rune.create(&b)
+                .assert_fail_mentioning(&["io.bfq.weight", "does not exist on this host"]);
+            assert_no_leaks(&rune, &b, None);
+            let w = 1 + (300 - 10) * 9999 / 990;
+            (bundle(None), "io.weight", vec![format!("default {w}")])
+        }
+        _ => unreachable!("a v2 host"),
+    };
+    let (_, pid) = rune.create_ok(&b);
+    let io = cgroup_dir("io", &b.cgroups_path_value().unwrap());
+    let text = read_trim(&io.join(file));
+    for w in &want {
+        assert!(
+            text.lines().any(|l| l == w),
+            "{w:?} not in {file}: {text:?}"
+        );
+    }
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
 }
 
 /// A container with CAP_MKNOD and a tmpfs at /mnt/a that allows device nodes.
@@ -436,14 +548,15 @@ fn relative_cgroups_path_gets_the_limits() {
     let pids = cgroup_dir("pids", &rel);
     let mem = cgroup_dir("memory", &rel);
     assert_eq!(read_trim(&pids.join("pids.max")), "17");
-    assert_eq!(read_trim(&mem.join("memory.limit_in_bytes")), "50331648");
     assert!(procs(&pids).contains(&pid) && procs(&mem).contains(&pid));
-    // Below this process's own memory cgroup, which is not the root here.
-    let own = own_cgroup("memory");
+    // Below this process's own memory cgroup (on v2 its parent), which is not the root here.
+    let own = relative_base("memory");
+    let limit = CgroupHost::probe().pick("memory.limit_in_bytes", "memory.max");
+    assert_eq!(read_trim(&mem.join(limit)), "50331648");
     assert!(
         mem.to_string_lossy()
             .ends_with(&format!("{}/{rel}", own.trim_end_matches('/'))),
-        "{mem:?} not below own memory cgroup {own}"
+        "{mem:?} not below the memory cgroup {own}"
     );
     rune.delete_force(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));

@@ -37,7 +37,10 @@ fn unknown_key_in_a_resource_object_is_ignored() {
         "/linux/resources/pids",
         json!({"limit": 50, "notAField": "x"}),
     )
-    .sh("cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max");
+    .sh(CgroupHost::probe().pick(
+        "cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max",
+        "cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids.max",
+    ));
     let out = rune.run(&b);
     out.assert_ok();
     assert_eq!(out.stdout, "67108864\n50\n");
@@ -131,17 +134,32 @@ fn device_rule_of_a_node_type_or_empty_access_is_refused() {
     }
 }
 
-/// `linux.resources.unified` holds cgroup v2 files: on this v1 (hybrid) host, an error in
-/// runc's words, before anything is made.
+/// `linux.resources.unified` holds cgroup v2 files: on a v1 (or hybrid) host, an error in
+/// runc's words, before anything is made. On a pure v2 host they are written as given (the
+/// container sees its pids.max), and a key that names no file is an error naming it.
 #[test]
 fn unified_resources_on_a_v1_host_are_an_invalid_configuration() {
     let b = bundle_with("badunified", |b| {
         b.set("/linux/resources/unified", json!({"pids.max": "10"}));
     });
-    create_fails(
-        &b,
-        &["invalid configuration: cannot use unified on cgroup v1"],
-    );
+    if !cgroup_v2() {
+        create_fails(
+            &b,
+            &["invalid configuration: cannot use unified on cgroup v1"],
+        );
+        return;
+    }
+    let rune = Rune::new();
+    let mut b = b;
+    b.sh("cat /sys/fs/cgroup/pids.max");
+    let out = rune.run(&b);
+    out.assert_ok();
+    assert_eq!(out.stdout, "10\n");
+    assert_no_leaks(&rune, &b, None);
+    let bad = bundle_with("badunifiedkey", |b| {
+        b.set("/linux/resources/unified", json!({"pids.nope": "10"}));
+    });
+    create_fails(&bad, &["pids.nope"]);
 }
 
 #[test]
