@@ -52,10 +52,30 @@ json.dump(c, open(path, "w"), indent=2)
 PY
 }
 show() { systemctl show -P "$2" "$1" 2>&1; }
-cgfile() { cat "/sys/fs/cgroup/$1/$2" 2>&1; }
+# The layout systemd booted: pure v2, or hybrid (v1 controllers, the unified tree beside them).
+# What each check reads, by layout: a v2 file in the unified cgroup, or a v1 file in its
+# controller's hierarchy; and systemd's property names for it (v1 has its own).
+if [ "$(stat -fc %T /sys/fs/cgroup)" = cgroup2fs ]; then
+  layout=v2
+  MEM=memory.max SWAP=memory.swap.max SWAP_WANT=33554432 SWAP2_WANT=67108864
+  CPU=cpu.max CPU_WANT="50000 100000" FREEZE=cgroup.freeze FROZEN=1
+  P_MEM=MemoryMax
+  cgfile() { cat "/sys/fs/cgroup/$1/$2" 2>&1; }
+else
+  layout=hybrid
+  # v1 counts swap with memory: memsw is the spec's swap as given.
+  MEM=memory.limit_in_bytes SWAP=memory.memsw.limit_in_bytes SWAP_WANT=100663296
+  SWAP2_WANT=201326592 CPU=cpu.cfs_quota_us CPU_WANT=50000 FREEZE=freezer.state FROZEN=FROZEN
+  P_MEM=MemoryLimit
+  cgfile() { # the v1 hierarchy of the file's controller
+    local c=${2%%.*}
+    case $c in cpu) c=cpu,cpuacct ;; memory|pids|cpuset|freezer) ;; esac
+    cat "/sys/fs/cgroup/$c/$1/$2" 2>&1
+  }
+fi
 
 echo "# host: $(uname -r), $(stat -fc %T /sys/fs/cgroup), pid 1 $(cat /proc/1/comm), $(systemctl --version | head -1)"
-check "pure cgroup v2" cgroup2fs "$(stat -fc %T /sys/fs/cgroup)"
+check "the layout asked for (${RUNE_VM_CGROUP:-v2})" "${RUNE_VM_CGROUP:-v2}" "$layout"
 check "rune features: systemd" true "$("$rune" features | python3 -c 'import json,sys; print(str(json.load(sys.stdin)["linux"]["cgroup"]["systemd"]).lower())')"
 
 # --- the systemd driver --------------------------------------------------------------------
@@ -66,23 +86,28 @@ for kind in plain enclave; do
   pid=$("$rune" --root "$root" state "$id" 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
   check "systemd $kind: the unit is active" active "$(systemctl is-active "$unit")"
   check "systemd $kind: Delegate" yes "$(show "$unit" Delegate)"
-  check "systemd $kind: MemoryMax" 67108864 "$(show "$unit" MemoryMax)"
-  check "systemd $kind: MemorySwapMax (swap - limit)" 33554432 "$(show "$unit" MemorySwapMax)"
+  check "systemd $kind: $P_MEM" 67108864 "$(show "$unit" $P_MEM)"
   check "systemd $kind: TasksMax" 50 "$(show "$unit" TasksMax)"
   check "systemd $kind: CPUQuotaPerSecUSec" 500ms "$(show "$unit" CPUQuotaPerSecUSec)"
-  check "systemd $kind: CPUWeight" 20 "$(show "$unit" CPUWeight)"
-  check "systemd $kind: AllowedCPUs" 0 "$(show "$unit" AllowedCPUs)"
+  if [ $layout = v2 ]; then
+    check "systemd $kind: MemorySwapMax (swap - limit)" 33554432 "$(show "$unit" MemorySwapMax)"
+    check "systemd $kind: CPUWeight" 20 "$(show "$unit" CPUWeight)"
+    check "systemd $kind: AllowedCPUs" 0 "$(show "$unit" AllowedCPUs)"
+  else
+    check "systemd $kind: CPUShares" 512 "$(show "$unit" CPUShares)"
+  fi
   check "systemd $kind: the init is in the scope" "0::/$cg" "$(grep '^0::' /proc/$pid/cgroup)"
-  check "systemd $kind: memory.max" 67108864 "$(cgfile "$cg" memory.max)"
-  check "systemd $kind: memory.swap.max" 33554432 "$(cgfile "$cg" memory.swap.max)"
+  check "systemd $kind: $MEM" 67108864 "$(cgfile "$cg" $MEM)"
+  check "systemd $kind: $SWAP" $SWAP_WANT "$(cgfile "$cg" $SWAP)"
   check "systemd $kind: pids.max" 50 "$(cgfile "$cg" pids.max)"
-  check "systemd $kind: cpu.max" "50000 100000" "$(cgfile "$cg" cpu.max)"
+  check "systemd $kind: $CPU" "$CPU_WANT" "$(cgfile "$cg" $CPU)"
   check "systemd $kind: cpuset.cpus" 0 "$(cgfile "$cg" cpuset.cpus)"
   check_ok "systemd $kind: update" "$rune" --root "$root" --systemd-cgroup update --memory 134217728 --memory-swap 201326592 --pids-limit 80 "$id"
-  check "systemd $kind: MemoryMax after update" 134217728 "$(show "$unit" MemoryMax)"
+  check "systemd $kind: $P_MEM after update" 134217728 "$(show "$unit" $P_MEM)"
   check "systemd $kind: TasksMax after update" 80 "$(show "$unit" TasksMax)"
   systemctl daemon-reload
-  check "systemd $kind: memory.max after daemon-reload" 134217728 "$(cgfile "$cg" memory.max)"
+  check "systemd $kind: $MEM after daemon-reload" 134217728 "$(cgfile "$cg" $MEM)"
+  check "systemd $kind: $SWAP after daemon-reload" $SWAP2_WANT "$(cgfile "$cg" $SWAP)"
   check "systemd $kind: pids.max after daemon-reload" 80 "$(cgfile "$cg" pids.max)"
   if [ "$kind" = plain ]; then
     check_ok "systemd $kind: exec -d" "$rune" --root "$root" --systemd-cgroup exec -d --pid-file "$T/exec.pid" "$id" sleep 30
@@ -92,11 +117,11 @@ for kind in plain enclave; do
     check "systemd $kind: exec in the enclave" hi "$("$rune" --root "$root" --systemd-cgroup exec "$id" echo hi 2>&1 </dev/null)"
   fi
   check_ok "systemd $kind: pause" "$rune" --root "$root" --systemd-cgroup pause "$id"
-  check "systemd $kind: cgroup.freeze" 1 "$(cgfile "$cg" cgroup.freeze)"
+  check "systemd $kind: $FREEZE" $FROZEN "$(cgfile "$cg" $FREEZE)"
   check_ok "systemd $kind: resume" "$rune" --root "$root" --systemd-cgroup resume "$id"
   check_ok "systemd $kind: delete --force" "$rune" --root "$root" --systemd-cgroup delete --force "$id"
   check "systemd $kind: the unit is gone" inactive "$(systemctl is-active "$unit")"
-  check "systemd $kind: the cgroup is gone" no "$([ -e "/sys/fs/cgroup/$cg" ] && echo yes || echo no)"
+  check "systemd $kind: the cgroup is gone" "" "$(ls -d /sys/fs/cgroup/$cg /sys/fs/cgroup/*/$cg 2>/dev/null)"
   check "systemd $kind: the init is gone" no "$([ -e "/proc/$pid" ] && echo yes || echo no)"
 done
 
@@ -104,13 +129,13 @@ done
 id=fs-plain cg=rune-host-test/fs-plain
 bundle "$T/$id" "/$cg"
 check_ok "cgroupfs: run -d" "$rune" --root "$root" run -d --bundle "$T/$id" "$id"
-check "cgroupfs: memory.max" 67108864 "$(cgfile "$cg" memory.max)"
-check "cgroupfs: memory.swap.max" 33554432 "$(cgfile "$cg" memory.swap.max)"
+check "cgroupfs: $MEM" 67108864 "$(cgfile "$cg" $MEM)"
+check "cgroupfs: $SWAP" $SWAP_WANT "$(cgfile "$cg" $SWAP)"
 check "cgroupfs: pids.max" 50 "$(cgfile "$cg" pids.max)"
-check "cgroupfs: cpu.max" "50000 100000" "$(cgfile "$cg" cpu.max)"
+check "cgroupfs: $CPU" "$CPU_WANT" "$(cgfile "$cg" $CPU)"
 check_ok "cgroupfs: delete --force" "$rune" --root "$root" delete --force "$id"
-check "cgroupfs: the cgroup is gone" no "$([ -e "/sys/fs/cgroup/$cg" ] && echo yes || echo no)"
-rmdir /sys/fs/cgroup/rune-host-test 2>/dev/null
+check "cgroupfs: the cgroup is gone" "" "$(ls -d /sys/fs/cgroup/$cg /sys/fs/cgroup/*/$cg 2>/dev/null)"
+rmdir /sys/fs/cgroup/rune-host-test /sys/fs/cgroup/*/rune-host-test 2>/dev/null
 
 check "no rune scope left" "" "$(systemctl list-units --all --no-legend 'rune-probe-*' 2>&1)"
 echo "$pass passed, $fail failed"

@@ -11,6 +11,8 @@
 # Software emulation (TCG): on these machines a KVM guest hangs in early boot. RUNE_VM_ACCEL=kvm
 # chooses KVM where a guest is seen to boot. RUNE_VM_TIMEOUT (seconds, default 2400) bounds a run.
 # RUNE_VM_ENV: a file of shell assignments the guest sources before CMD.
+# RUNE_VM_CGROUP=hybrid boots the same host with systemd's hybrid layout (v1 controllers, the
+# unified tree at /sys/fs/cgroup/unified), as older distributions ran it; default: pure v2.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -44,13 +46,19 @@ echo "$repo" > "$ctl/checkout"
 qemu-img create -q -f qcow2 -F raw -b "$img/root.img" "$ctl/overlay.qcow2"
 : > "$ctl/out.log"
 
+cmdline="root=/dev/vda rw console=ttyS0 quiet systemd.show_status=0 panic=-1"
+case ${RUNE_VM_CGROUP:-v2} in
+  v2) ;;
+  hybrid) cmdline+=" systemd.unified_cgroup_hierarchy=0" ;;
+  *) echo "run.sh: RUNE_VM_CGROUP is v2 or hybrid" >&2; exit 2 ;;
+esac
 accel=${RUNE_VM_ACCEL:-tcg}
 cpu=max
 [ "$accel" = kvm ] && cpu=host
 qemu-system-x86_64 -accel "$accel" -cpu "$cpu" -smp 2 -m 2048 -machine q35 \
   -display none -monitor none -no-reboot -nic none \
   -kernel "$img/vmlinuz" -initrd "$img/initrd.img" \
-  -append "root=/dev/vda rw console=ttyS0 quiet systemd.show_status=0 panic=-1" \
+  -append "$cmdline" \
   -drive "file=$ctl/overlay.qcow2,if=virtio,format=qcow2,cache=unsafe" \
   -virtfs "local,path=$ctl,mount_tag=ctl,security_model=none,id=ctl" \
   -virtfs "local,path=$repo,mount_tag=checkout,security_model=passthrough,id=checkout" \

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # test.sh: `make vm-test`: in one boot of the stock-host guest (run.sh), the tests whose outcome
 # depends on the host: host.sh (the systemd driver and cgroupfs on pure cgroup v2, plain and
-# enclave), then the integration test files below, built here and run there against the debug
-# rune (the rest of the suite runs on this machine in `make integration`). The clients with
-# their systemd managers run by clients.sh in the same boot. Builds nothing itself: the
-# Makefile builds rune (release and debug), the skeleton and the test binaries first.
+# enclave), clients.sh (Docker, Podman and the CRI with their systemd managers), then the
+# integration test files below, built here and run there against the debug rune (the rest of
+# the suite runs on this machine in `make integration`); then host.sh again in a second boot
+# with systemd's hybrid layout. Builds nothing itself: the Makefile builds rune (release and
+# debug), the skeleton and the test binaries first.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -39,4 +40,11 @@ trap 'rm -f "$guest"' EXIT
   done
   echo 'exit $failed'
 } > "$guest"
-RUNE=$target/release/rune "$here/run.sh" -- sh "$guest"
+status=0
+RUNE=$target/release/rune "$here/run.sh" -- sh "$guest" || status=1
+# The same host booted with systemd's hybrid layout (v1 controllers): the systemd driver and
+# cgroupfs there.
+echo "== the guest again, cgroup hybrid (systemd.unified_cgroup_hierarchy=0)"
+RUNE_VM_CGROUP=hybrid RUNE=$target/release/rune "$here/run.sh" -- env RUNE_VM_CGROUP=hybrid \
+  RUNE="$target/release/rune" PAL="$target/skeleton/liberpal-skeleton-v3.so" "$here/host.sh" || status=1
+exit $status
