@@ -192,6 +192,13 @@ pub fn cgroup_dir(controller: &str, path: &str) -> PathBuf {
     dir_in(m, path)
 }
 
+/// Whether the kernel accounts swap per cgroup (v1's memory.memsw.* or v2's memory.swap.max;
+/// absent with swapaccount=0 or without CONFIG_MEMCG_SWAP): only then is a swap limit possible.
+pub fn swap_accounting() -> bool {
+    let file = CgroupHost::probe().pick("memory.memsw.limit_in_bytes", "memory.swap.max");
+    cgroup_has_file("memory", file)
+}
+
 /// Makes the cgroup directory of `path` for `controller` (see [`cgroup_dir`]) as a test's
 /// setup: on cgroup v2 each parent on the way delegates its controllers to its children
 /// (`cgroup.subtree_control`), so the new cgroup has the controllers' files.

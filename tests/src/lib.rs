@@ -36,7 +36,7 @@ pub use enclave::*;
 pub use invocation::{default_timeout, Invocation};
 pub use leak::{
     assert_no_leaks, cgroup_dir, cgroup_dirs_for, cgroup_has_file, cgroup_mounts, cgroup_v2,
-    cpu_weight_of_shares, make_cgroup_dir, own_cgroup, relative_base, CgroupHost,
+    cpu_weight_of_shares, make_cgroup_dir, own_cgroup, relative_base, swap_accounting, CgroupHost,
 };
 pub use mountinfo::{mount_opts, mountinfo_line, propagation_tags, super_opts, HostMount};
 pub use output::Output;

@@ -34,12 +34,15 @@ fn procs(dir: &Path) -> Vec<i32> {
         .collect()
 }
 
+/// A memory limit with no swap beyond it (where the kernel accounts swap).
 fn memory_limited(prefix: &str, limit: i64) -> Bundle {
     let mut b = Bundle::new(prefix);
-    b.set(
-        "/linux/resources/memory",
-        json!({"limit": limit, "swap": limit}),
-    );
+    let mem = if swap_accounting() {
+        json!({"limit": limit, "swap": limit})
+    } else {
+        json!({ "limit": limit })
+    };
+    b.set("/linux/resources/memory", mem);
     b
 }
 
@@ -560,4 +563,79 @@ fn relative_cgroups_path_gets_the_limits() {
     );
     rune.delete_force(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));
+}
+
+/// The huge page sizes this kernel has, as the hugetlb files name them (`2MB`, `1GB`).
+fn huge_page_sizes() -> Vec<String> {
+    let mut sizes: Vec<String> = std::fs::read_dir("/sys/kernel/mm/hugepages")
+        .map(|rd| rd.flatten().collect::<Vec<_>>())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let kb: u64 = name
+                .strip_prefix("hugepages-")?
+                .strip_suffix("kB")?
+                .parse()
+                .ok()?;
+            Some(match kb {
+                kb if kb >= 1 << 20 => format!("{}GB", kb >> 20),
+                kb if kb >= 1 << 10 => format!("{}MB", kb >> 10),
+                kb => format!("{kb}KB"),
+            })
+        })
+        .collect();
+    sizes.sort();
+    sizes
+}
+
+/// `hugepageLimits` go to the hugetlb files of each page size the kernel has: v1's
+/// hugetlb.<size>.limit_in_bytes, v2's hugetlb.<size>.max. Where the hugetlb controller is not
+/// the container's (the hybrid layout has it in the cgroup2 tree alone, or the kernel lacks
+/// it) the limits are a clear error naming it; a page size the kernel lacks, one naming the file.
+#[test]
+fn hugepage_limits_go_to_the_page_sizes_the_kernel_has() {
+    let sizes = huge_page_sizes();
+    let v1 = cgroup_mounts()
+        .iter()
+        .any(|m| m.controllers.split(',').any(|c| c == "hugetlb"));
+    let v2 = cgroup_v2()
+        && std::fs::read_to_string(cgroup_dir("", "/").join("cgroup.controllers"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .any(|c| c == "hugetlb");
+    let limit: i64 = 1 << 30; // a whole number of pages of every size
+    let rune = Rune::new();
+    let hugetlb = |prefix: &str, sizes: &[String]| {
+        let mut b = Bundle::new(prefix);
+        let limits: Vec<Value> = sizes
+            .iter()
+            .map(|s| json!({"pageSize": s, "limit": limit}))
+            .collect();
+        b.set("/linux/resources/hugepageLimits", json!(limits))
+            .args(&["sleep", "100000"]);
+        b
+    };
+    if sizes.is_empty() || !(v1 || v2) {
+        let b = hugetlb("reshuge", &["2MB".to_string()]);
+        rune.create(&b).assert_fail_mentioning(&["hugetlb"]);
+        return assert_no_leaks(&rune, &b, None);
+    }
+    let b = hugetlb("reshuge", &sizes);
+    let (_, pid) = rune.create_ok(&b);
+    let dir = cgroup_dir("hugetlb", &b.cgroups_path_value().unwrap());
+    for s in &sizes {
+        let file = if v1 {
+            format!("hugetlb.{s}.limit_in_bytes")
+        } else {
+            format!("hugetlb.{s}.max")
+        };
+        assert_eq!(read_trim(&dir.join(&file)), limit.to_string(), "{file}");
+    }
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+    let b = hugetlb("reshugebad", &["3MB".to_string()]);
+    rune.create(&b)
+        .assert_fail_mentioning(&["hugetlb.3MB", "does not exist on this host"]);
+    assert_no_leaks(&rune, &b, None);
 }
