@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use cgroups_rs::cgroup::Cgroup;
 use cgroups_rs::freezer::{FreezerController, FreezerState};
 use cgroups_rs::memory::MemController;
-use cgroups_rs::CgroupPid;
+use cgroups_rs::{CgroupPid, Controller};
 use oci_spec::runtime::{LinuxResources, Spec};
 use std::path::PathBuf;
 
@@ -187,8 +187,15 @@ impl Cgroupfs {
     /// The OOM kill count of the memory cgroup (v1 memory.oom_control, v2 memory.events).
     pub fn oom_kills(&self) -> u64 {
         let mc: Option<&MemController> = self.cg.controller_of();
-        mc.map(|m| m.memory_stat().oom_control.oom_kill)
-            .unwrap_or(0)
+        match mc {
+            // cgroups-rs reads memory.oom_control alone, which v2 does not have.
+            Some(m) if self.cg.v2() => {
+                let events = std::fs::read_to_string(m.path().join("memory.events"));
+                oom_kill_of_events(&events.unwrap_or_default())
+            }
+            Some(m) => m.memory_stat().oom_control.oom_kill,
+            None => 0,
+        }
     }
 
     pub fn is_frozen(&self) -> bool {
@@ -237,6 +244,13 @@ impl Cgroupfs {
     }
 }
 
+/// The `oom_kill` count of a v2 memory.events.
+fn oom_kill_of_events(text: &str) -> u64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix("oom_kill ")?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
 /// rmdir of every cgroup below `dir`, deepest first (cgroupfs files go with their directory).
 fn remove_children(dir: &std::path::Path) {
     if let Ok(entries) = std::fs::read_dir(dir) {
@@ -267,4 +281,15 @@ fn cg_err(what: &str, e: cgroups_rs::error::Error) -> Error {
         .and_then(|io| io.raw_os_error());
     let msg = format!("{}: {}", what, e);
     Error::new(crate::ErrorKind::Os, msg).with_errno(errno)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn v2_oom_kills_come_from_memory_events() {
+        let events = "low 0\nhigh 0\nmax 12\noom 3\noom_kill 2\noom_group_kill 0\n";
+        assert_eq!(super::oom_kill_of_events(events), 2);
+        assert_eq!(super::oom_kill_of_events("oom 1\n"), 0);
+        assert_eq!(super::oom_kill_of_events(""), 0);
+    }
 }
