@@ -26,6 +26,24 @@ fn kv(s: &str) -> Map<String, Value> {
         .collect()
 }
 
+/// v2 has no cpuacct: usage and throttling both come from cpu.stat, in microseconds, given in
+/// nanoseconds as runc gives them (no per-CPU figures).
+fn cpu_v2(st: &Map<String, Value>) -> Value {
+    let n = |k: &str| st.get(k).and_then(Value::as_u64).unwrap_or(0);
+    json!({
+        "usage": {
+            "total": n("usage_usec") * 1000,
+            "kernel": n("system_usec") * 1000,
+            "user": n("user_usec") * 1000,
+        },
+        "throttling": {
+            "periods": n("nr_periods"),
+            "throttled_periods": n("nr_throttled"),
+            "throttled_time": n("throttled_usec") * 1000,
+        },
+    })
+}
+
 pub fn collect(cg: &Cgroup) -> Value {
     let mut data = Map::new();
     let acct: Option<&CpuAcctController> = cg.controller_of();
@@ -43,12 +61,17 @@ pub fn collect(cg: &Cgroup) -> Value {
         });
     }
     if let Some(c) = cpu {
-        let st = kv(&c.cpu().stat);
-        cpu_v["throttling"] = json!({
-            "periods": st.get("nr_periods").cloned().unwrap_or(json!(0)),
-            "throttled_periods": st.get("nr_throttled").cloned().unwrap_or(json!(0)),
-            "throttled_time": st.get("throttled_time").cloned().unwrap_or(json!(0)),
-        });
+        let stat = c.cpu().stat;
+        let st = kv(&stat);
+        if cg.v2() {
+            cpu_v = cpu_v2(&st);
+        } else {
+            cpu_v["throttling"] = json!({
+                "periods": st.get("nr_periods").cloned().unwrap_or(json!(0)),
+                "throttled_periods": st.get("nr_throttled").cloned().unwrap_or(json!(0)),
+                "throttled_time": st.get("throttled_time").cloned().unwrap_or(json!(0)),
+            });
+        }
     }
     data.insert("cpu".into(), cpu_v);
     let mem: Option<&MemController> = cg.controller_of();
@@ -87,4 +110,22 @@ pub fn collect(cg: &Cgroup) -> Value {
     data.insert("blkio".into(), json!({}));
     data.insert("hugetlb".into(), json!({}));
     Value::Object(data)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn v2_cpu_stats_from_cpu_stat() {
+        let st = super::kv(
+            "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\nnr_periods 4\n\
+             nr_throttled 1\nthrottled_usec 20\n",
+        );
+        let v = super::cpu_v2(&st);
+        assert_eq!(v["usage"]["total"], 1_500_000);
+        assert_eq!(v["usage"]["user"], 1_000_000);
+        assert_eq!(v["usage"]["kernel"], 500_000);
+        assert_eq!(v["throttling"]["periods"], 4);
+        assert_eq!(v["throttling"]["throttled_periods"], 1);
+        assert_eq!(v["throttling"]["throttled_time"], 20_000);
+    }
 }
