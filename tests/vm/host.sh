@@ -116,6 +116,13 @@ for kind in plain enclave; do
     # The enclave runs the process inside the keeper, the scope's init.
     check "systemd $kind: exec in the enclave" hi "$("$rune" --root "$root" --systemd-cgroup exec "$id" echo hi 2>&1 </dev/null)"
   fi
+  # The stats come from the scope's cgroup; the default devices pass both systemd's filter
+  # (DevicePolicy/DeviceAllow) and rune's own.
+  check "systemd $kind: events --stats (pids.current, memory usage)" "yes yes" "$("$rune" --root "$root" --systemd-cgroup events --stats "$id" 2>&1 </dev/null | python3 -c '
+import json, sys
+d = json.load(sys.stdin)["data"]
+print("yes" if d["pids"]["current"] >= 1 else d["pids"], "yes" if d["memory"]["usage"]["usage"] > 0 else d["memory"])' 2>&1)"
+  check "systemd $kind: default devices" "ok 1 1" "$("$rune" --root "$root" --systemd-cgroup exec "$id" sh -c 'echo x >/dev/null && echo ok $(head -c1 /dev/zero | wc -c) $(head -c1 /dev/urandom | wc -c)' 2>&1 </dev/null)"
   check_ok "systemd $kind: pause" "$rune" --root "$root" --systemd-cgroup pause "$id"
   check "systemd $kind: $FREEZE" $FROZEN "$(cgfile "$cg" $FREEZE)"
   check_ok "systemd $kind: resume" "$rune" --root "$root" --systemd-cgroup resume "$id"
@@ -124,6 +131,28 @@ for kind in plain enclave; do
   check "systemd $kind: the cgroup is gone" "" "$(ls -d /sys/fs/cgroup/$cg /sys/fs/cgroup/*/$cg 2>/dev/null)"
   check "systemd $kind: the init is gone" no "$([ -e "/proc/$pid" ] && echo yes || echo no)"
 done
+
+# An OOM kill in a scope: the init dies of it (137), the kernel counts it, delete leaves nothing.
+oom_case() { # oom_case DRIVER_FLAG... (none for cgroupfs)
+  local id=oom$# unit=rune-probe-oom$#.scope
+  RUNE=$rune "$repo/scripts/bundle.sh" "$T/$id" sh -c 'x=a; while :; do x=$x$x; done' >/dev/null
+  python3 - "$T/$id/config.json" "system.slice:rune-probe:$id" "$#" <<'PY'
+import json, sys
+path, cg, sd = sys.argv[1], sys.argv[2], sys.argv[3] != "0"
+c = json.load(open(path))
+c["linux"]["cgroupsPath"] = cg if sd else "/rune-host-test/oom"
+c["linux"]["resources"] = {"memory": {"limit": 33554432, "swap": 33554432}}
+json.dump(c, open(path, "w"), indent=2)
+PY
+  "$rune" --root "$root" "$@" run --bundle "$T/$id" "$id" >/dev/null 2>&1 </dev/null
+  echo "exit $?"
+  "$rune" --root "$root" "$@" delete --force "$id" >/dev/null 2>&1
+  [ $# -eq 0 ] || systemctl is-active "$unit"
+}
+check "systemd: an OOM-killed init exits 137, its scope stopped" "exit 137
+inactive" "$(oom_case --systemd-cgroup)"
+check "cgroupfs: an OOM-killed init exits 137" "exit 137" "$(oom_case)"
+rmdir /sys/fs/cgroup/rune-host-test/oom /sys/fs/cgroup/*/rune-host-test/oom 2>/dev/null
 
 # --- cgroupfs on the same host (no --systemd-cgroup) ---------------------------------------
 id=fs-plain cg=rune-host-test/fs-plain
