@@ -185,3 +185,37 @@ fn masked_paths_without_a_mount_namespace_are_refused() {
         "mounts leaked into the host: {before} -> {after}"
     );
 }
+
+#[test]
+fn exec_never_shows_the_callers_fds_in_the_container() {
+    // A container root with CAP_SYS_PTRACE watches the fds of every process it can see while a
+    // caller holding a host directory open (fds 3..9, not preserved) execs into it: no process
+    // in the container, the exec's own init included, may ever hold one of them.
+    let rune = Rune::new();
+    let (dir, _) = host_dir(&rune);
+    let mut b = Bundle::new("escfds");
+    for set in ["bounding", "effective", "permitted"] {
+        b.array_push(
+            &format!("/process/capabilities/{set}"),
+            json!("CAP_SYS_PTRACE"),
+        );
+    }
+    b.writable_tmp().sh(&format!(
+        "while :; do for p in /proc/[0-9]*; do \
+           ls -l $p/fd 2>/dev/null | grep -q {} && echo \"SEEN in $p\" >> /tmp/seen; done; done",
+        dir.display()
+    ));
+    let (_, pid) = rune.start_container(&b);
+    for _ in 0..40 {
+        let mut inv = rune.cmd(["exec", &b.id, "true"]);
+        for _ in 3..=9 {
+            inv = inv.pass_fd(open_dir(&dir));
+        }
+        inv.run().assert_ok();
+    }
+    let seen = rune.exec(&b.id, &["sh", "-c", "cat /tmp/seen 2>/dev/null; echo end"]);
+    seen.assert_ok();
+    assert_eq!(seen.stdout.trim(), "end", "a caller's fd was visible");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::namespaces::NsType;
 use crate::sys::syscall::{Linux, Syscall};
 use crate::{namespaces, sys};
-use std::os::fd::{AsFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 
 /// How a `rune init` process ends: the code to exit with at once (`sys::exec::exit_now`), and
 /// a line for its stderr when there is an error nobody else could be told of.
@@ -94,6 +94,12 @@ fn start(
     ch: &InitEnd,
 ) -> Result<i32> {
     let common = config.common();
+    // Nothing of the caller's beyond stdio and the preserved fds stays open from here on:
+    // stage A joins the container's pid namespace, and the stage B it forks is seen there
+    // (by a process with CAP_SYS_PTRACE, say) before it gets to its own set-up.
+    let mut keep: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
+    keep.push(ch.channel().raw());
+    sys::close_fds_from(3 + common.preserve_fds, &keep)?;
     match stage {
         Stage::Namespaces => stage_namespaces(os, config, ch),
         Stage::Full => {
