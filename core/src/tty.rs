@@ -29,11 +29,13 @@ pub fn new_pty_at(ptmx: &str) -> Result<(OwnedFd, OwnedFd)> {
 
 /// Inside the container: opens a pty, makes its slave the controlling terminal and stdio of this
 /// process, and returns the master.
-/// `owner` (uid, gid) gets the slave, as runc gives the process its terminal.
-pub fn open_pty(size: Option<(u16, u16)>, owner: (u32, u32)) -> Result<OwnedFd> {
+/// The process's `uid` gets the slave, as runc gives the process its terminal; its group stays
+/// the one devpts gave it (the `gid=5` of the usual devpts mount: the tty group).
+pub fn open_pty(size: Option<(u16, u16)>, uid: u32) -> Result<OwnedFd> {
     let (master, slave) = new_pty()?;
-    crate::sys::fchown(slave.as_raw_fd(), owner.0, owner.1)
-        .map_err(|e| Error::io(format!("chown the console to {}:{}", owner.0, owner.1), e))?;
+    // gid -1: unchanged.
+    crate::sys::fchown(slave.as_raw_fd(), uid, u32::MAX)
+        .map_err(|e| Error::io(format!("chown the console to uid {}", uid), e))?;
     if let Some((rows, cols)) = size {
         let ws = libc::winsize {
             ws_row: rows,

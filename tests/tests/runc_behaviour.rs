@@ -91,24 +91,49 @@ fn a_failed_hook_says_error_running_hook() {
     assert_no_leaks(&rune, &b, None);
 }
 
+/// The console's pty belongs to the process's uid and keeps the group devpts gave it, the tty
+/// group (gid=5 in the usual devpts options), for `run` and `exec`, root or not (runc's
+/// tty.bats "tty owner").
 #[test]
-fn the_console_belongs_to_the_processs_user() {
-    let rune = Rune::new();
-    let mut b = Bundle::new("rcttyown");
-    b.terminal(true)
-        .user(1000, 1001, &[])
-        .sh("stat -c owner=%u:%g $(tty)");
-    let console = ConsoleSocket::new(b"");
-    let out = rune.run_with(
-        &b,
-        &["-d", "--console-socket", console.path().to_str().unwrap()],
-    );
-    out.assert_ok();
-    let cap = console.finish();
-    assert!(cap.output.contains("owner=1000:1001"), "{:?}", cap.output);
-    assert!(rune.wait_status(&b.id, "stopped"));
-    rune.delete(&b.id).assert_ok();
-    assert_no_leaks(&rune, &b, None);
+fn the_console_belongs_to_the_processs_user_and_the_tty_group() {
+    for (uid, gid, want) in [(0, 0, "owner=0:5"), (1000, 1001, "owner=1000:5")] {
+        let rune = Rune::new();
+        let mut b = Bundle::new("rcttyown");
+        b.terminal(true)
+            .user(uid, gid, &[])
+            .sh("stat -c owner=%u:%g $(tty); sleep 1000");
+        let console = ConsoleSocket::new(b"");
+        let out = rune.run_with(
+            &b,
+            &["-d", "--console-socket", console.path().to_str().unwrap()],
+        );
+        out.assert_ok();
+        let exec_console = ConsoleSocket::new(b"");
+        rune.cmd([
+            "exec",
+            "-t",
+            "--user",
+            &format!("{uid}:{gid}"),
+            "--console-socket",
+            exec_console.path().to_str().unwrap(),
+            &b.id,
+            "sh",
+            "-c",
+            "stat -c owner=%u:%g $(tty)",
+        ])
+        .run()
+        .assert_ok();
+        let exec_cap = exec_console.finish();
+        assert!(
+            exec_cap.output.contains(want),
+            "exec: {:?}",
+            exec_cap.output
+        );
+        rune.delete_force(&b.id).assert_ok();
+        let cap = console.finish();
+        assert!(cap.output.contains(want), "run: {:?}", cap.output);
+        assert_no_leaks(&rune, &b, None);
+    }
 }
 
 #[test]

@@ -193,8 +193,7 @@ fn console(process: &Process, ch: &InitEnd) -> Result<()> {
         .console_size()
         .as_ref()
         .map(|b| (b.height() as u16, b.width() as u16));
-    let owner = (process.user().uid(), process.user().gid());
-    let master = tty::open_pty(size, owner)?;
+    let master = tty::open_pty(size, process.user().uid())?;
     ch.send_with_fds(&FromInit::Console, &[master.as_raw_fd()])
 }
 
