@@ -76,6 +76,24 @@ impl Driver {
         })
     }
 
+    /// A message the init could not take because it is gone (EPIPE, ECONNRESET: e.g. the OOM
+    /// killer of a too small memory limit took it) is reported as its closed channel is: how it
+    /// ended, with the caller's hint (the memory limit). Other send errors stay as they are.
+    fn gone(
+        &mut self,
+        e: Error,
+        init_pid: i32,
+        calling: Option<&str>,
+        req: &mut dyn Requests,
+    ) -> Error {
+        if !matches!(e.errno(), Some(libc::EPIPE) | Some(libc::ECONNRESET)) {
+            return e;
+        }
+        let e = died(&self.child, init_pid, calling);
+        self.pids.retain(|p| *p != init_pid);
+        req.died(e)
+    }
+
     /// The first child's pid.
     pub fn pid(&self) -> i32 {
         self.child.pid
@@ -103,8 +121,10 @@ impl Driver {
     ) -> Result<Outcome> {
         let exec = matches!(config, InitConfig::Exec(_));
         let mut start = ToInit::Start { stage, config };
-        self.ch.send_with_fds(&start, fds)?;
         let mut init_pid = self.child.pid;
+        if let Err(e) = self.ch.send_with_fds(&start, fds) {
+            return Err(self.gone(e, init_pid, None, req));
+        }
         let mut console = None;
         let mut calling: Option<String> = None;
         loop {
@@ -123,7 +143,9 @@ impl Driver {
             match msg {
                 FromInit::MapRequest { pid } => {
                     req.write_maps(pid)?;
-                    self.ch.send(&ToInit::MapsDone)?;
+                    if let Err(e) = self.ch.send(&ToInit::MapsDone) {
+                        return Err(self.gone(e, init_pid, calling.as_deref(), req));
+                    }
                 }
                 FromInit::Pid { pid } => {
                     self.pids.push(pid);
@@ -133,11 +155,15 @@ impl Driver {
                     if let ToInit::Start { stage, .. } = &mut start {
                         *stage = Stage::Setup;
                     }
-                    self.ch.send_with_fds(&start, fds)?;
+                    if let Err(e) = self.ch.send_with_fds(&start, fds) {
+                        return Err(self.gone(e, init_pid, calling.as_deref(), req));
+                    }
                 }
                 FromInit::Hooks => {
                     let state = req.run_hooks(init_pid)?;
-                    self.ch.send(&ToInit::HooksDone { state })?;
+                    if let Err(e) = self.ch.send(&ToInit::HooksDone { state }) {
+                        return Err(self.gone(e, init_pid, calling.as_deref(), req));
+                    }
                 }
                 FromInit::Console => {
                     let master = fds_in
