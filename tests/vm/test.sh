@@ -10,8 +10,9 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 target=${CARGO_TARGET_DIR:-$repo/target}
-# Integration test files that read or depend on the host's cgroups, devices or init.
-VM_TESTS=${VM_TESTS:-lifecycle devices systemd_cgroup}
+# Integration test files that read or depend on the host's cgroups, devices or init: each finds
+# out what its host offers (tests/src/leak.rs: CgroupHost) and asserts the v2 behaviour here.
+VM_TESTS=${VM_TESTS:-lifecycle devices systemd_cgroup cgroups resources resources_bad_input update update_order pause_events cgroup_v2}
 
 bins=()
 cargo=${CARGO:-cargo}
