@@ -268,3 +268,50 @@ fn no_pivot() {
     assert!(!out.stdout.lines().any(|l| l == "work"), "{out}");
     assert_no_leaks(&rune, &b, None);
 }
+
+/// A read-only /dev tmpfs works, as runc makes it (mounts.bats "ro /dev mount"): the device
+/// nodes, links and /dev/pts are made first, then /dev is read-only; so is a read-only tmpfs
+/// with tmpcopyup, filled first. The devices still work and nothing new can be made there.
+#[test]
+fn read_only_dev_and_tmpfs_are_filled_before_they_turn_read_only() {
+    let mut mounts = default_spec()["mounts"].clone();
+    for m in mounts.as_array_mut().unwrap() {
+        if m["destination"] == "/dev" {
+            m["options"].as_array_mut().unwrap().push(json!("ro"));
+        }
+    }
+    let mut b = Bundle::new("mntrodev");
+    b.set("/mounts", mounts)
+        .mount("/etc", "tmpfs", "tmpfs", &["ro", "tmpcopyup", "mode=755"]);
+    let out = run_in(
+        &mut b,
+        "echo x > /dev/null && head -c1 /dev/zero | wc -c; ls /dev/pts/ptmx; \
+         readlink /dev/fd; cat /etc/motd; touch /dev/new 2>&1; touch /etc/new 2>&1; \
+         grep -E ' /dev | /etc ' /proc/self/mountinfo",
+    );
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        lines[..4],
+        [
+            "1",
+            "/dev/pts/ptmx",
+            "/proc/self/fd",
+            "rune integration rootfs"
+        ],
+        "{out}"
+    );
+    assert!(
+        out.contains("touch: /dev/new: Read-only file system"),
+        "{out}"
+    );
+    assert!(
+        out.contains("touch: /etc/new: Read-only file system"),
+        "{out}"
+    );
+    for dest in ["/dev", "/etc"] {
+        assert!(
+            mount_opts(mountinfo_line(&out, dest)).contains(&"ro"),
+            "{dest}: {out}"
+        );
+    }
+}

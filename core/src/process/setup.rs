@@ -103,7 +103,8 @@ fn make_mounts(
     let (spec, root) = (&cfg.common.spec, &cfg.common.rootfs);
     rootfs::prepare_root(os, spec, root)?;
     rootfs::mount_all(os, spec, root, &cfg.bundle, &cfg.cgroup_paths, sources)?;
-    rootfs::setup_dev(os, spec, root, has_ns(spec, LinuxNamespaceType::User))
+    rootfs::setup_dev(os, spec, root, has_ns(spec, LinuxNamespaceType::User))?;
+    rootfs::finish_dev(os, spec, root)
 }
 
 /// pivot_root (or chroot with --no-pivot) into the rootfs.

@@ -11,7 +11,7 @@ mod pivot;
 mod recursive;
 
 pub use devices::setup_dev;
-pub use mounts::{bind_sources, mount_all, prepare_root};
+pub use mounts::{bind_sources, finish_dev, mount_all, prepare_root};
 pub use paths::{finish, resolve_in_root};
 pub use pivot::enter;
 

@@ -248,7 +248,10 @@ fn mount_fs(
     reopen: &dyn Fn() -> Result<OwnedFd>,
 ) -> Result<()> {
     let target = sys::fd_path(target_fd.as_raw_fd());
-    let flags = opts.flags & !(libc::MS_REMOUNT);
+    // As runc: a tmpfs, and /dev, is mounted writable first; files go in (tmpcopyup, the
+    // device nodes and /dev/pts) before it is made read-only as asked.
+    let later_ro = delays_read_only(m, typ);
+    let flags = opts.flags & !(libc::MS_REMOUNT) & !later_ro;
     let r = os.mount(source, &target, Some(typ), flags, Some(data), &|| {
         format!("mount {} ({})", m.destination().display(), typ)
     });
@@ -267,7 +270,64 @@ fn mount_fs(
     if opts.tmpcopyup && typ == "tmpfs" {
         super::copyup::copy_dir(target_fd, &reopen()?)?;
     }
+    if later_ro != 0 && !is_dev(m) {
+        remount_read_only(os, m, &reopen()?, flags, data)?;
+    }
     Ok(())
+}
+
+/// MS_RDONLY when the mount is made writable first and read-only later (a tmpfs, or /dev),
+/// else 0.
+fn delays_read_only(m: &Mount, typ: &str) -> libc::c_ulong {
+    let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+    if opts.flags & libc::MS_RDONLY != 0 && (typ == "tmpfs" || is_dev(m)) {
+        libc::MS_RDONLY
+    } else {
+        0
+    }
+}
+
+/// Whether the mount is at /dev (`/dev`, `/dev/`, `//dev/.`).
+fn is_dev(m: &Mount) -> bool {
+    use std::path::Component;
+    let mut names = m
+        .destination()
+        .components()
+        .filter(|c| !matches!(c, Component::RootDir | Component::CurDir));
+    names.next() == Some(Component::Normal("dev".as_ref())) && names.next().is_none()
+}
+
+/// Remounts the mount `at` (a descriptor of its root) read-only, with its other flags and data.
+fn remount_read_only(
+    os: &dyn Syscall,
+    m: &Mount,
+    at: &OwnedFd,
+    flags: libc::c_ulong,
+    data: &str,
+) -> Result<()> {
+    let target = sys::fd_path(at.as_raw_fd());
+    let flags = libc::MS_REMOUNT | libc::MS_RDONLY | (flags & !libc::MS_REC);
+    os.mount(None, &target, None, flags, Some(data), &|| {
+        format!("remount {} read-only", m.destination().display())
+    })
+}
+
+/// The last step of the mounts: a /dev asked read-only becomes so once its device nodes,
+/// links and /dev/pts are in place (runc's finalizeRootfs).
+pub fn finish_dev(os: &dyn Syscall, spec: &Spec, rootfs: &Path) -> Result<()> {
+    let Some(m) = spec.mounts().iter().flatten().rev().find(|m| is_dev(m)) else {
+        return Ok(());
+    };
+    let typ = m.typ().as_deref().unwrap_or("");
+    if delays_read_only(m, typ) == 0 {
+        return Ok(());
+    }
+    let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
+    let root =
+        std::fs::File::open(rootfs).with_context(|| format!("open rootfs {}", rootfs.display()))?;
+    let dev = sys::open_in_root(root.as_raw_fd(), Path::new("/dev"), 0)?;
+    let data = data_with_label(spec, typ, &opts);
+    remount_read_only(os, m, &dev, opts.flags & !libc::MS_RDONLY, &data)
 }
 
 /// The mount's propagation flags and recursive attributes, on the new mount (the fd opened
