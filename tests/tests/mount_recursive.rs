@@ -82,8 +82,12 @@ fn recursive_atime_options_reach_the_submounts() {
     let (host, _m) = host_tree();
     let mut b = Bundle::new("ratime");
     b.bind(host.path(), "/mnt/a", &["rbind", "rnoatime", "rnodiratime"])
-        .bind(host.path(), "/mnt/b", &["rbind", "rstrictatime"]);
+        .bind(host.path(), "/mnt/b", &["rbind", "rstrictatime"])
+        .bind(host.path(), "/mnt/c", &["rbind", "rnorelatime"]);
     let out = run_in(&mut b, "cat /proc/self/mountinfo");
+    // rnorelatime leaves the submount's mode as it was (relatime), as runc does.
+    let sub = mount_opts(mountinfo_line(&out, "/mnt/c/sub"));
+    assert!(sub.contains(&"relatime"), "rnorelatime: {sub:?}");
     let sub = mount_opts(mountinfo_line(&out, "/mnt/a/sub"));
     assert!(
         sub.contains(&"noatime") && sub.contains(&"nodiratime"),

@@ -45,9 +45,11 @@ fn change(opt: &str) -> Option<Change> {
         "rstrictatime" => Atime(libc::MOUNT_ATTR_STRICTATIME),
         // The access time is one of three modes, so undoing one picks another: the kernel's
         // default (relatime) for `atime` and `nostrictatime`, as mount(2) does without
-        // MS_NOATIME or MS_STRICTATIME; full updates for `norelatime`.
+        // MS_NOATIME or MS_STRICTATIME. `norelatime` changes nothing: mount(2) gives relatime
+        // for it too unless strictatime is asked, and runc's rnorelatime clears
+        // MOUNT_ATTR_RELATIME, which is 0 (the submounts keep their mode).
         "ratime" | "rnostrictatime" => Atime(libc::MOUNT_ATTR_RELATIME),
-        "rnorelatime" => Atime(libc::MOUNT_ATTR_STRICTATIME),
+        "rnorelatime" => Clear(0),
         _ => return None,
     })
 }
