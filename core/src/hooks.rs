@@ -2,6 +2,7 @@
 
 use crate::err;
 use crate::error::{Error, Result};
+use crate::hook_output::Captured;
 use oci_spec::runtime::Hook;
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -104,8 +105,10 @@ pub fn run_all(point: Point, hooks: &[Hook], state_json: &str) -> Vec<Error> {
         .collect()
 }
 
+/// `error running <point> hook #<i> (<path>): error running hook: <status>, stdout: ...,
+/// stderr: ...`: runc 1.2's words first, then runc 1.1's ("error running hook"), which callers
+/// match.
 fn named(e: Error, point: Point, i: usize, h: &Hook) -> Error {
-    // "error running hook" is runc's phrase, which callers match.
     e.context(format!(
         "error running {} hook #{} ({})",
         point.name(),
@@ -151,49 +154,45 @@ fn run_one(
         }
     }
     cmd.stdin(Stdio::piped())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| Error::io("start", e))?;
     if let Some(mut stdin) = child.stdin.take() {
         // A hook may exit without reading its stdin: ignore EPIPE.
         let _ = stdin.write_all(state_json.as_bytes());
     }
-    let deadline = h
-        .timeout()
-        .map(|t| Instant::now() + Duration::from_secs(t.max(1) as u64));
+    let (Some(out), Some(errp)) = (child.stdout.take(), child.stderr.take()) else {
+        return Err(err!(Internal, "the hook's output pipes are missing"));
+    };
+    let mut output = Captured::new(out.into(), errp.into());
+    let timeout = h.timeout().map(|t| Duration::from_secs(t.max(1) as u64));
+    let deadline = timeout.map(|t| Instant::now() + t);
     loop {
-        match child.try_wait().map_err(|e| Error::io("wait", e))? {
-            Some(status) => {
-                if status.success() {
-                    return Ok(());
-                }
-                let mut stderr = String::new();
-                if let Some(mut s) = child.stderr.take() {
-                    use std::io::Read;
-                    let _ = s.read_to_string(&mut stderr);
-                }
-                let stderr = stderr.trim();
-                return Err(err!(
-                    Internal,
-                    "failed with {}{}{}",
-                    status,
-                    if stderr.is_empty() { "" } else { ": " },
-                    stderr
-                ));
+        if let Some(status) = child.try_wait().map_err(|e| Error::io("wait", e))? {
+            // What is still in the pipes; a process the hook left behind may hold them open.
+            let limit = Instant::now() + Duration::from_secs(1);
+            output.finish(deadline.map_or(limit, |d| d.min(limit)));
+            if status.success() {
+                return Ok(());
             }
-            None => {
-                if deadline.is_some_and(|d| Instant::now() >= d) {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(err!(
-                        Internal,
-                        "timed out after {}s",
-                        h.timeout().unwrap_or(0)
-                    ));
-                }
-                std::thread::sleep(Duration::from_millis(2));
-            }
+            // runc's phrase, which callers match.
+            return Err(err!(
+                Internal,
+                "error running hook: {}, {}",
+                status,
+                output.describe()
+            ));
         }
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(err!(
+                Internal,
+                "error running hook: timed out after {}s",
+                h.timeout().unwrap_or(0)
+            ));
+        }
+        output.read_for(Duration::from_millis(2));
     }
 }
 

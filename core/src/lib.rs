@@ -10,6 +10,7 @@ pub mod container;
 pub mod enclave;
 pub mod error;
 pub mod files;
+mod hook_output;
 pub mod hooks;
 pub mod namespaces;
 pub mod netdev;

@@ -342,3 +342,42 @@ fn poststart_hooks_run_once_the_program_is_executed() {
     rune.delete_force(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));
 }
+
+/// A hook's output is read while it runs: one that writes far more than a pipe holds, with no
+/// timeout, does not block rune; a failing hook's error says runc's "error running hook" with
+/// the hook's stdout and stderr, at every point.
+#[test]
+fn hook_output_is_read_while_it_runs_and_named_on_failure() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("hookloud");
+    let loud = "head -c 1048576 /dev/zero; head -c 1048576 /dev/zero >&2";
+    b.hook("prestart", sh_hook(loud))
+        .hook("createRuntime", sh_hook(loud))
+        .hook("poststart", sh_hook(loud))
+        .args(&["true"]);
+    rune.run(&b).assert_ok();
+    assert_no_leaks(&rune, &b, None);
+    for point in [
+        "prestart",
+        "createRuntime",
+        "createContainer",
+        "startContainer",
+    ] {
+        let rune = Rune::new();
+        let mut b = Bundle::new("hookfail");
+        b.hook(point, sh_hook("echo said-out; echo said-err >&2; exit 3"))
+            .args(&["true"]);
+        let out = rune.run(&b);
+        for w in [
+            "error running hook",
+            &format!("error running {point} hook #0"),
+            "exit status: 3",
+            "stdout: said-out",
+            "stderr: said-err",
+        ] {
+            assert!(out.stderr.contains(w), "{point}: {w:?} not in {out}");
+        }
+        assert!(!out.success(), "{point}: {out}");
+        assert_no_leaks(&rune, &b, None);
+    }
+}
