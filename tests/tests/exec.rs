@@ -338,8 +338,15 @@ fn exec_into_a_sub_cgroup() {
     } else {
         exec_into_v1_sub_cgroups(&rune, &b, &cg);
     }
-    rune.exec(&b.id, &["--cgroup", "nosuch", "--", "true"])
-        .assert_fail_mentioning(&["nosuch"]);
+    // A missing sub-cgroup: runc's words (exec.bats), which callers match.
+    let out = rune.exec(&b.id, &["--cgroup", "nosuch", "--", "true"]);
+    out.assert_fail();
+    assert!(
+        out.stderr.contains("adding pid ")
+            && out.stderr.contains(" to cgroups")
+            && out.stderr.contains("/nosuch/cgroup.procs: no such file "),
+        "{out}"
+    );
     // Climbing out of the container's cgroup: runc's words.
     rune.exec(&b.id, &["--cgroup", "../../x", "--", "true"])
         .assert_fail_mentioning(&["is not a sub cgroup path"]);

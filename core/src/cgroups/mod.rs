@@ -59,11 +59,21 @@ pub fn join_sub(pid: i32, init_pid: i32, controllers: Option<&[String]>, sub: &s
             .mount_point
             .join(base.trim_start_matches('/'))
             .join(sub.trim_start_matches('/'));
+        // runc's words, which callers match: "adding pid N to cgroups: failed to write N:
+        // openat2 <dir>/cgroup.procs: no such file or directory".
+        let procs = dir.join("cgroup.procs");
+        let what = || {
+            format!(
+                "adding pid {pid} to cgroups: failed to write {pid}: openat2 {}",
+                procs.display()
+            )
+        };
         if !dir.is_dir() {
-            return Err(err!(NotFound, "--cgroup: {} does not exist", dir.display()));
+            // In Go's lower case, as runc prints it.
+            let e = err!(NotFound, "{}: no such file or directory", what());
+            return Err(e.with_errno(Some(libc::ENOENT)));
         }
-        std::fs::write(dir.join("cgroup.procs"), pid.to_string())
-            .map_err(|e| Error::io(format!("join cgroup {}", dir.display()), e))?;
+        std::fs::write(&procs, pid.to_string()).map_err(|e| Error::io(what(), e))?;
         joined += 1;
     }
     if joined == 0 {
