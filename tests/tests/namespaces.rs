@@ -261,19 +261,29 @@ fn join_nonexistent_namespace_path_fails() {
 
 #[test]
 fn time_namespace_with_boottime_offset() {
-    // A new time namespace with a boottime offset: /proc/uptime inside starts past it.
-    let mut b = Bundle::new("nstime");
-    b.namespace("time", None).set(
-        "/linux/timeOffsets",
-        json!({"boottime": {"secs": 5_000_000, "nanosecs": 0}}),
-    );
-    let out = run_in(
-        &mut b,
-        "cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time",
-    );
-    let mut lines = out.lines();
-    let uptime: u64 = lines.next().unwrap_or("0").parse().unwrap_or(0);
-    assert!(uptime >= 5_000_000, "uptime {uptime}: {out}");
-    let host = std::fs::read_link("/proc/self/ns/time").unwrap();
-    assert_ne!(lines.next().unwrap_or(""), host.to_str().unwrap(), "{out}");
+    // A new time namespace with a boottime offset: /proc/uptime inside starts past it; in a
+    // new user namespace too (youki's "timens + userns"), where the offsets are written by
+    // the namespace's own root.
+    for userns in [false, true] {
+        let mut b = Bundle::new("nstime");
+        b.namespace("time", None).set(
+            "/linux/timeOffsets",
+            json!({"boottime": {"secs": 5_000_000, "nanosecs": 0}}),
+        );
+        if userns {
+            b.user_namespace(300000, 65536);
+        }
+        let out = run_in(
+            &mut b,
+            "cut -d. -f1 /proc/uptime; readlink /proc/self/ns/time",
+        );
+        let mut lines = out.lines();
+        let uptime: u64 = lines.next().unwrap_or("0").parse().unwrap_or(0);
+        assert!(
+            uptime >= 5_000_000,
+            "userns {userns}: uptime {uptime}: {out}"
+        );
+        let host = std::fs::read_link("/proc/self/ns/time").unwrap();
+        assert_ne!(lines.next().unwrap_or(""), host.to_str().unwrap(), "{out}");
+    }
 }

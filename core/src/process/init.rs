@@ -195,8 +195,14 @@ fn enter_namespaces(os: &dyn Syscall, cfg: &Common, ch: &InitEnd) -> Result<()> 
     }
     namespaces::unshare(os, cfg.unshare_flags & !libc::CLONE_NEWUSER)?;
     if cfg.unshare_flags & libc::CLONE_NEWTIME != 0 {
-        // Offsets must be set before any process enters the namespace (stage B does).
-        namespaces::write_time_offsets(&cfg.spec)?;
+        // Offsets must be set before any process enters the namespace (stage B does). Having
+        // become root of a new user namespace made this process non-dumpable, and so its
+        // /proc files the host root's, which this uid cannot write: dumpable for the write
+        // (stage A is in no namespace a container process can see), then not again.
+        sys::prctl(libc::PR_SET_DUMPABLE, 1, "make stage A dumpable")?;
+        let written = namespaces::write_time_offsets(&cfg.spec);
+        sys::prctl(libc::PR_SET_DUMPABLE, 0, "make stage A non-dumpable")?;
+        written?;
     }
     for (t, f, p) in &ns_files {
         if *t == NsType::Mount {
