@@ -269,6 +269,25 @@ fn no_pivot() {
     assert_no_leaks(&rune, &b, None);
 }
 
+/// With --no-pivot the host's proc and sysfs stay in the container's mount namespace unless
+/// hidden: while a full one is there, the kernel lets the container mount a new, unmasked
+/// proc from a user namespace of its own (runc's no_pivot.bats). rune hides them, as runc.
+#[test]
+fn no_pivot_leaves_no_full_proc_to_mount_a_bare_one_from() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("nopivotproc");
+    // Mapping root in a new user namespace needs CAP_SETFCAP (Linux 5.12 on).
+    for set in ["bounding", "permitted"] {
+        b.array_push(&format!("/process/capabilities/{set}"), json!("CAP_SETFCAP"));
+    }
+    b.sh("unshare -mrpf sh -c 'mount -t proc none /proc 2>&1 && echo mounted-bare-proc'; echo end");
+    let out = rune.run_with(&b, &["--no-pivot"]);
+    out.assert_ok();
+    assert!(!out.stdout.contains("mounted-bare-proc"), "{out}");
+    assert!(out.stdout.contains("mount: permission denied"), "{out}");
+    assert_no_leaks(&rune, &b, None);
+}
+
 /// A read-only /dev tmpfs works, as runc makes it (mounts.bats "ro /dev mount"): the device
 /// nodes, links and /dev/pts are made first, then /dev is read-only; so is a read-only tmpfs
 /// with tmpcopyup, filled first. The devices still work and nothing new can be made there.

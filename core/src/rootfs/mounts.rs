@@ -72,7 +72,7 @@ fn mount_holding(mountinfo: &str, path: &Path) -> Option<(PathBuf, bool)> {
 }
 
 /// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(field: &str) -> String {
+pub(super) fn unescape(field: &str) -> String {
     let b = field.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;

@@ -3,7 +3,7 @@
 use crate::error::{Context, Result};
 use crate::sys::syscall::Syscall;
 use std::os::fd::AsFd;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub fn enter(os: &dyn Syscall, rootfs: &Path, no_pivot: bool) -> Result<()> {
     if no_pivot {
@@ -38,6 +38,47 @@ fn pivot_root(os: &dyn Syscall, rootfs: &Path) -> Result<()> {
 }
 
 fn move_root(os: &dyn Syscall, rootfs: &Path) -> Result<()> {
+    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
+        .map_err(|e| crate::error::Error::io("read /proc/self/mountinfo", e))?;
+    move_root_with(os, rootfs, &mountinfo)
+}
+
+/// The full proc and sysfs mounts outside the rootfs, from a mountinfo text: with chroot (not
+/// pivot_root) they stay in the container's mount namespace, and while one is there the
+/// kernel lets the container mount a new, unmasked proc or sysfs (it allows such a mount only
+/// where a full, uncovered one is already visible).
+fn full_proc_and_sys(mountinfo: &str, rootfs: &Path) -> Vec<PathBuf> {
+    mountinfo
+        .lines()
+        .filter_map(|line| {
+            let (pre, post) = line.split_once(" - ")?;
+            let fields: Vec<&str> = pre.split(' ').collect();
+            let fstype = post.split(' ').next()?;
+            let mp = PathBuf::from(super::mounts::unescape(fields.get(4)?));
+            let full = fields.get(3) == Some(&"/");
+            (full && matches!(fstype, "proc" | "sysfs") && !mp.starts_with(rootfs)).then_some(mp)
+        })
+        .collect()
+}
+
+/// `--no-pivot`: every full proc and sysfs mount outside the rootfs is detached first (covered
+/// with a tmpfs where it cannot be), as runc does, then the rootfs moves onto / and is
+/// chrooted into.
+fn move_root_with(os: &dyn Syscall, rootfs: &Path, mountinfo: &str) -> Result<()> {
+    for mp in full_proc_and_sys(mountinfo, rootfs) {
+        let what = || format!("hide {} from the container", mp.display());
+        // The unmount must not reach the host's namespace.
+        match os.mount(None, &mp, None, libc::MS_SLAVE | libc::MS_REC, None, &what) {
+            Err(e) if e.errno() == Some(libc::ENOENT) => continue,
+            r => r?,
+        }
+        match os.umount2(&mp, libc::MNT_DETACH, &what) {
+            Err(e) if matches!(e.errno(), Some(libc::EINVAL | libc::EPERM)) => {
+                os.mount(Some(Path::new("tmpfs")), &mp, Some("tmpfs"), 0, None, &what)?
+            }
+            r => r?,
+        }
+    }
     os.chdir(rootfs, &|| format!("chdir {}", rootfs.display()))?;
     os.mount(
         Some(rootfs),
@@ -87,13 +128,30 @@ mod tests {
     }
 
     #[test]
-    fn no_pivot_moves_the_rootfs_and_chroots() {
+    fn no_pivot_hides_full_proc_and_sys_then_moves_the_rootfs_and_chroots() {
         let fake = Fake::new();
         let root = rootfs();
-        enter(&fake, &root, true).unwrap();
+        let info = format!(
+            "20 1 0:5 / /proc rw - proc proc rw\n\
+             21 20 0:6 / /proc/sys/fs/binfmt_misc rw - binfmt_misc b rw\n\
+             22 1 0:7 / /sys rw - sysfs sysfs rw\n\
+             23 1 0:5 /sys /mnt/procsys rw - proc proc rw\n\
+             24 1 0:8 / {}/proc rw - proc proc rw\n",
+            root.display()
+        );
+        move_root_with(&fake, &root, &info).unwrap();
+        let slave = libc::MS_SLAVE | libc::MS_REC;
+        let detach = |p: &str| Call::Umount2 {
+            target: PathBuf::from(p),
+            flags: libc::MNT_DETACH,
+        };
         assert_eq!(
             fake.calls(),
             [
+                Call::mount(None, Path::new("/proc"), None, slave, None),
+                detach("/proc"),
+                Call::mount(None, Path::new("/sys"), None, slave, None),
+                detach("/sys"),
                 Call::Chdir(root.clone()),
                 Call::mount(Some(&root), Path::new("/"), None, libc::MS_MOVE, None),
                 Call::Chroot(PathBuf::from(".")),
