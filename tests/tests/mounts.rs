@@ -278,7 +278,10 @@ fn no_pivot_leaves_no_full_proc_to_mount_a_bare_one_from() {
     let mut b = Bundle::new("nopivotproc");
     // Mapping root in a new user namespace needs CAP_SETFCAP (Linux 5.12 on).
     for set in ["bounding", "permitted"] {
-        b.array_push(&format!("/process/capabilities/{set}"), json!("CAP_SETFCAP"));
+        b.array_push(
+            &format!("/process/capabilities/{set}"),
+            json!("CAP_SETFCAP"),
+        );
     }
     b.sh("unshare -mrpf sh -c 'mount -t proc none /proc 2>&1 && echo mounted-bare-proc'; echo end");
     let out = rune.run_with(&b, &["--no-pivot"]);
