@@ -67,10 +67,23 @@ fn full_proc_and_sys(mountinfo: &str, rootfs: &Path) -> Vec<PathBuf> {
 fn move_root_with(os: &dyn Syscall, rootfs: &Path, mountinfo: &str) -> Result<()> {
     for mp in full_proc_and_sys(mountinfo, rootfs) {
         let what = || format!("hide {} from the container", mp.display());
-        // The unmount must not reach the host's namespace.
-        match os.mount(None, &mp, None, libc::MS_SLAVE | libc::MS_REC, None, &what) {
-            Err(e) if e.errno() == Some(libc::ENOENT) => continue,
-            r => r?,
+        // The unmount must not reach the host's namespace: an unmount propagates to the peers
+        // of the mount's parent (/ is shared with the host's with rootfsPropagation rshared),
+        // so the parent becomes a slave first, and the mount itself too.
+        let parent = mp.parent().unwrap_or(Path::new("/"));
+        let mut gone = false;
+        for (at, flags) in [
+            (parent, libc::MS_SLAVE),
+            (&mp, libc::MS_SLAVE | libc::MS_REC),
+        ] {
+            match os.mount(None, at, None, flags, None, &what) {
+                // Under a mount detached before it.
+                Err(e) if e.errno() == Some(libc::ENOENT) => gone = true,
+                r => r?,
+            }
+        }
+        if gone {
+            continue;
         }
         match os.umount2(&mp, libc::MNT_DETACH, &what) {
             Err(e) if matches!(e.errno(), Some(libc::EINVAL | libc::EPERM)) => {
@@ -148,8 +161,10 @@ mod tests {
         assert_eq!(
             fake.calls(),
             [
+                Call::mount(None, Path::new("/"), None, libc::MS_SLAVE, None),
                 Call::mount(None, Path::new("/proc"), None, slave, None),
                 detach("/proc"),
+                Call::mount(None, Path::new("/"), None, libc::MS_SLAVE, None),
                 Call::mount(None, Path::new("/sys"), None, slave, None),
                 detach("/sys"),
                 Call::Chdir(root.clone()),
