@@ -281,7 +281,7 @@ check ctr-enclave-stop ctr_enclave_stop
 mkdir -p "$CD/gen"
 if protoc -I "$here" --python_out="$CD/gen" "$here/api.proto"; then
   "$PY" "$here/cri_test.py" --socket "$SOCK" --gen "$CD/gen" --rune "$RUNE" --rune-root "$RR/k8s.io" \
-    --logs "$CD/pod-logs" --cgroup-parent "$CGROUP_PARENT/cri" || true
+    --logs "$CD/pod-logs" --cgroup-parent "$CGROUP_PARENT/cri" --pal "$PAL" || true
 else
   fail cri "protoc could not compile $here/api.proto"
 fi

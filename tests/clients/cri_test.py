@@ -91,6 +91,7 @@ def main():
     for a in ("socket", "gen", "rune", "rune-root", "logs", "cgroup-parent"):
         ap.add_argument("--" + a, required=True)
     ap.add_argument("--systemd", action="store_true")
+    ap.add_argument("--pal", help="an enclave runtime: the pod runs an enclave container too")
     args = ap.parse_args()
     sys.path.insert(0, args.gen)
     import api_pb2 as pb  # noqa: E402 (generated at test time)
@@ -172,10 +173,12 @@ def check_sandbox(cri, pb, args, pod):
         raise RuntimeError(f"rune list under {args.rune_root} has no running {pod}: {list(live)}")
 
 
-def create(cri, pb, pod, sandbox, name, command, pid_mode):
+def create(cri, pb, pod, sandbox, name, command, pid_mode, env=()):
+    envs = [pb.KeyValue(key="GREETING", value="hello")]
+    envs += [pb.KeyValue(key=k, value=v) for k, v in env]
     cfg = pb.ContainerConfig(
         metadata=pb.ContainerMetadata(name=name), image=pb.ImageSpec(image=IMAGE),
-        command=command, envs=[pb.KeyValue(key="GREETING", value="hello")],
+        command=command, envs=envs,
         log_path=f"{name}.log",
         linux=pb.LinuxContainerConfig(
             resources=pb.LinuxContainerResources(memory_limit_in_bytes=MEMORY_LIMIT),
@@ -305,8 +308,43 @@ def rune_pod(cri, pb, args):
                 ok("cri-stop-container")
             except Exception as e:  # noqa: BLE001
                 fail("cri-stop-container", rpc_error(e))
+        if args.pal:
+            enclave_container(cri, pb, args, pod, sandbox, containers)
     finally:
         teardown(cri, pb, args, pod, containers, "cri-teardown")
+
+
+def enclave_container(cri, pb, args, pod, sandbox, containers):
+    """A container whose variables make rune run it in an enclave (the PAL given): it runs,
+    ExecSync runs in the enclave too (the PAL's trace counts it; rune's enclave variables are
+    not in the process's environment), its limits are systemd's with --systemd, and
+    StopContainer ends it."""
+    try:
+        env = [("ENCLAVE_TYPE", "sim"), ("ENCLAVE_RUNTIME_PATH", args.pal),
+               ("ENCLAVE_RUNTIME_ARGS", "trace=/tmp/pal.trace")]
+        cid = create(cri, pb, pod, sandbox, "enclave",
+                     ["sh", "-c", "trap 'exit 0' TERM; while :; do sleep 0.2; done"],
+                     pb.CONTAINER, env)
+        containers.append(cid)
+        cri("StartContainer", pb.StartContainerRequest(container_id=cid))
+        st = wait_state(cri, pb, cid, pb.CONTAINER_RUNNING)
+        if st.status.state != pb.CONTAINER_RUNNING:
+            raise RuntimeError(f"state {pb.ContainerState.Name(st.status.state)}")
+        if args.systemd:
+            check_systemd_limits(cid)
+        r = cri("ExecSync", pb.ExecSyncRequest(
+            container_id=cid, cmd=["sh", "-c", 'echo "enclave ${ENCLAVE_TYPE:-unset}"; '
+                                   'grep -c pal_create_process /tmp/pal.trace'], timeout=20))
+        # Two pal_create_process calls in the PAL's trace: the entrypoint's and this exec's.
+        if r.exit_code != 0 or r.stdout != b"enclave unset\n2\n":
+            raise RuntimeError(f"exec: exit {r.exit_code}, stdout {r.stdout!r}, stderr {r.stderr!r}")
+        cri("StopContainer", pb.StopContainerRequest(container_id=cid, timeout=10))
+        st = wait_state(cri, pb, cid, pb.CONTAINER_EXITED, timeout=10)
+        if st.status.state != pb.CONTAINER_EXITED:
+            raise RuntimeError(f"after stop: {pb.ContainerState.Name(st.status.state)}")
+        ok("cri-enclave-container")
+    except Exception as e:  # noqa: BLE001
+        fail("cri-enclave-container", rpc_error(e))
 
 
 def shared_pid_pod(cri, pb, args):

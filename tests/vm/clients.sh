@@ -110,7 +110,7 @@ mkdir -p "$T/gen"
 if protoc -I "$repo/tests/clients" --python_out="$T/gen" "$repo/tests/clients/api.proto"; then
   "$PY" "$repo/tests/clients/cri_test.py" --systemd --socket /run/containerd/containerd.sock \
     --gen "$T/gen" --rune "$RUNE" --rune-root /run/rune-cri/k8s.io --logs "$T/pod-logs" \
-    --cgroup-parent runecri || true
+    --cgroup-parent runecri --pal "$PAL" || true
 else
   fail cri "protoc could not compile api.proto"
 fi
