@@ -19,6 +19,19 @@ fn open_dir(d: &Path) -> File {
     File::open(d).unwrap()
 }
 
+/// A container whose root has CAP_SYS_PTRACE and a writable /tmp: the watcher of an attack.
+fn ptrace_watcher(prefix: &str) -> Bundle {
+    let mut b = Bundle::new(prefix);
+    for set in ["bounding", "effective", "permitted"] {
+        b.array_push(
+            &format!("/process/capabilities/{set}"),
+            json!("CAP_SYS_PTRACE"),
+        );
+    }
+    b.writable_tmp();
+    b
+}
+
 #[test]
 fn a_cwd_through_an_inherited_fd_is_refused_at_create() {
     let rune = Rune::new();
@@ -116,14 +129,8 @@ fn exec_never_shows_the_host_root_in_the_container() {
     let rune = Rune::new();
     let marker = rune.scratch().join("host-root-marker");
     std::fs::write(&marker, b"x").unwrap();
-    let mut b = Bundle::new("escroot");
-    for set in ["bounding", "effective", "permitted"] {
-        b.array_push(
-            &format!("/process/capabilities/{set}"),
-            json!("CAP_SYS_PTRACE"),
-        );
-    }
-    b.writable_tmp().sh(&format!(
+    let mut b = ptrace_watcher("escroot");
+    b.sh(&format!(
         "while :; do for p in /proc/[0-9]*; do \
            [ -e $p/root{} ] && echo ESCAPED >> /tmp/seen; done; done",
         marker.display()
@@ -193,14 +200,8 @@ fn exec_never_shows_the_callers_fds_in_the_container() {
     // in the container, the exec's own init included, may ever hold one of them.
     let rune = Rune::new();
     let (dir, _) = host_dir(&rune);
-    let mut b = Bundle::new("escfds");
-    for set in ["bounding", "effective", "permitted"] {
-        b.array_push(
-            &format!("/process/capabilities/{set}"),
-            json!("CAP_SYS_PTRACE"),
-        );
-    }
-    b.writable_tmp().sh(&format!(
+    let mut b = ptrace_watcher("escfds");
+    b.sh(&format!(
         "while :; do for p in /proc/[0-9]*; do \
            ls -l $p/fd 2>/dev/null | grep -q {} && echo \"SEEN in $p\" >> /tmp/seen; done; done",
         dir.display()

@@ -65,17 +65,7 @@ fn systemd_cgroup_run_makes_a_scope_or_says_systemd_is_missing() {
         "/linux/cgroupsPath",
         json!(format!("system.slice:rune-test:{}", b.id)),
     );
-    b.write();
-    rune.track(&b.id);
-    let out = rune
-        .cmd([
-            "--systemd-cgroup",
-            "run",
-            "--bundle",
-            b.path().to_str().unwrap(),
-            &b.id,
-        ])
-        .run();
+    let out = with_systemd_cgroup(&rune, &b, "run");
     if systemd_running() {
         out.assert_ok();
         assert!(
@@ -90,6 +80,20 @@ fn systemd_cgroup_run_makes_a_scope_or_says_systemd_is_missing() {
     assert_nothing_left(&rune, &b.id, &unit);
 }
 
+/// `rune --systemd-cgroup <command> --bundle B ID`, the bundle written and its id tracked.
+fn with_systemd_cgroup(rune: &Rune, b: &Bundle, command: &str) -> Output {
+    b.write();
+    rune.track(&b.id);
+    rune.cmd([
+        "--systemd-cgroup",
+        command,
+        "--bundle",
+        b.path().to_str().unwrap(),
+        &b.id,
+    ])
+    .run()
+}
+
 #[test]
 fn systemd_cgroup_create_and_delete() {
     let rune = Rune::new();
@@ -97,17 +101,7 @@ fn systemd_cgroup_create_and_delete() {
     let unit = format!("rune-{}.scope", b.id);
     b.args(&["sleep", "100"]);
     b.unset("/linux/cgroupsPath");
-    b.write();
-    rune.track(&b.id);
-    let out = rune
-        .cmd([
-            "--systemd-cgroup",
-            "create",
-            "--bundle",
-            b.path().to_str().unwrap(),
-            &b.id,
-        ])
-        .run();
+    let out = with_systemd_cgroup(&rune, &b, "create");
     if systemd_running() {
         out.assert_ok();
         // Empty cgroupsPath: system.slice:rune:<id>.
