@@ -46,7 +46,9 @@ echo "$repo" > "$ctl/checkout"
 qemu-img create -q -f qcow2 -F raw -b "$img/root.img" "$ctl/overlay.qcow2"
 : > "$ctl/out.log"
 
-cmdline="root=/dev/vda rw console=ttyS0 quiet systemd.show_status=0 panic=-1"
+# loglevel=3: only the kernel's critical messages on the (emulated, slow) serial console, which
+# would otherwise stretch the kernel's own steps, such as an OOM kill's report.
+cmdline="root=/dev/vda rw console=ttyS0 quiet loglevel=3 systemd.show_status=0 panic=-1"
 case ${RUNE_VM_CGROUP:-v2} in
   v2) ;;
   hybrid) cmdline+=" systemd.unified_cgroup_hierarchy=0" ;;

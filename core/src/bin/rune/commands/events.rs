@@ -37,21 +37,35 @@ pub fn run(ctx: &Ctx, a: EventsArgs) -> CmdResult {
     }
     let mut ooms = c.oom_kills();
     let mut next = Instant::now();
-    loop {
-        // Read before the status: when the OOM killer took the init itself, its kill is still
-        // reported before the stream ends.
+    // An OOM kill counted since the last look is reported once.
+    let report = |ooms: &mut u64| {
         let now = c.oom_kills();
-        if now > ooms {
+        if now > *ooms {
             outln!("{}", serde_json::json!({"type": "oom", "id": c.id()}));
-            ooms = now;
+            *ooms = now;
         }
+    };
+    loop {
+        report(&mut ooms);
         if c.status() == Status::Stopped {
+            // The kernel counts an OOM kill just after it sends the SIGKILL (and logs it): the
+            // init may be gone a moment before its kill is counted. Look again for a short
+            // while, so that it is still reported before the stream ends.
+            let until = Instant::now() + Duration::from_millis(250);
+            let before = ooms;
+            while ooms == before && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(25));
+                report(&mut ooms);
+            }
             return Ok(0);
         }
         if Instant::now() >= next {
             match c.stats() {
                 Ok(s) => outln!("{}", s),
-                Err(_) => return Ok(0),
+                Err(_) => {
+                    report(&mut ooms);
+                    return Ok(0);
+                }
             }
             next += interval;
         }
