@@ -43,7 +43,7 @@ fn defaults() -> Vec<Dev> {
 /// True when /dev is not a bind mount from the host: then rune populates it.
 fn needs_dev(spec: &Spec) -> bool {
     !spec.mounts().iter().flatten().any(|m| {
-        m.destination() == Path::new("/dev")
+        super::mounts::is_dev(m)
             && (m.typ().as_deref() == Some("bind")
                 || m.options()
                     .iter()

@@ -288,7 +288,7 @@ fn delays_read_only(m: &Mount, typ: &str) -> libc::c_ulong {
 }
 
 /// Whether the mount is at /dev (`/dev`, `/dev/`, `//dev/.`).
-fn is_dev(m: &Mount) -> bool {
+pub(super) fn is_dev(m: &Mount) -> bool {
     use std::path::Component;
     let mut names = m
         .destination()
