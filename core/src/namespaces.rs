@@ -233,20 +233,21 @@ pub fn peer_uids(spec: &Spec) -> Vec<u32> {
     inside
 }
 
+/// The text of a uid_map or gid_map file: a line "inside outside count" per mapping.
+pub fn map_text(maps: &[oci_spec::runtime::LinuxIdMapping]) -> String {
+    maps.iter()
+        .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
+        .collect()
+}
+
 /// Writes the uid and gid maps of a process in a new user namespace (run by the host).
 pub fn write_id_maps(pid: i32, spec: &Spec) -> Result<()> {
     let linux = spec
         .linux()
         .as_ref()
         .ok_or_else(|| err!(InvalidSpec, "config.json: linux is missing"))?;
-    let fmt = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
-        maps.iter()
-            .flatten()
-            .map(|m| format!("{} {} {}\n", m.container_id(), m.host_id(), m.size()))
-            .collect::<String>()
-    };
-    let uid = fmt(linux.uid_mappings());
-    let gid = fmt(linux.gid_mappings());
+    let uid = map_text(linux.uid_mappings().as_deref().unwrap_or_default());
+    let gid = map_text(linux.gid_mappings().as_deref().unwrap_or_default());
     let rootless = crate::sys::euid() != 0;
     let many = |maps: &Option<Vec<oci_spec::runtime::LinuxIdMapping>>| {
         maps.as_ref()

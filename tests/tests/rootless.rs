@@ -110,6 +110,35 @@ fn plain_user_cannot_get_cgroup_limits_without_delegation() {
     );
 }
 
+/// An idmapped mount needs CAP_SYS_ADMIN over the source's file system, which a plain user
+/// has not: refused with that cause, as runc refuses it for rootless containers, and nothing
+/// left (a mount with the source's owners would show the pod's files as nobody's).
+#[test]
+fn plain_user_cannot_make_an_idmapped_mount() {
+    ensure_user();
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bundle = user_dir(tmp.path(), "bundle");
+    let root = user_dir(tmp.path(), "state");
+    let vol = user_dir(tmp.path(), "vol");
+    rootless_bundle(&bundle, "true", |c| {
+        c["mounts"].as_array_mut().unwrap().push(json!({
+            "destination": "/mnt", "type": "bind", "source": vol, "options": ["rbind", "idmap"]
+        }));
+    });
+    let out = rune_as_user(&root, &["run", "--bundle", bundle.to_str().unwrap(), "rl3"]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("idmapped mount of") && stderr.contains("needs rune to run as root"),
+        "{stderr}"
+    );
+    assert!(
+        std::fs::read_dir(&root).unwrap().next().is_none(),
+        "state left behind"
+    );
+}
+
 #[test]
 fn plain_user_with_several_mappings_uses_newuidmap() {
     ensure_user();

@@ -156,13 +156,9 @@ fn create_in(
     };
     let preserve = opts.preserve_fds + listen_n;
     let plan = namespaces::plan(spec);
-    let mut init = spawn_init(spec, &plan, opts, preserve, cg.as_deref())?;
     let new_userns = (plan.clone_flags | plan.unshare_flags) & libc::CLONE_NEWUSER != 0;
-    let sources = if new_userns {
-        open_bind_sources(spec, &bundle.path)
-    } else {
-        Vec::new()
-    };
+    let sources = open_bind_sources(spec, &bundle.path, new_userns)?;
+    let mut init = spawn_init(spec, &plan, opts, preserve, cg.as_deref())?;
     let config = CreateConfig {
         common: Common {
             spec: spec.clone(),
@@ -373,15 +369,34 @@ impl Requests for CreateAnswers<'_> {
     }
 }
 
-/// Bind sources opened here, as the caller, before the init enters the new user namespace
-/// (runc's mount fds): the mapped root may not be allowed to reach them by path. Each is a
-/// detached copy of the mount (open_tree), which the init attaches with move_mount; one that
-/// cannot be opened so is left to the init, which then names it in its error.
-fn open_bind_sources(spec: &oci_spec::runtime::Spec, bundle: &Path) -> Vec<(usize, OwnedFd)> {
-    crate::rootfs::bind_sources(spec, bundle)
-        .into_iter()
-        .filter_map(|(i, p, recursive)| Some((i, crate::sys::open_tree_clone(&p, recursive).ok()?)))
-        .collect()
+/// Bind sources opened here, as the caller: each a detached copy of the mount (open_tree)
+/// that the init attaches with move_mount.
+/// - An idmapped mount's copy gets its mapping here: the kernel maps only a detached mount,
+///   and wants the host's rights over the source's filesystem.
+/// - With a new user namespace every bind is opened so (runc's mount fds): the mapped root may
+///   not be allowed to reach the source by path. One that cannot be opened is left to the
+///   init, which then names it in its error.
+fn open_bind_sources(
+    spec: &oci_spec::runtime::Spec,
+    bundle: &Path,
+    new_userns: bool,
+) -> Result<Vec<(usize, OwnedFd)>> {
+    use crate::rootfs::idmap;
+    let mounts: Vec<_> = spec.mounts().iter().flatten().collect();
+    let mut namespaces = idmap::Namespaces::default();
+    let mut opened = Vec::new();
+    for (i, path, recursive) in crate::rootfs::bind_sources(spec, bundle) {
+        match idmap::of(spec, mounts[i])? {
+            Some(map) => opened.push((i, idmap::open(&path, recursive, &map, &mut namespaces)?)),
+            None if new_userns => {
+                if let Ok(tree) = crate::sys::open_tree_clone(&path, recursive) {
+                    opened.push((i, tree));
+                }
+            }
+            None => {}
+        }
+    }
+    Ok(opened)
 }
 
 fn owner_name() -> String {

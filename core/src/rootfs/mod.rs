@@ -3,6 +3,7 @@
 mod cgroupfs;
 mod copyup;
 mod devices;
+pub mod idmap;
 mod inroot;
 mod mounts;
 pub mod options;

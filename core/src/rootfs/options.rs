@@ -52,7 +52,7 @@ pub fn parse(options: &[String]) -> MountOptions {
                 o.clear |= f;
             }
             // Known to runc and crun, with no mount(2) meaning here.
-            // (idmap and ridmap are refused by spec::validate.)
+            // (idmap and ridmap are done by rootfs::idmap, on the source rune create opens.)
             None if matches!(opt.as_str(), "defaults" | "idmap" | "ridmap") => {}
             None => o.data.push(opt.clone()),
         }
@@ -109,6 +109,7 @@ pub const KNOWN: &[&str] = &[
     "diratime",
     "dirsync",
     "exec",
+    "idmap",
     "iversion",
     "lazytime",
     "loud",
@@ -132,6 +133,7 @@ pub const KNOWN: &[&str] = &[
     "relatime",
     "remount",
     "rexec",
+    "ridmap",
     "rnoatime",
     "rnodev",
     "rnodiratime",

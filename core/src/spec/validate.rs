@@ -112,7 +112,7 @@ fn check_net_devices(linux: &Linux, has_network: bool) -> Result<()> {
     Ok(())
 }
 
-/// Mount destinations are absolute, and no mount is idmapped.
+/// Mount destinations are absolute, and an idmapped mount asks for what can be done.
 fn check_mounts(spec: &Spec) -> Result<()> {
     for m in spec.mounts().iter().flatten() {
         if !m.destination().is_absolute() {
@@ -122,7 +122,7 @@ fn check_mounts(spec: &Spec) -> Result<()> {
                 m.destination().display()
             ));
         }
-        check_idmap(m)?;
+        crate::rootfs::idmap::of(spec, m)?;
     }
     Ok(())
 }
@@ -161,25 +161,6 @@ pub fn validate_process(process: &Process, what: &str) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// rune makes no idmapped mounts (`rune features`: mountExtensions.idmap disabled), and the
-/// spec wants the mapping applied or an error: never a mount with the wrong owners.
-fn check_idmap(m: &oci_spec::runtime::Mount) -> Result<()> {
-    let opts = m.options().as_deref().unwrap_or(&[]);
-    let what = match opts.iter().find(|o| *o == "idmap" || *o == "ridmap") {
-        Some(o) => format!("option {:?}", o),
-        None if m.uid_mappings().is_some() || m.gid_mappings().is_some() => {
-            "uidMappings/gidMappings".to_string()
-        }
-        None => return Ok(()),
-    };
-    Err(err!(
-        InvalidSpec,
-        "config.json: mount {}: idmapped mounts ({}) are not supported",
-        m.destination().display(),
-        what
-    ))
 }
 
 /// Without a private mount namespace rune's mounts would land in the host's (runc refuses too).

@@ -27,6 +27,7 @@ pub mod socket;
 pub mod syscall;
 pub mod tty;
 pub mod user;
+pub mod userns;
 
 use crate::error::{Error, Result};
 use std::ffi::CString;
