@@ -165,3 +165,29 @@ fn a_linux_devices_node_is_no_exception_to_the_allowed_list() {
     );
     assert_eq!(out, "wrote\n");
 }
+
+/// An `a` in a rule's access means nothing, as in runc (which keeps r, w and m of an access
+/// and whose tests deny "rwa"): "wa" allows writing, a later "rwa" denial takes it back.
+#[test]
+fn an_a_in_a_device_access_means_nothing_as_in_runc() {
+    let kmsg = json!({"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11,
+                      "fileMode": 0o666, "uid": 0, "gid": 0});
+    let script = "(echo rune-test > /dev/kmsg) 2>/dev/null && echo wrote || echo denied";
+    let mut outputs = Vec::new();
+    for (name, rules) in [
+        ("devwa", vec![("allow", "wa")]),
+        ("devrwa", vec![("allow", "rwm"), ("deny", "rwa")]),
+    ] {
+        let mut b = Bundle::new(name);
+        b.array_push("/linux/devices", kmsg.clone());
+        for (what, access) in rules {
+            b.array_push(
+                "/linux/resources/devices",
+                json!({"allow": what == "allow", "type": "c", "major": 1, "minor": 11,
+                       "access": access}),
+            );
+        }
+        outputs.push(run_in(&mut b, script).trim().to_string());
+    }
+    assert_eq!(outputs, ["wrote", "denied"]);
+}

@@ -40,17 +40,19 @@ fn dev_type(t: Option<LinuxDeviceType>) -> DeviceType {
 }
 
 /// The access of a rule in the kernel's order: `r`, `w` and `m` may come in any order and more
-/// than once ("mwr", "rm", "rrw"), as the kernel and runc take them; anything else is refused.
+/// than once ("mwr", "rm", "rrw"), as the kernel and runc take them. An `a` (the letter of the
+/// "all devices" type, which configs put in access strings too: runc's tests use "rwa") means
+/// nothing, as in runc, which keeps only r, w and m. Anything else is refused, and so is an
+/// access that names none of r, w and m.
 fn access(given: &str) -> Option<String> {
-    if given.is_empty() || !given.chars().all(|c| matches!(c, 'r' | 'w' | 'm')) {
+    if !given.chars().all(|c| matches!(c, 'r' | 'w' | 'm' | 'a')) {
         return None;
     }
-    Some(
-        ['r', 'w', 'm']
-            .iter()
-            .filter(|c| given.contains(**c))
-            .collect(),
-    )
+    let kept: String = ['r', 'w', 'm']
+        .iter()
+        .filter(|c| given.contains(**c))
+        .collect();
+    (!kept.is_empty()).then_some(kept)
 }
 
 /// Checks `linux.resources.devices` before anything is made: the type is `a`, `b` or `c`
@@ -185,6 +187,9 @@ mod tests {
         assert_eq!(super::access("wrw").as_deref(), Some("rw"));
         assert_eq!(super::access("rx"), None);
         assert_eq!(super::access(""), None);
+        assert_eq!(super::access("rwa").as_deref(), Some("rw"));
+        assert_eq!(super::access("amr").as_deref(), Some("rm"));
+        assert_eq!(super::access("a"), None);
     }
 
     #[test]
