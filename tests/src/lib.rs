@@ -42,6 +42,7 @@ pub use mountinfo::{mount_opts, mountinfo_line, propagation_tags, super_opts, Ho
 pub use output::Output;
 pub use procfs::{
     cap_bit, cap_mask, ns_link, parse_cap_hex, pid_alive, proc_status_field, read_pid_file,
+    CAP_NAMES,
 };
 pub use rootfs::{rootfs, rootfs_copy};
 pub use runner::{run_in, Rune};

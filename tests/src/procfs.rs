@@ -40,7 +40,7 @@ pub fn parse_cap_hex(text: &str) -> u64 {
     u64::from_str_radix(text.trim(), 16).unwrap_or_else(|e| panic!("bad cap set {text:?}: {e}"))
 }
 
-const CAP_NAMES: &[&str] = &[
+pub const CAP_NAMES: &[&str] = &[
     "CAP_CHOWN",
     "CAP_DAC_OVERRIDE",
     "CAP_DAC_READ_SEARCH",

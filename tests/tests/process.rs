@@ -205,6 +205,55 @@ fn custom_capability_set() {
     assert_eq!((inh, amb), (0, 0));
 }
 
+/// A runtime on a restricted host (here: rune started with CAP_SYS_NICE out of its bounding
+/// set, as a host may withhold capabilities from root) cannot give what it does not hold. Asked
+/// for every capability in all five sets (youki's process_capabilities), the process starts
+/// with all that rune holds, and rune warns of the rest by name (config.md: logged, not a
+/// failure). Before, capset failed: "set capabilities: Operation not permitted".
+#[test]
+fn capabilities_the_runtime_does_not_hold_are_a_warning_not_a_failure() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let wrapper = dir.path().join("rune-without-nice");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec setpriv --bounding-set -sys_nice {} \"$@\"\n",
+            rune_bin().display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let rune = Rune::with_bin(wrapper);
+    let all = CAP_NAMES;
+    let mut b = Bundle::new("capsheld");
+    b.set(
+        "/process/capabilities",
+        json!({"bounding": all, "effective": all, "permitted": all, "inheritable": all,
+               "ambient": all}),
+    )
+    .sh("cat /proc/self/status");
+    let out = rune.run(&b);
+    out.assert_ok();
+    let mine = std::fs::read_to_string("/proc/self/status").unwrap();
+    let held = parse_cap_hex(&proc_status_field(&mine, "CapPrm").unwrap())
+        & cap_mask(all)
+        & !cap_mask(&["CAP_SYS_NICE"]);
+    let [inh, prm, eff, _, amb] = caps_of(&out.stdout);
+    assert_eq!([inh, prm, eff, amb], [held; 4], "{out}");
+    let missing: Vec<&str> = all
+        .iter()
+        .copied()
+        .filter(|n| held & cap_mask(&[n]) == 0)
+        .collect();
+    assert!(out.stderr.contains("level=warning"), "{out}");
+    for name in &missing {
+        assert!(out.stderr.contains(name), "{name} not named: {out}");
+    }
+    assert_no_leaks(&rune, &b, None);
+}
+
 #[test]
 fn rlimits_are_applied() {
     let out = run_sh(

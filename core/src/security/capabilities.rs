@@ -104,15 +104,37 @@ pub fn apply_bounding(caps: &LinuxCapabilities) -> Result<()> {
     Ok(())
 }
 
-/// Sets the effective, permitted and inheritable sets, then the ambient set.
+/// The capabilities the config's sets ask for that a process holding `held` (its permitted
+/// set) cannot be given: withheld from the runtime (a restricted host) or unknown to the
+/// kernel. config.md: they are warned about, and the process starts without them.
+pub fn ungrantable(caps: &LinuxCapabilities, held: u64) -> Vec<&'static str> {
+    let asked = bits(caps.bounding())
+        | bits(caps.effective())
+        | bits(caps.permitted())
+        | bits(caps.inheritable())
+        | bits(caps.ambient());
+    (0..NAMES.len())
+        .filter(|n| asked & !held & (1u64 << n) != 0)
+        .map(|n| NAMES[n])
+        .collect()
+}
+
+/// This process's permitted set (what it can give), all of it when capget fails.
+pub fn held() -> u64 {
+    crate::sys::caps::get().map_or(u64::MAX, |(p, _)| p)
+}
+
+/// Sets the effective, permitted and inheritable sets, then the ambient set, each without what
+/// this process does not hold ([`ungrantable`]; create warned of them).
 pub fn apply_sets(caps: &LinuxCapabilities) -> Result<()> {
+    let (held, inheritable) = crate::sys::caps::get().context("read capabilities")?;
     let (e, p, i) = (
-        bits(caps.effective()),
-        bits(caps.permitted()),
-        bits(caps.inheritable()),
+        bits(caps.effective()) & held,
+        bits(caps.permitted()) & held,
+        bits(caps.inheritable()) & (held | inheritable),
     );
     crate::sys::caps::set(e, p, i).context("set capabilities")?;
-    let ambient = bits(caps.ambient());
+    let ambient = bits(caps.ambient()) & held;
     let _ = crate::sys::prctl(
         libc::PR_CAP_AMBIENT,
         libc::PR_CAP_AMBIENT_CLEAR_ALL as libc::c_ulong,
@@ -141,6 +163,23 @@ pub fn apply_sets(caps: &LinuxCapabilities) -> Result<()> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn what_is_not_held_cannot_be_granted() {
+        let caps: super::LinuxCapabilities = serde_json::from_value(serde_json::json!({
+            "bounding": ["CAP_KILL", "CAP_SYS_RESOURCE"],
+            "effective": ["CAP_KILL"],
+            "ambient": ["CAP_BPF"]
+        }))
+        .unwrap();
+        let all = u64::MAX;
+        assert!(super::ungrantable(&caps, all).is_empty());
+        let no_resource = all & !(1 << 24);
+        assert_eq!(super::ungrantable(&caps, no_resource), ["CAP_SYS_RESOURCE"]);
+        // A kernel that knows only up to CAP_AUDIT_READ (37).
+        let old_kernel = (1u64 << 38) - 1;
+        assert_eq!(super::ungrantable(&caps, old_kernel), ["CAP_BPF"]);
+    }
+
     #[test]
     fn names_and_numbers() {
         assert_eq!(super::number("CAP_KILL").unwrap(), 5);

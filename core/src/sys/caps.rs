@@ -36,6 +36,24 @@ pub fn set(effective: u64, permitted: u64, inheritable: u64) -> io::Result<()> {
     super::at_result(r as libc::c_int)
 }
 
+/// capget(2) for this thread: (permitted, inheritable) as bit masks by capability number.
+pub fn get() -> io::Result<(u64, u64)> {
+    let mut hdr = Header {
+        version: VERSION_3,
+        pid: 0,
+    };
+    let mut data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: capget writes the two data words of a v3 header into `data`, alive here.
+    let r = unsafe { libc::syscall(libc::SYS_capget, &mut hdr as *mut Header, data.as_mut_ptr()) };
+    super::at_result(r as libc::c_int)?;
+    let join = |f: fn(&Data) -> u32| u64::from(f(&data[0])) | (u64::from(f(&data[1])) << 32);
+    Ok((join(|d| d.permitted), join(|d| d.inheritable)))
+}
+
 /// Raises capability number `cap` in the ambient set (PR_CAP_AMBIENT_RAISE).
 pub fn raise_ambient(cap: u32) -> io::Result<()> {
     // SAFETY: prctl with integer arguments only.
