@@ -233,25 +233,36 @@ fn capabilities_the_runtime_does_not_hold_are_a_warning_not_a_failure() {
         json!({"bounding": all, "effective": all, "permitted": all, "inheritable": all,
                "ambient": all}),
     )
-    .sh("cat /proc/self/status");
-    let out = rune.run(&b);
-    out.assert_ok();
+    .args(&["sleep", "1000"]);
     let mine = std::fs::read_to_string("/proc/self/status").unwrap();
     let held = parse_cap_hex(&proc_status_field(&mine, "CapPrm").unwrap())
         & cap_mask(all)
         & !cap_mask(&["CAP_SYS_NICE"]);
-    let [inh, prm, eff, _, amb] = caps_of(&out.stdout);
-    assert_eq!([inh, prm, eff, amb], [held; 4], "{out}");
     let missing: Vec<&str> = all
         .iter()
         .copied()
         .filter(|n| held & cap_mask(&[n]) == 0)
         .collect();
-    assert!(out.stderr.contains("level=warning"), "{out}");
-    for name in &missing {
-        assert!(out.stderr.contains(name), "{name} not named: {out}");
-    }
-    assert_no_leaks(&rune, &b, None);
+    let warned = |out: &Output| {
+        assert!(out.stderr.contains("level=warning"), "{out}");
+        for name in &missing {
+            assert!(out.stderr.contains(name), "{name} not named: {out}");
+        }
+    };
+    // The init (create) and a process exec'd with the same capabilities.
+    let (created, pid) = rune.create_ok(&b);
+    warned(&created);
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let [inh, prm, eff, _, amb] = caps_of(&status);
+    assert_eq!([inh, prm, eff, amb], [held; 4], "{status}");
+    rune.start(&b.id).assert_ok();
+    let exec = rune.exec(&b.id, &["cat", "/proc/self/status"]);
+    exec.assert_ok();
+    warned(&exec);
+    let [inh, prm, eff, _, amb] = caps_of(&exec.stdout);
+    assert_eq!([inh, prm, eff, amb], [held; 4], "{exec}");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
 }
 
 #[test]

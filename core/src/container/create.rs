@@ -146,7 +146,9 @@ fn create_in(
     let mut state = initial_state(id, bundle, cg_path.clone(), enclave);
     dir.write_state(&state)?;
     let (cg, mut warnings) = make_cgroup(spec, &cg_path, undo)?;
-    warnings.extend(capability_warning(spec));
+    if let Some(p) = spec.process() {
+        warnings.extend(crate::security::capabilities::ungranted_warning(spec, p));
+    }
     if cg.is_none() {
         state.cgroup_path = None;
     }
@@ -368,26 +370,6 @@ impl Requests for CreateAnswers<'_> {
     fn died(&mut self, e: Error) -> Error {
         oom_hint(e, self.cg, self.spec)
     }
-}
-
-/// The capabilities the process asks for that it cannot get, named for a warning (config.md:
-/// logged, and the process starts without them, as runc does). Without a user namespace the init
-/// can give only what rune holds: a restricted host may withhold some, an older kernel not know
-/// them. In a user namespace the init holds every capability there.
-fn capability_warning(spec: &Spec) -> Option<Error> {
-    use crate::security::capabilities;
-    if namespaces::listed_types(spec).contains(&namespaces::NsType::User) {
-        return None;
-    }
-    let caps = spec.process().as_ref()?.capabilities().as_ref()?;
-    let missing = capabilities::ungrantable(caps, capabilities::held());
-    (!missing.is_empty()).then(|| {
-        err!(
-            PermissionDenied,
-            "ignoring capabilities this runtime does not hold or the kernel does not know: {}",
-            missing.join(", ")
-        )
-    })
 }
 
 /// Bind sources opened here, as the caller: each a detached copy of the mount (open_tree)

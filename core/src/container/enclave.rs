@@ -74,7 +74,11 @@ impl Container {
         }
         let pid = proxy.pid();
         proxy.detach();
-        Ok(Execed { pid, console })
+        Ok(Execed {
+            pid,
+            console,
+            warnings: Vec::new(),
+        })
     }
 
     /// A local attestation report from the enclave runtime (PAL v3's pal_get_local_report).

@@ -28,10 +28,12 @@ pub struct ExecOptions {
     pub sub_cgroups: Vec<(Option<Vec<String>>, String)>,
 }
 
-/// A started process: its pid (a child of the caller) and the pty master if kept.
+/// A started process: its pid (a child of the caller), the pty master if kept, and what the
+/// caller should warn about.
 pub struct Execed {
     pub pid: i32,
     pub console: Option<OwnedFd>,
+    pub warnings: Vec<crate::Error>,
 }
 
 impl Container {
@@ -89,9 +91,12 @@ impl Container {
             write_pid_file(p, done.pid)?;
         }
         init.detach();
+        let warnings =
+            crate::security::capabilities::ungranted_warning(&self.state.config, &opts.process);
         Ok(Execed {
             pid: done.pid,
             console: done.console,
+            warnings: warnings.into_iter().collect(),
         })
     }
 

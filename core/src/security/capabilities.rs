@@ -2,7 +2,7 @@
 
 use crate::err;
 use crate::error::{Context, Error, Result};
-use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities};
+use oci_spec::runtime::{Capabilities, Capability, LinuxCapabilities, Process, Spec};
 
 /// Every capability name the kernel headers know, indexed by number.
 pub const NAMES: [&str; 41] = [
@@ -117,6 +117,24 @@ pub fn ungrantable(caps: &LinuxCapabilities, held: u64) -> Vec<&'static str> {
         .filter(|n| asked & !held & (1u64 << n) != 0)
         .map(|n| NAMES[n])
         .collect()
+}
+
+/// The warning for the capabilities `process` asks for that it cannot get (config.md: logged,
+/// and the process starts without them). Without a user namespace the init can give only what
+/// rune holds: a restricted host may withhold some, an older kernel not know them. In a user
+/// namespace (the container's `spec`) the init holds every capability there.
+pub fn ungranted_warning(spec: &Spec, process: &Process) -> Option<Error> {
+    if crate::namespaces::listed_types(spec).contains(&crate::namespaces::NsType::User) {
+        return None;
+    }
+    let missing = ungrantable(process.capabilities().as_ref()?, held());
+    (!missing.is_empty()).then(|| {
+        err!(
+            PermissionDenied,
+            "ignoring capabilities this runtime does not hold or the kernel does not know: {}",
+            missing.join(", ")
+        )
+    })
 }
 
 /// This process's permitted set (what it can give), all of it when capget fails.

@@ -69,6 +69,9 @@ pub fn run(ctx: &Ctx, a: ExecArgs) -> CmdResult {
     };
     let set = (!a.detach).then(supervise::block_signals);
     let started = c.exec(&opts)?;
+    for w in &started.warnings {
+        ctx.log.log("warning", w.message());
+    }
     match set {
         None => Ok(0),
         Some(set) => Ok(supervise::supervise(started.pid, set, started.console).code()),
