@@ -46,7 +46,11 @@ pub fn create(
     let mut keep = vec![ch.channel().raw(), fifo.as_raw_fd()];
     keep.extend(workload.fds());
     keep.extend(sources.values().map(|fd| fd.as_raw_fd()));
-    sys::close_fds_from(floor, &keep)?;
+    // SAFETY: every descriptor this process owns from the floor up is in `keep` (the channel,
+    // the fifo, the workload's, the bind sources); the others are the caller's, owned by
+    // nothing here.
+    #[allow(unsafe_code)]
+    unsafe { sys::close_fds_from(floor, &keep) }?;
     workload.load()?;
     let has_mntns = has_ns(spec, LinuxNamespaceType::Mount);
     if has_mntns {
@@ -137,7 +141,9 @@ pub fn exec(os: &dyn Syscall, cfg: &ExecConfig, ch: &InitEnd) -> Result<i32> {
     let common = &cfg.common;
     sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
     // No descriptor of the caller's may be open when the cwd is entered (CVE-2024-21626).
-    sys::close_fds_from(3 + common.preserve_fds, &[ch.channel().raw()])?;
+    // SAFETY: exec's stage B owns only its channel from the floor up.
+    #[allow(unsafe_code)]
+    unsafe { sys::close_fds_from(3 + common.preserve_fds, &[ch.channel().raw()]) }?;
     if !has_ns(&common.spec, LinuxNamespaceType::Mount) {
         // The container has no mount namespace to join: its root is a chroot, entered again.
         chroot(os, &common.rootfs)?;

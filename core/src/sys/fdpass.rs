@@ -34,13 +34,16 @@ pub fn recv_with_fds(
 
 /// Takes ownership of a descriptor this process was started with (named by its number on the
 /// command line), after checking that it is open; it becomes close-on-exec.
-pub fn adopt_inherited(fd: RawFd) -> Result<OwnedFd> {
+///
+/// # Safety
+/// Nothing else in this process may own `fd` (no `OwnedFd` or `File` of it, no second
+/// adoption): the returned value closes it when dropped.
+pub unsafe fn adopt_inherited(fd: RawFd) -> Result<OwnedFd> {
     // SAFETY: F_GETFD only reads the descriptor's flags; a closed fd fails with EBADF.
     if fd < 3 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
         return Err(Error::os(format!("inherited fd {}", fd), libc::EBADF));
     }
-    // SAFETY: the descriptor is open, and was passed to this process for this purpose alone:
-    // no other owner exists in this process.
+    // SAFETY: the descriptor is open, and the caller vouches that nothing else owns it.
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
     nix::fcntl::fcntl(
         &owned,
