@@ -94,17 +94,12 @@ fn mount_one(
     reopen: Option<&dyn Fn() -> Result<std::os::fd::OwnedFd>>,
 ) -> Result<()> {
     if in_cgroupns && h.fstype == "cgroup2" {
-        let data = if h.fstype == "cgroup" {
-            Some(h.options.as_str())
-        } else {
-            None
-        };
         os.mount(
             Some(Path::new("cgroup")),
             dir,
-            Some(&h.fstype),
+            Some("cgroup2"),
             flags,
-            data,
+            None,
             &|| format!("mount cgroup hierarchy {}", h.options),
         )
     } else {

@@ -13,7 +13,7 @@ mod recursive;
 
 pub use devices::setup_dev;
 pub use mounts::{bind_sources, finish_dev, mount_all, prepare_root};
-pub use paths::{finish, resolve_in_root};
+pub use paths::finish;
 pub use pivot::enter;
 
 /// The mount(2) flags of a propagation option (also used for `rootfsPropagation`).

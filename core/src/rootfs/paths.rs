@@ -4,56 +4,7 @@
 use crate::error::{Context, Error, Result};
 use crate::sys::syscall::Syscall;
 use oci_spec::runtime::Spec;
-use std::path::{Component, Path, PathBuf};
-
-/// Joins `path` onto `root` resolving symlinks as if `root` were `/`, so the result never
-/// leaves `root` (what filepath-securejoin does for runc).
-pub fn resolve_in_root(root: &Path, path: &Path) -> Result<PathBuf> {
-    let mut out = PathBuf::new();
-    let mut todo: Vec<std::ffi::OsString> = components(path);
-    todo.reverse();
-    let mut links = 0;
-    while let Some(c) = todo.pop() {
-        if c == ".." {
-            out.pop();
-            continue;
-        }
-        let candidate = out.join(&c);
-        let full = root.join(&candidate);
-        match std::fs::symlink_metadata(&full) {
-            Ok(m) if m.file_type().is_symlink() => {
-                links += 1;
-                if links > 255 {
-                    return Err(crate::err!(
-                        InvalidSpec,
-                        "too many symlinks under {}",
-                        path.display()
-                    ));
-                }
-                let target = std::fs::read_link(&full)
-                    .with_context(|| format!("readlink {}", full.display()))?;
-                if target.is_absolute() {
-                    out = PathBuf::new();
-                }
-                let mut t = components(&target);
-                t.reverse();
-                todo.extend(t);
-            }
-            _ => out = candidate,
-        }
-    }
-    Ok(root.join(out))
-}
-
-fn components(p: &Path) -> Vec<std::ffi::OsString> {
-    p.components()
-        .filter_map(|c| match c {
-            Component::Normal(s) => Some(s.to_os_string()),
-            Component::ParentDir => Some("..".into()),
-            _ => None,
-        })
-        .collect()
-}
+use std::path::{Path, PathBuf};
 
 /// After pivot_root: sysctls, read-only paths, masked paths, then the read-only root.
 pub fn finish(os: &dyn Syscall, spec: &Spec) -> Result<()> {
@@ -159,28 +110,6 @@ mod tests {
     use super::*;
     use crate::rootfs::testing::{spec, Scratch};
     use crate::sys::syscall::{Call, Fake};
-
-    #[test]
-    fn symlinks_stay_inside_the_root() {
-        let d = std::env::temp_dir().join(format!("rune-resolve-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&d);
-        std::fs::create_dir_all(d.join("real")).unwrap();
-        std::os::unix::fs::symlink("/etc", d.join("abs")).unwrap();
-        std::os::unix::fs::symlink("../../../real", d.join("rel")).unwrap();
-        assert_eq!(
-            resolve_in_root(&d, Path::new("/abs/passwd")).unwrap(),
-            d.join("etc/passwd")
-        );
-        assert_eq!(
-            resolve_in_root(&d, Path::new("/rel/x")).unwrap(),
-            d.join("real/x")
-        );
-        assert_eq!(
-            resolve_in_root(&d, Path::new("/../../x")).unwrap(),
-            d.join("x")
-        );
-        std::fs::remove_dir_all(&d).unwrap();
-    }
 
     const REMOUNT_RO: libc::c_ulong = libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY;
 

@@ -16,7 +16,8 @@ pub fn umask(mask: libc::mode_t) {
     unsafe { libc::umask(mask) };
 }
 
-/// umask(2), returning the mask it replaces.
+/// umask(2), returning the mask it replaces (the unit tests set and restore it).
+#[cfg(test)]
 pub fn replace_umask(mask: libc::mode_t) -> libc::mode_t {
     // SAFETY: umask only sets the process's file mode creation mask.
     unsafe { libc::umask(mask) }

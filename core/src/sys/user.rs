@@ -22,7 +22,8 @@ pub fn set_uid(uid: u32) -> io::Result<()> {
     nix::unistd::setresuid(uid, uid, uid).map_err(io::Error::from)
 }
 
-/// The effective gid of this process.
+/// The effective gid of this process (the unit tests' own ids).
+#[cfg(test)]
 pub fn egid() -> u32 {
     nix::unistd::getegid().as_raw()
 }
