@@ -12,6 +12,7 @@ pub mod error;
 pub mod files;
 mod hook_output;
 pub mod hooks;
+mod mountinfo;
 pub mod namespaces;
 pub mod netdev;
 pub mod process;

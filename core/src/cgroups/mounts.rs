@@ -27,33 +27,26 @@ impl CgroupMount {
 /// The cgroup mounts that are visible: a later mount at or above a mount point hides it (e.g.
 /// cgroup2 mounted over /sys/fs/cgroup hides the v1 hierarchies below).
 pub fn visible() -> Vec<CgroupMount> {
-    let info = std::fs::read_to_string("/proc/self/mountinfo").unwrap_or_default();
     let mut out: Vec<CgroupMount> = Vec::new();
-    for line in info.lines() {
-        let (pre, post) = match line.split_once(" - ") {
-            Some(x) => x,
-            None => continue,
-        };
-        let mount_point = PathBuf::from(pre.split(' ').nth(4).unwrap_or(""));
-        out.retain(|m| !m.mount_point.starts_with(&mount_point));
-        let mut post = post.split(' ');
-        let fstype = post.next().unwrap_or("");
-        if fstype != "cgroup" && fstype != "cgroup2" {
+    for e in crate::mountinfo::read_own().unwrap_or_default() {
+        out.retain(|m| !m.mount_point.starts_with(&e.mount_point));
+        if e.fstype != "cgroup" && e.fstype != "cgroup2" {
             continue;
         }
-        let options = post.nth(1).unwrap_or("");
-        let controllers = options
+        let controllers = e
+            .super_options
             .split(',')
             .filter(|o| {
-                !matches!(*o, "rw" | "ro")
+                !o.is_empty()
+                    && !matches!(*o, "rw" | "ro")
                     && !o.starts_with("nsdelegate")
                     && !o.starts_with("memory_")
             })
             .map(String::from)
             .collect();
         out.push(CgroupMount {
-            mount_point,
-            fstype: fstype.to_string(),
+            mount_point: e.mount_point,
+            fstype: e.fstype,
             controllers,
         });
     }

@@ -52,46 +52,15 @@ pub fn prepare_root(os: &dyn Syscall, spec: &Spec, rootfs: &Path) -> Result<()> 
 /// when mounts are stacked) and whether it is shared, from a mountinfo text.
 fn mount_holding(mountinfo: &str, path: &Path) -> Option<(PathBuf, bool)> {
     let mut best: Option<(PathBuf, bool)> = None;
-    for line in mountinfo.lines() {
-        let Some(pre) = line.split(" - ").next() else {
-            continue;
-        };
-        let fields: Vec<&str> = pre.split(' ').collect();
-        let Some(mp) = fields.get(4).map(|f| PathBuf::from(unescape(f))) else {
-            continue;
-        };
+    for e in crate::mountinfo::parse(mountinfo) {
         let longer = best
             .as_ref()
-            .is_none_or(|(b, _)| mp.as_os_str().len() >= b.as_os_str().len());
-        if path.starts_with(&mp) && longer {
-            let shared = fields.iter().skip(6).any(|f| f.starts_with("shared:"));
-            best = Some((mp, shared));
+            .is_none_or(|(b, _)| e.mount_point.as_os_str().len() >= b.as_os_str().len());
+        if path.starts_with(&e.mount_point) && longer {
+            best = Some((e.mount_point.clone(), e.is_shared()));
         }
     }
     best
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-pub(super) fn unescape(field: &str) -> String {
-    let b = field.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        let octal = b
-            .get(i + 1..i + 4)
-            .filter(|d| d.iter().all(|c| (b'0'..=b'7').contains(c)));
-        match octal {
-            Some(d) if b[i] == b'\\' => {
-                out.push(d.iter().fold(0u8, |n, c| n.wrapping_mul(8) + (c - b'0')));
-                i += 4;
-            }
-            _ => {
-                out.push(b[i]);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Performs every mount of the config inside `rootfs`. `sources` holds, by mount index, bind

@@ -48,16 +48,14 @@ fn move_root(os: &dyn Syscall, rootfs: &Path) -> Result<()> {
 /// kernel lets the container mount a new, unmasked proc or sysfs (it allows such a mount only
 /// where a full, uncovered one is already visible).
 fn full_proc_and_sys(mountinfo: &str, rootfs: &Path) -> Vec<PathBuf> {
-    mountinfo
-        .lines()
-        .filter_map(|line| {
-            let (pre, post) = line.split_once(" - ")?;
-            let fields: Vec<&str> = pre.split(' ').collect();
-            let fstype = post.split(' ').next()?;
-            let mp = PathBuf::from(super::mounts::unescape(fields.get(4)?));
-            let full = fields.get(3) == Some(&"/");
-            (full && matches!(fstype, "proc" | "sysfs") && !mp.starts_with(rootfs)).then_some(mp)
+    crate::mountinfo::parse(mountinfo)
+        .into_iter()
+        .filter(|e| {
+            e.root == Path::new("/")
+                && matches!(e.fstype.as_str(), "proc" | "sysfs")
+                && !e.mount_point.starts_with(rootfs)
         })
+        .map(|e| e.mount_point)
         .collect()
 }
 
