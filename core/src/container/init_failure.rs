@@ -52,20 +52,20 @@ pub(crate) fn oom_hint(
     }
 }
 
+/// The description of `sig`, with its name for the signals a crash or a kill gives.
 fn signal_name(sig: i32) -> String {
-    let abbrev = match sig {
-        libc::SIGSEGV => "SIGSEGV",
-        libc::SIGABRT => "SIGABRT",
-        libc::SIGBUS => "SIGBUS",
-        libc::SIGKILL => "SIGKILL",
-        libc::SIGILL => "SIGILL",
-        libc::SIGFPE => "SIGFPE",
-        _ => "",
-    };
-    format!(
-        "{}{}{}",
-        abbrev,
-        if abbrev.is_empty() { "" } else { ": " },
-        crate::sys::signal::description(sig)
-    )
+    let crash = [
+        libc::SIGSEGV,
+        libc::SIGABRT,
+        libc::SIGBUS,
+        libc::SIGKILL,
+        libc::SIGILL,
+        libc::SIGFPE,
+    ];
+    let desc = crate::sys::signal::description(sig);
+    if crash.contains(&sig) {
+        format!("{}: {}", crate::sys::signal::abbrev(sig), desc)
+    } else {
+        desc
+    }
 }

@@ -15,7 +15,6 @@ mod update;
 
 pub use create::{CreateOptions, Created};
 pub use exec::{ExecOptions, Execed};
-pub use kill::{parse_signal, signal_abbrev};
 pub use process::{merge_env, process_from_json, ProcessOverrides};
 pub use status::Status;
 

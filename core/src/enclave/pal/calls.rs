@@ -166,7 +166,7 @@ impl Pal {
             Enclave,
             "enclave runtime: pal_kill({}, {}) refused: {}",
             pid,
-            crate::container::signal_abbrev(sig),
+            crate::sys::signal::abbrev(sig),
             how
         )
         .with_errno(code))

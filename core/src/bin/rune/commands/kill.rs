@@ -1,6 +1,6 @@
 use crate::cli::KillArgs;
 use crate::{CmdResult, Ctx};
-use rune_core::container::parse_signal;
+use rune_core::sys::signal::parse as parse_signal;
 use rune_core::Container;
 
 pub fn run(ctx: &Ctx, a: KillArgs) -> CmdResult {
