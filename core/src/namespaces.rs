@@ -110,6 +110,11 @@ pub fn listed_types(spec: &Spec) -> Vec<NsType> {
     listed(spec).into_iter().map(|(t, _)| t).collect()
 }
 
+/// Puts namespaces to join in [`NsType::JOIN_ORDER`].
+pub fn sort_for_joining<T>(join: &mut [(NsType, T)]) {
+    join.sort_by_key(|(t, _)| NsType::JOIN_ORDER.iter().position(|o| o == t));
+}
+
 /// Decides the plan. The host's clone creates the namespaces when it can (the fast path: one
 /// process, no extra fork). The init does it when a user or pid namespace is joined by path, a
 /// time namespace is wanted, or a new user namespace must be made after joining others.
@@ -123,7 +128,7 @@ pub fn plan(spec: &Spec) -> Plan {
             None => new |= t.flag(),
         }
     }
-    join.sort_by_key(|(t, _)| NsType::JOIN_ORDER.iter().position(|o| o == t));
+    sort_for_joining(&mut join);
     let joins = |t: NsType| join.iter().any(|(j, _)| *j == t);
     let has_mount = ns.iter().any(|(t, _)| *t == NsType::Mount);
     let slow = joins(NsType::User)

@@ -112,7 +112,7 @@ impl Container {
                 )
             })
             .collect();
-        join.sort_by_key(|(t, _)| NsType::JOIN_ORDER.iter().position(|o| o == t));
+        namespaces::sort_for_joining(&mut join);
         join
     }
 
