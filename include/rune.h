@@ -381,7 +381,8 @@ void rune_container_free(struct rune_container_t *container);
  * Makes a context.
  *
  * - `root`: the directory holding one state directory per container (the rune CLI's
- *   `--root`); NULL means `/run/rune`. A relative path is made absolute against the current
+ *   `--root`); NULL means the CLI's default: `/run/rune` for root, else
+ *   `$XDG_RUNTIME_DIR/rune` (or `/tmp/rune-<uid>`). A relative path is made absolute against the current
  *   directory now. It is created (mode 0700) by the first `rune_container_create`. Contexts
  *   with the same root see the same containers, also those of the rune CLI.
  * - `ctx_out`: receives the new context; free it with `rune_context_free`.

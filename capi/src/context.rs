@@ -22,9 +22,6 @@ pub struct rune_context_t {
     _private: [u8; 0],
 }
 
-/// The default state root, as the rune CLI's `--root`.
-pub(crate) const DEFAULT_ROOT: &str = "/run/rune";
-
 /// What a context holds; container handles keep an `Arc` of it, so they outlive the context.
 pub(crate) struct Shared {
     pub store: Store,
@@ -75,7 +72,8 @@ pub(crate) fn absolute(p: PathBuf) -> Result<PathBuf> {
 /// Makes a context.
 ///
 /// - `root`: the directory holding one state directory per container (the rune CLI's
-///   `--root`); NULL means `/run/rune`. A relative path is made absolute against the current
+///   `--root`); NULL means the CLI's default: `/run/rune` for root, else
+///   `$XDG_RUNTIME_DIR/rune` (or `/tmp/rune-<uid>`). A relative path is made absolute against the current
 ///   directory now. It is created (mode 0700) by the first `rune_container_create`. Contexts
 ///   with the same root see the same containers, also those of the rune CLI.
 /// - `ctx_out`: receives the new context; free it with `rune_context_free`.
@@ -91,7 +89,7 @@ pub unsafe extern "C" fn rune_context_new(
     boundary("rune_context_new", err_out, || {
         handle::clear_out(ctx_out, "ctx_out")?;
         let root = if root.is_null() {
-            PathBuf::from(DEFAULT_ROOT)
+            rune_core::store::default_root()
         } else {
             absolute(string::path_arg(root, "root")?)?
         };

@@ -25,6 +25,18 @@ use std::path::{Path, PathBuf};
 pub const STATE_FILE: &str = "state.json";
 pub const EXEC_FIFO: &str = "exec.fifo";
 
+/// The default root, as runc's: `/run/rune` for root; for another user
+/// `$XDG_RUNTIME_DIR/rune`, else `/tmp/rune-<uid>`. The CLI's `--root` and librune's NULL root.
+pub fn default_root() -> PathBuf {
+    if crate::sys::euid() == 0 {
+        return PathBuf::from("/run/rune");
+    }
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(d) => PathBuf::from(d).join("rune"),
+        None => PathBuf::from(format!("/tmp/rune-{}", crate::sys::uid())),
+    }
+}
+
 /// The root holding every container's state directory.
 #[derive(Debug, Clone)]
 pub struct Store {

@@ -72,16 +72,7 @@ fn main() {
     std::process::exit(code);
 }
 
-/// runc's default root: /run/rune, or $XDG_RUNTIME_DIR/rune for a non-root user.
+/// `--root`, or the default root (rune_core::store::default_root).
 fn default_root(given: Option<std::path::PathBuf>) -> std::path::PathBuf {
-    if let Some(r) = given {
-        return r;
-    }
-    if rune_core::sys::euid() == 0 {
-        return "/run/rune".into();
-    }
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(d) => std::path::PathBuf::from(d).join("rune"),
-        None => format!("/tmp/rune-{}", rune_core::sys::uid()).into(),
-    }
+    given.unwrap_or_else(rune_core::store::default_root)
 }
