@@ -216,6 +216,35 @@ fn user_namespace_container_runs_from_a_binary_in_a_closed_directory() {
     assert_no_leaks(&rune, &b, Some(pid));
 }
 
+/// The enclave neighbour of the test above: the enclave runtime lives in a directory others
+/// cannot enter (a PAL built under /root), and the container's root is another uid in a new
+/// user namespace. The init loads the runtime from a descriptor `rune create` opened; before,
+/// it failed "enclave runtime ...: Permission denied".
+#[test]
+fn user_namespace_enclave_loads_its_runtime_from_a_closed_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let closed = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(closed.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let lib = closed.path().join("liberpal-closed.so");
+    std::fs::copy(skeleton_lib(3), &lib).unwrap();
+    let rune = Rune::new();
+    let mut b = Bundle::new("nsclosedpal");
+    b.skeleton(3)
+        .enclave_runtime_path(&lib)
+        .user_namespace(300000, 65536)
+        .sh("id -u; cat /proc/self/uid_map");
+    let out = rune.run(&b);
+    out.assert_ok();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines[0], "0", "{out}");
+    assert_eq!(
+        lines[1].split_whitespace().collect::<Vec<_>>(),
+        ["0", "300000", "65536"],
+        "{out}"
+    );
+    assert_no_leaks(&rune, &b, None);
+}
+
 #[test]
 fn join_namespaces_by_path() {
     let rune = Rune::new();

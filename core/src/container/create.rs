@@ -161,6 +161,17 @@ fn create_in(
     let plan = namespaces::plan(spec);
     let new_userns = (plan.clone_flags | plan.unshare_flags) & libc::CLONE_NEWUSER != 0;
     let sources = open_bind_sources(spec, &bundle.path, new_userns)?;
+    // The enclave runtime, opened here too (O_PATH: not read, not loaded): the init loads it
+    // from this descriptor where its uid cannot reach the path. One that cannot be opened is
+    // left to the init, which names the cause.
+    let pal = state.enclave.as_ref().and_then(|e| {
+        use std::os::unix::fs::OpenOptionsExt;
+        std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH)
+            .open(&e.runtime_path)
+            .ok()
+    });
     let mut init = spawn_init(spec, &plan, opts, preserve, cg.as_deref())?;
     let config = CreateConfig {
         common: Common {
@@ -175,12 +186,13 @@ fn create_in(
         bundle: bundle.path.clone(),
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
-        workload: workload_config(spec, &state.enclave),
+        workload: workload_config(spec, &state.enclave, pal.is_some()),
         cgroup_paths: cgroups::paths_of(init.pid()),
         bind_fds: sources.iter().map(|(i, _)| *i).collect(),
     };
     let mut init_fds = vec![fifo.as_raw_fd()];
     init_fds.extend(listener.as_ref().map(|l| l.as_raw_fd()));
+    init_fds.extend(pal.as_ref().map(|p| p.as_raw_fd()));
     init_fds.extend(sources.iter().map(|(_, fd)| fd.as_raw_fd()));
     state.init_pid = init.pid();
     let mut answers = CreateAnswers {
@@ -310,11 +322,12 @@ fn make_cgroup(
 }
 
 /// The workload the init runs: an enclave keeper serves only peers it may trust.
-fn workload_config(spec: &Spec, enclave: &Option<EnclaveConfig>) -> WorkloadConfig {
+fn workload_config(spec: &Spec, enclave: &Option<EnclaveConfig>, pal_fd: bool) -> WorkloadConfig {
     match enclave {
         Some(e) => WorkloadConfig::Enclave {
             config: e.clone(),
             peer_uids: namespaces::peer_uids(spec),
+            pal_fd,
         },
         None => WorkloadConfig::Native,
     }

@@ -172,6 +172,9 @@ pub enum WorkloadConfig {
         /// The uids, as the init sees them, that may connect to the keeper's socket: host
         /// root and the container's owner, mapped into the container's user namespace.
         peer_uids: Vec<u32>,
+        /// The enclave runtime comes opened after the socket: `rune create` opened it, for an
+        /// init whose uid cannot reach its path.
+        pal_fd: bool,
     },
 }
 

@@ -17,15 +17,23 @@ pub struct Enclave {
     config: EnclaveConfig,
     peer_uids: Vec<u32>,
     socket: UnixListener,
+    /// The enclave runtime as `rune create` opened it.
+    opened: Option<OwnedFd>,
     pal: Option<Pal>,
 }
 
 impl Enclave {
-    pub fn new(config: EnclaveConfig, peer_uids: Vec<u32>, socket: OwnedFd) -> Enclave {
+    pub fn new(
+        config: EnclaveConfig,
+        peer_uids: Vec<u32>,
+        socket: OwnedFd,
+        opened: Option<OwnedFd>,
+    ) -> Enclave {
         Enclave {
             config,
             peer_uids,
             socket: UnixListener::from(socket),
+            opened,
             pal: None,
         }
     }
@@ -38,14 +46,25 @@ fn not_loaded() -> crate::Error {
 
 impl Workload for Enclave {
     fn fds(&self) -> Vec<RawFd> {
-        vec![self.socket.as_raw_fd()]
+        let mut fds = vec![self.socket.as_raw_fd()];
+        fds.extend(self.opened.as_ref().map(|f| f.as_raw_fd()));
+        fds
     }
 
+    /// From its path (so that it finds what lies beside it), or, where the init cannot reach
+    /// that path (a uid of a new user namespace below a directory only root may enter), from
+    /// the descriptor `rune create` opened.
     fn load(&mut self) -> Result<()> {
-        self.pal = Some(Pal::load_with(
-            &self.config.runtime_path,
-            self.config.exit_status,
-        )?);
+        let path = &self.config.runtime_path;
+        let denied = |e: std::io::Error| e.kind() == std::io::ErrorKind::PermissionDenied;
+        let from = match &self.opened {
+            Some(fd) if std::fs::metadata(path).is_err_and(denied) => {
+                crate::sys::fd_path(fd.as_raw_fd())
+            }
+            _ => path.clone(),
+        };
+        self.pal = Some(Pal::load_named(&from, path, self.config.exit_status)?);
+        self.opened = None;
         Ok(())
     }
 

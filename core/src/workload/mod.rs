@@ -30,21 +30,33 @@ pub trait Workload {
     fn run(self: Box<Self>, program: Program, fifo: OwnedFd) -> Result<i32>;
 }
 
-/// The workload of `config`; an enclave's takes its socket from `fds` (next after the fifo).
+/// The workload of `config`; an enclave's takes its socket from `fds` (next after the fifo),
+/// then its runtime's descriptor when one was opened.
 pub fn select(
     config: &WorkloadConfig,
     fds: &mut impl Iterator<Item = OwnedFd>,
 ) -> Result<Box<dyn Workload>> {
     Ok(match config {
         WorkloadConfig::Native => Box::new(native::Native),
-        WorkloadConfig::Enclave { config, peer_uids } => {
+        WorkloadConfig::Enclave {
+            config,
+            peer_uids,
+            pal_fd,
+        } => {
             let socket = fds
                 .next()
                 .ok_or_else(|| err!(Internal, "enclave config without its socket"))?;
+            let opened = match pal_fd {
+                true => Some(fds.next().ok_or_else(|| {
+                    err!(Internal, "enclave config without its runtime's descriptor")
+                })?),
+                false => None,
+            };
             Box::new(enclave::Enclave::new(
                 config.clone(),
                 peer_uids.clone(),
                 socket,
+                opened,
             ))
         }
     })

@@ -92,6 +92,12 @@ impl Pal {
 
     /// As `load`, with the exit-value convention given (`enclave.runtime.exit-status`).
     pub fn load_with(path: &Path, exit: Option<ExitStatus>) -> Result<Pal> {
+        Pal::load_named(path, path, exit)
+    }
+
+    /// As `load_with`, from `from` (a descriptor's /proc path) for the runtime at `path`, which
+    /// the errors name.
+    pub fn load_named(from: &Path, path: &Path, exit: Option<ExitStatus>) -> Result<Pal> {
         if !path.is_absolute() {
             return Err(err!(
                 InvalidSpec,
@@ -99,7 +105,7 @@ impl Pal {
                 path.display()
             ));
         }
-        if let Err(e) = std::fs::metadata(path) {
+        if let Err(e) = std::fs::metadata(from) {
             return Err(err!(
                 NotFound,
                 "enclave runtime {}: {}",
@@ -109,7 +115,7 @@ impl Pal {
         }
         // SAFETY: loading a library runs its initialisers; the PAL is trusted code the
         // container's configuration names, exactly as with the original rune.
-        let lib = unsafe { Library::open(Some(path), RTLD_NOW | RTLD_LOCAL) }
+        let lib = unsafe { Library::open(Some(from), RTLD_NOW | RTLD_LOCAL) }
             .map_err(|e| err!(Enclave, "load enclave runtime {}: {}", path.display(), e))?;
         let version = match optional::<FnVersion>(&lib, "pal_get_version") {
             // SAFETY: pal_get_version takes nothing and returns an int.
