@@ -41,15 +41,19 @@ impl Output {
         self
     }
 
-    /// Assert a failed command's stderr mentions one of `keywords`
-    /// (case-insensitive).
+    /// Asserts failure and that stderr names every one of `causes` (case-insensitive): the
+    /// cause itself, not one of several words some error would have.
     #[track_caller]
-    pub fn assert_fail_mentioning(&self, keywords: &[&str]) -> &Self {
+    pub fn assert_fail_mentioning(&self, causes: &[&str]) -> &Self {
         self.assert_fail();
         let err = self.stderr.to_lowercase();
+        let missing: Vec<&&str> = causes
+            .iter()
+            .filter(|c| !err.contains(&c.to_lowercase()))
+            .collect();
         assert!(
-            keywords.iter().any(|k| err.contains(&k.to_lowercase())),
-            "stderr should mention one of {keywords:?}:\n{self}"
+            missing.is_empty(),
+            "stderr should name {missing:?}:\n{self}"
         );
         self
     }

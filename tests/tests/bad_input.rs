@@ -3,10 +3,10 @@
 
 use rune_integration::*;
 
-/// `create` must fail mentioning one of `keywords`, leaving no state, cgroup
-/// or container behind.
+/// `create` must fail naming every one of `causes` (the cause, not a word any error has),
+/// leaving no state, cgroup or container behind.
 #[track_caller]
-fn create_fails(rune: &Rune, b: &Bundle, keywords: &[&str]) -> Output {
+fn create_fails(rune: &Rune, b: &Bundle, causes: &[&str]) -> Output {
     let out = rune
         .cmd([
             "create",
@@ -18,7 +18,7 @@ fn create_fails(rune: &Rune, b: &Bundle, keywords: &[&str]) -> Output {
         ])
         .run();
     rune.track(&b.id);
-    out.assert_fail_mentioning(keywords);
+    out.assert_fail_mentioning(causes);
     assert_no_leaks(rune, b, None);
     assert_nothing_in_root(rune);
     out
@@ -45,7 +45,7 @@ fn malformed_config_json() {
     let rune = Rune::new();
     let b = Bundle::new("badjson");
     b.write_raw("{\"ociVersion\": \"1.0.2\", not json");
-    create_fails(&rune, &b, &["config", "json", "invalid character"]);
+    create_fails(&rune, &b, &["invalid config.json", "at line 1 column"]);
 }
 
 #[test]
@@ -54,7 +54,11 @@ fn schema_invalid_args_type() {
     let b = bundle_with("badargs", |b| {
         b.set("/process/args", json!("notalist"));
     });
-    create_fails(&rune, &b, &["args"]);
+    create_fails(
+        &rune,
+        &b,
+        &["invalid config.json", "notalist", "expected a sequence"],
+    );
 }
 
 #[test]
@@ -63,11 +67,11 @@ fn missing_process_args() {
     let b = bundle_with("noargs", |b| {
         b.unset("/process/args");
     });
-    create_fails(&rune, &b, &["args"]);
+    create_fails(&rune, &b, &["process.args must not be empty"]);
     let b = bundle_with("emptyargs", |b| {
         b.args(&[]);
     });
-    create_fails(&rune, &b, &["args"]);
+    create_fails(&rune, &b, &["process.args must not be empty"]);
 }
 
 #[test]
@@ -76,7 +80,7 @@ fn missing_process() {
     let b = bundle_with("noprocess", |b| {
         b.unset("/process");
     });
-    create_fails(&rune, &b, &["process"]);
+    create_fails(&rune, &b, &["config.json: process is missing"]);
 }
 
 #[test]
@@ -85,7 +89,7 @@ fn missing_root() {
     let b = bundle_with("noroot", |b| {
         b.unset("/root");
     });
-    create_fails(&rune, &b, &["root"]);
+    create_fails(&rune, &b, &["config.json: root is missing"]);
 }
 
 #[test]
@@ -95,7 +99,7 @@ fn oci_version_not_semver() {
         let b = bundle_with("badversion", |b| {
             b.set("/ociVersion", json!(v));
         });
-        create_fails(&rune, &b, &["ociVersion"]);
+        create_fails(&rune, &b, &["ociVersion", "is not a SemVer version"]);
     }
     // What real callers send is fine.
     for v in ["1.0.0", "1.0.2-dev", "1.2.1", "1.1.0-rc.1+build.5"] {
@@ -112,7 +116,7 @@ fn relative_cwd() {
     let b = bundle_with("relcwd", |b| {
         b.cwd("relative/dir");
     });
-    create_fails(&rune, &b, &["cwd"]);
+    create_fails(&rune, &b, &["process.cwd", "is not an absolute path"]);
 }
 
 #[test]
@@ -194,7 +198,7 @@ fn missing_bundle_dir() {
 fn missing_config_json() {
     let rune = Rune::new();
     let b = Bundle::new("nocfg");
-    create_fails(&rune, &b, &["config.json"]);
+    create_fails(&rune, &b, &["config.json: no such file"]);
 }
 
 #[test]
@@ -203,11 +207,12 @@ fn missing_rootfs() {
     let b = bundle_with("norootfs", |b| {
         b.set("/root/path", json!("/nonexistent-rootfs-dir"));
     });
-    create_fails(&rune, &b, &["rootfs", "nonexistent-rootfs-dir"]);
+    create_fails(&rune, &b, &["rootfs /nonexistent-rootfs-dir: no such file"]);
     let b = bundle_with("norootfsrel", |b| {
         b.set("/root/path", json!("rootfs"));
     });
-    create_fails(&rune, &b, &["rootfs"]);
+    let bundle_rootfs = format!("rootfs {}: no such file", b.file("rootfs").display());
+    create_fails(&rune, &b, &[&bundle_rootfs]);
 }
 
 #[test]
@@ -216,11 +221,15 @@ fn nonexistent_executable() {
     let b = bundle_with("noexe", |b| {
         b.args(&["/nonexistent"]);
     });
-    create_fails(&rune, &b, &["/nonexistent"]);
+    create_fails(&rune, &b, &["exec:", "stat /nonexistent: no such file"]);
     let b = bundle_with("noexepath", |b| {
         b.args(&["no-such-command-xyz"]);
     });
-    create_fails(&rune, &b, &["no-such-command-xyz"]);
+    create_fails(
+        &rune,
+        &b,
+        &["no-such-command-xyz", "executable file not found in $PATH"],
+    );
     // Also through `run`.
     let b = bundle_with("noexerun", |b| {
         b.args(&["/nonexistent"]);
@@ -236,7 +245,7 @@ fn non_executable_file() {
     let b = bundle_with("noperm", |b| {
         b.args(&["/etc/passwd"]);
     });
-    create_fails(&rune, &b, &["/etc/passwd", "permission denied"]);
+    create_fails(&rune, &b, &["exec:", "/etc/passwd", "permission denied"]);
 }
 
 #[test]
@@ -245,7 +254,7 @@ fn cwd_is_a_file() {
     let b = bundle_with("cwdfile", |b| {
         b.cwd("/etc/passwd");
     });
-    create_fails(&rune, &b, &["/etc/passwd", "not a directory"]);
+    create_fails(&rune, &b, &["chdir to cwd /etc/passwd: not a directory"]);
 }
 
 #[test]
@@ -256,7 +265,11 @@ fn bind_mount_source_missing() {
     let b = bundle_with("nobindsrc", |b| {
         b.bind(&src, "/mnt/a", &["bind"]);
     });
-    create_fails(&rune, &b, &["missing-source"]);
+    create_fails(
+        &rune,
+        &b,
+        &["mount /mnt/a: bind", "missing-source: no such file"],
+    );
 }
 
 /// The idmapped mounts the spec says must fail (config.md, `idmap`): no mappings on the mount
@@ -274,9 +287,9 @@ fn idmapped_mounts_that_cannot_be_are_refused() {
         &rune,
         &b,
         &[
-            "mount /mnt/a",
-            "option \"ridmap\" needs uidMappings",
-            "user namespace",
+            "mount /mnt/a: option",
+            "ridmap",
+            "needs uidMappings and gidMappings on the mount, or a user namespace",
         ],
     );
     let b = bundle_with("idmaptmpfs", |b| {
@@ -306,7 +319,11 @@ fn unknown_namespace_type() {
     let b = bundle_with("badns", |b| {
         b.namespace("bogus", None);
     });
-    create_fails(&rune, &b, &["bogus"]);
+    create_fails(
+        &rune,
+        &b,
+        &["invalid config.json", "unknown variant `bogus`"],
+    );
 }
 
 #[test]
@@ -318,7 +335,11 @@ fn unknown_rlimit() {
             json!([{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]),
         );
     });
-    create_fails(&rune, &b, &["RLIMIT_BOGUS"]);
+    create_fails(
+        &rune,
+        &b,
+        &["invalid config.json", "unknown variant `RLIMIT_BOGUS`"],
+    );
 }
 
 #[test]

@@ -306,7 +306,7 @@ fn exec_into_stopped_container_fails() {
     let (_, pid) = rune.start_container(&b);
     assert!(rune.wait_status(&b.id, "stopped"));
     rune.exec(&b.id, &["true"])
-        .assert_fail_mentioning(&["stopped", "not running"]);
+        .assert_fail_mentioning(&["cannot exec in a stopped container"]);
     rune.delete(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));
 }
@@ -316,7 +316,7 @@ fn exec_into_nonexistent_container_fails() {
     let rune = Rune::new();
     let id = unique_id("execnone");
     rune.exec(&id, &["true"])
-        .assert_fail_mentioning(&["does not exist", "not found", &id]);
+        .assert_fail_mentioning(&["container", &id, "does not exist"]);
 }
 
 #[test]

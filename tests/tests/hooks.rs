@@ -219,7 +219,7 @@ fn hook_timeout_is_enforced() {
     // Well below the hook's 60 s: the runtime must kill it.
     let out = rune.create(&b);
     assert!(!out.timed_out, "the hook timeout was not enforced:\n{out}");
-    out.assert_fail_mentioning(&["timeout", "timed out"]);
+    out.assert_fail_mentioning(&["error running", "hook #0", "timed out after"]);
     assert_no_leaks(&rune, &b, None);
 }
 

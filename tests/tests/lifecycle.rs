@@ -184,10 +184,10 @@ fn delete_nonexistent_container() {
     let rune = Rune::new();
     let id = unique_id("nosuch");
     rune.delete(&id)
-        .assert_fail_mentioning(&["does not exist", "not found", &id]);
+        .assert_fail_mentioning(&["container", &id, "does not exist"]);
     rune.delete_force(&id).assert_ok();
     rune.state_raw(&id)
-        .assert_fail_mentioning(&["does not exist", "not found", &id]);
+        .assert_fail_mentioning(&["container", &id, "does not exist"]);
     rune.start(&id).assert_fail();
     rune.kill(&id, Some("KILL")).assert_fail();
 }

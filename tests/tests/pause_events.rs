@@ -126,17 +126,23 @@ fn pause_and_resume_of_stopped_or_missing_container_fail() {
     b.args(&["true"]);
     let (_, pid) = rune.start_container(&b);
     assert!(rune.wait_status(&b.id, "stopped"));
-    for cmd in ["pause", "resume"] {
+    for (cmd, why) in [
+        ("pause", "cannot pause a container that is stopped"),
+        (
+            "resume",
+            "cannot resume a container that is stopped: it is not paused",
+        ),
+    ] {
         rune.cmd([cmd, b.id.as_str()])
             .run()
-            .assert_fail_mentioning(&["not running", "stopped", "not paused"]);
+            .assert_fail_mentioning(&[why]);
     }
     assert_eq!(rune.status(&b.id), "stopped");
     rune.delete(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));
     rune.cmd(["pause", "no-such-container-pause"])
         .run()
-        .assert_fail_mentioning(&["does not exist", "not exist", "not found"]);
+        .assert_fail_mentioning(&["no-such-container-pause", "does not exist"]);
 }
 
 #[test]
