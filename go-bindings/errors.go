@@ -29,6 +29,7 @@ const (
 	CodeInternal         Code = C.RUNE_RESULT_INTERNAL
 	CodePanic            Code = C.RUNE_RESULT_PANIC
 	CodeInvalidHandle    Code = C.RUNE_RESULT_INVALID_HANDLE
+	CodeHook             Code = C.RUNE_RESULT_HOOK
 )
 
 // String returns the code's name in rune.h, such as "RUNE_RESULT_NOT_FOUND".
@@ -81,6 +82,8 @@ var (
 	ErrPanic            = &Error{Code: CodePanic}
 	// ErrInvalidHandle is also returned by methods called after Close.
 	ErrInvalidHandle = &Error{Code: CodeInvalidHandle}
+	// ErrHook: a hook of the config failed or timed out.
+	ErrHook = &Error{Code: CodeHook}
 )
 
 // check turns a librune result and its error object into a Go error, freeing the object.

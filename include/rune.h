@@ -127,6 +127,10 @@ typedef enum rune_result {
    * by librune.
    */
   RUNE_RESULT_INVALID_HANDLE = 13,
+  /**
+   * A hook of the config failed or timed out; the message has its exit status and output.
+   */
+  RUNE_RESULT_HOOK = 14,
 } rune_result;
 
 /**

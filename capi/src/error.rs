@@ -44,6 +44,8 @@ pub enum rune_result {
     /// A handle argument is not a live handle of the expected type: freed already, or not made
     /// by librune.
     InvalidHandle = 13,
+    /// A hook of the config failed or timed out; the message has its exit status and output.
+    Hook = 14,
 }
 
 /// The result type of librune calls (see `rune_result`).
@@ -60,15 +62,14 @@ pub(crate) fn map_kind(kind: ErrorKind) -> rune_result_t {
         ErrorKind::PermissionDenied => rune_result_t::PermissionDenied,
         ErrorKind::Os => rune_result_t::Os,
         ErrorKind::Enclave => rune_result_t::Enclave,
+        ErrorKind::Hook => rune_result_t::Hook,
         ErrorKind::Internal => rune_result_t::Internal,
-        // ErrorKind is non-exhaustive: a kind core adds later is INTERNAL until it gets a code.
-        _ => rune_result_t::Internal,
     }
 }
 
 /// The name of a result code, as in the header.
 pub(crate) fn result_name(code: i32) -> &'static str {
-    const NAMES: [&str; 14] = [
+    const NAMES: [&str; 15] = [
         "RUNE_RESULT_OK\0",
         "RUNE_RESULT_NULL_PARAMETER\0",
         "RUNE_RESULT_INVALID_UTF8\0",
@@ -83,6 +84,7 @@ pub(crate) fn result_name(code: i32) -> &'static str {
         "RUNE_RESULT_INTERNAL\0",
         "RUNE_RESULT_PANIC\0",
         "RUNE_RESULT_INVALID_HANDLE\0",
+        "RUNE_RESULT_HOOK\0",
     ];
     usize::try_from(code)
         .ok()
@@ -222,20 +224,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_kind_has_a_code() {
-        let kinds = [
-            (ErrorKind::NotFound, rune_result_t::NotFound),
-            (ErrorKind::AlreadyExists, rune_result_t::AlreadyExists),
-            (ErrorKind::InvalidState, rune_result_t::InvalidState),
-            (ErrorKind::InvalidSpec, rune_result_t::InvalidSpec),
-            (ErrorKind::InvalidArgument, rune_result_t::InvalidArgument),
-            (ErrorKind::PermissionDenied, rune_result_t::PermissionDenied),
-            (ErrorKind::Os, rune_result_t::Os),
-            (ErrorKind::Enclave, rune_result_t::Enclave),
-            (ErrorKind::Internal, rune_result_t::Internal),
-        ];
-        for (k, c) in kinds {
-            assert_eq!(map_kind(k), c);
+    fn every_kind_has_its_own_code() {
+        let kinds: Vec<ErrorKind> = ErrorKind::all().collect();
+        let codes: std::collections::HashSet<i32> =
+            kinds.iter().map(|k| map_kind(*k) as i32).collect();
+        // Each kind a code of its own (Internal only for Internal), none of them Ok.
+        assert_eq!(codes.len(), kinds.len(), "{kinds:?}");
+        assert!(!codes.contains(&(rune_result_t::Ok as i32)));
+        for k in kinds {
+            assert_eq!(
+                map_kind(k) == rune_result_t::Internal,
+                k == ErrorKind::Internal,
+                "{k:?}"
+            );
         }
     }
 
@@ -256,13 +257,15 @@ mod tests {
         assert_eq!(rune_result_t::Internal as i32, 11);
         assert_eq!(rune_result_t::Panic as i32, 12);
         assert_eq!(rune_result_t::InvalidHandle as i32, 13);
+        assert_eq!(rune_result_t::Hook as i32, 14);
     }
 
     #[test]
     fn names_match_codes() {
         assert_eq!(result_name(5), "RUNE_RESULT_NOT_FOUND\0");
         assert_eq!(result_name(13), "RUNE_RESULT_INVALID_HANDLE\0");
-        assert_eq!(result_name(14), "RUNE_RESULT_UNKNOWN\0");
+        assert_eq!(result_name(14), "RUNE_RESULT_HOOK\0");
+        assert_eq!(result_name(15), "RUNE_RESULT_UNKNOWN\0");
         assert_eq!(result_name(-1), "RUNE_RESULT_UNKNOWN\0");
     }
 

@@ -5,9 +5,10 @@ use std::fmt;
 
 /// The category of an error. New kinds may be added; existing ones never change meaning.
 /// It crosses the init's and the enclave keeper's sockets by name (serde): a kind one side
-/// does not know is a decoding error there, never another kind.
+/// does not know is a decoding error there, never another kind. Not `non_exhaustive`: every
+/// match on it (librune's result codes) must name each kind, so a new one cannot fall into a
+/// catch-all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[non_exhaustive]
 pub enum ErrorKind {
     /// The container (or a file it needs) does not exist.
     NotFound,
@@ -25,8 +26,44 @@ pub enum ErrorKind {
     Os,
     /// The enclave runtime (PAL) failed.
     Enclave,
+    /// A hook of the config failed or timed out (runc's "error running hook").
+    Hook,
     /// A bug or an unexpected state inside rune.
     Internal,
+}
+
+impl ErrorKind {
+    /// Every kind, in the order declared: for tests that must cover each one.
+    pub fn all() -> impl Iterator<Item = ErrorKind> {
+        std::iter::successors(Some(ErrorKind::NotFound), |k| k.next())
+    }
+
+    /// The kind declared after this one. The match names every kind, so a new one does not
+    /// compile until it is put in the sequence (a test checks the sequence against serde's).
+    fn next(self) -> Option<ErrorKind> {
+        use ErrorKind::*;
+        match self {
+            NotFound => Some(AlreadyExists),
+            AlreadyExists => Some(InvalidState),
+            InvalidState => Some(InvalidSpec),
+            InvalidSpec => Some(InvalidArgument),
+            InvalidArgument => Some(PermissionDenied),
+            PermissionDenied => Some(Os),
+            Os => Some(Enclave),
+            Enclave => Some(Hook),
+            Hook => Some(Internal),
+            Internal => None,
+        }
+    }
+}
+
+/// What an error stands for where rune acts on it rather than only reporting it; kept through
+/// `context`, so no message wording is matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cause {
+    /// The other end of a channel closed it (the host that gave up on an init): that side
+    /// reports its own error.
+    PeerClosed,
 }
 
 /// An error with its kind, the full message chain and the errno when one is known.
@@ -37,6 +74,7 @@ pub struct Error {
     errno: Option<i32>,
     /// The OS error of `errno`, as the source of this one.
     os: Option<std::sync::Arc<std::io::Error>>,
+    cause: Option<Cause>,
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -48,6 +86,7 @@ impl Error {
             msg: msg.into(),
             errno: None,
             os: None,
+            cause: None,
         }
     }
 
@@ -66,6 +105,7 @@ impl Error {
             os: Some(std::sync::Arc::new(std::io::Error::from_raw_os_error(
                 errno,
             ))),
+            cause: None,
         }
     }
 
@@ -81,6 +121,19 @@ impl Error {
         self.errno = errno;
         self.os = errno.map(|e| std::sync::Arc::new(std::io::Error::from_raw_os_error(e)));
         self
+    }
+
+    /// The other end of a channel closed it (`what` names the channel): EPIPE, with
+    /// [`Cause::PeerClosed`].
+    pub fn peer_closed(what: impl Into<String>) -> Self {
+        Error {
+            cause: Some(Cause::PeerClosed),
+            ..Error::os(what, libc::EPIPE)
+        }
+    }
+
+    pub fn cause(&self) -> Option<Cause> {
+        self.cause
     }
 
     pub fn kind(&self) -> ErrorKind {
@@ -178,6 +231,26 @@ pub fn errno_desc(errno: i32) -> String {
 mod tests {
     use super::*;
     use std::error::Error as _;
+
+    /// `all` against the type itself: serde's error for an unknown variant lists every one.
+    #[test]
+    fn all_is_every_kind() {
+        let e = serde_json::from_str::<ErrorKind>("\"NoSuchKind\"").unwrap_err();
+        let msg = e.to_string();
+        let list = msg
+            .split("expected one of ")
+            .nth(1)
+            .expect("serde lists the variants");
+        // `A`, `B`, ... `Z` at line 1 column 12: the names are between the backquotes.
+        let names: Vec<String> = list
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(String::from)
+            .collect();
+        let all: Vec<String> = ErrorKind::all().map(|k| format!("{k:?}")).collect();
+        assert_eq!(all, names, "{msg}");
+    }
 
     #[test]
     fn an_os_error_has_its_errno_as_source() {

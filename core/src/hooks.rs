@@ -177,7 +177,7 @@ fn run_one(
             }
             // runc's phrase, which callers match.
             return Err(err!(
-                Internal,
+                Hook,
                 "error running hook: {}, {}",
                 status,
                 output.describe()
@@ -187,7 +187,7 @@ fn run_one(
             let _ = child.kill();
             let _ = child.wait();
             return Err(err!(
-                Internal,
+                Hook,
                 "error running hook: timed out after {}s",
                 h.timeout().unwrap_or(0)
             ));

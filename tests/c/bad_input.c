@@ -180,6 +180,27 @@ static void test_bad_configs(const struct testdir *t, rune_context_t *ctx) {
   EXPECT(RUNE_RESULT_INVALID_SPEC, rune_container_create(ctx, "c-badcwd", opts, &c, &err));
   check_gone(t, "c-badcwd", 0);
 
+  /* A hook that fails: its own code (not INTERNAL: no bug of rune's), and nothing left. */
+  free(config);
+  config = config_json(t->rootfs, "[\"true\"]");
+  {
+    static const char at[] = "\"hostname\": \"rune-c\",";
+    static const char hook[] = " \"hooks\": {\"createRuntime\": [{\"path\": \"/bin/false\"}]},";
+    char *pos = strstr(config, at);
+    size_t n = strlen(config) + sizeof hook;
+    char *hooked = malloc(n);
+    if (!pos || !hooked) die("hook config");
+    pos += strlen(at);
+    snprintf(hooked, n, "%.*s%s%s", (int)(pos - config), config, hook, pos);
+    free(config);
+    config = hooked;
+  }
+  OK(rune_create_options_set_config_json(opts, config, NULL, &err));
+  EXPECT_KEEP(RUNE_RESULT_HOOK, rune_container_create(ctx, "c-hook", opts, &c, &err));
+  MESSAGE_HAS("error running createRuntime hook #0");
+  CHECK(strcmp(rune_result_name(RUNE_RESULT_HOOK), "RUNE_RESULT_HOOK") == 0, "hook name");
+  check_gone(t, "c-hook", 0);
+
   EXPECT(RUNE_RESULT_INVALID_ARGUMENT, rune_create_options_set_preserve_fds(opts, 1u << 30, &err));
   EXPECT(RUNE_RESULT_INVALID_ARGUMENT, rune_create_options_set_pid_file(opts, "", &err));
   rune_create_options_free(opts);
