@@ -58,9 +58,11 @@ install: build capi
 skeleton:
 	$(MAKE) -s -C skeleton BUILD_DIR=$(SKELETON_BUILD) all test
 
+# scripts/layers.py: each module of core imports only from the layers below it.
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	python3 scripts/layers.py
 
 # The unit tests, then once more as nobody: they need no root (scripts/unit-unprivileged.sh).
 unit:

@@ -245,24 +245,8 @@ pub unsafe extern "C" fn rune_container_delete(
 ) -> rune_result_t {
     boundary("rune_container_delete", err_out, || {
         let h = handle::borrow(container as *const rune_container_t)?;
-        delete(&h.shared, h.id(), force)
+        h.shared.delete(h.id(), force)
     })
-}
-
-/// Deletes container `id` of `shared`'s root, then reaps its init if it is a child made
-/// through this context that has exited (`rune_container_delete`, `rune_context_delete`).
-pub(crate) fn delete(shared: &Shared, id: &str, force: bool) -> Result<()> {
-    let pid = Container::load(&shared.store, id)
-        .ok()
-        .map(|c| c.state().init_pid);
-    for w in Container::delete(&shared.store, id, force)? {
-        shared.log(rune_log_level_t::Warn, || w.to_string());
-    }
-    if let Some(child) = pid.and_then(|p| shared.children.get(p)) {
-        let _ = shared.children.wait(&child, Until::Now);
-    }
-    shared.log(rune_log_level_t::Info, || format!("container {id} deleted"));
-    Ok(())
 }
 
 /// Returns the container's OCI state document (as `rune state` prints it: ociVersion, id,

@@ -1,8 +1,7 @@
 //! `rune_context_t`: the state root, the init binary and the log callback, shared by every
 //! container handle made through it.
 
-use crate::child::Children;
-use crate::container;
+use crate::child::{Children, Until};
 use crate::error::{rune_error_t, rune_result_t, Error, Result};
 use crate::handle::{self, Opaque};
 use crate::init_binary::{self, Env};
@@ -41,6 +40,22 @@ impl Opaque for rune_context_t {
 }
 
 impl Shared {
+    /// Deletes container `id` of this root, then reaps its init if it is a child made
+    /// through this context that has exited (`rune_container_delete`, `rune_context_delete`).
+    pub(crate) fn delete(&self, id: &str, force: bool) -> Result<()> {
+        let pid = Container::load(&self.store, id)
+            .ok()
+            .map(|c| c.state().init_pid);
+        for w in Container::delete(&self.store, id, force)? {
+            self.log(rune_log_level_t::Warn, || w.to_string());
+        }
+        if let Some(child) = pid.and_then(|p| self.children.get(p)) {
+            let _ = self.children.wait(&child, Until::Now);
+        }
+        self.log(rune_log_level_t::Info, || format!("container {id} deleted"));
+        Ok(())
+    }
+
     /// The rune binary to run as `rune init`, checked to be an executable file.
     pub fn init_binary(&self) -> Result<PathBuf> {
         let s = self.settings.read().unwrap_or_else(|e| e.into_inner());
@@ -171,7 +186,7 @@ pub unsafe extern "C" fn rune_context_delete(
     boundary("rune_context_delete", err_out, || {
         let shared = handle::borrow(ctx)?;
         let id = string::arg(id, "id")?;
-        container::delete(shared, &id, force)
+        shared.delete(&id, force)
     })
 }
 

@@ -3,7 +3,6 @@
 
 use crate::err;
 use crate::error::{Context, Error, Result};
-use crate::process::message::Stage;
 use crate::sys::syscall::Syscall;
 use oci_spec::runtime::LinuxNamespaceType;
 use oci_spec::runtime::Spec;
@@ -90,6 +89,17 @@ impl NsType {
         NsType::Time,
         NsType::Mount,
     ];
+}
+
+/// Which part of the work an init process is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Stage {
+    /// Namespaces created by the host's clone: finish them and set the container up.
+    Full,
+    /// Join and create namespaces, fork the real init (the Setup stage) and exit.
+    Namespaces,
+    /// Namespaces are done: set the container (or exec'd process) up.
+    Setup,
 }
 
 /// Every namespace listed in the config: new ones (no path) and joined ones.

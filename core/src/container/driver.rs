@@ -5,7 +5,7 @@
 use super::init_failure::died;
 use crate::err;
 use crate::error::{Context, Error, Result};
-use crate::process::channel::{self, End};
+use crate::ipc::channel::{self, End};
 use crate::process::message::{FromInit, HostEnd, InitConfig, Stage, ToInit};
 use crate::process::{spawn, wait_exit};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 /// The host's answers to the requests where create and exec differ.
 pub(crate) trait Requests {
-    /// Stage A unshared a user namespace: write its uid and gid maps.
+    /// The Namespaces stage unshared a user namespace: write its uid and gid maps.
     fn write_maps(&mut self, _pid: i32) -> Result<()> {
         Err(unexpected("MapRequest"))
     }
@@ -48,7 +48,7 @@ pub(crate) struct Outcome {
 pub(crate) struct Driver {
     ch: HostEnd,
     child: spawn::Child,
-    /// Processes to kill if anything fails: the first child, then stage B once reported.
+    /// Processes to kill if anything fails: the first child, then the Setup stage once reported.
     pids: Vec<i32>,
 }
 
@@ -130,7 +130,7 @@ impl Driver {
         loop {
             let (msg, mut fds_in) = match self.ch.recv()? {
                 Some(m) => m,
-                // An exec'd process's channel is close-on-exec: once stage B is reported (the
+                // An exec'd process's channel is close-on-exec: once the Setup stage is reported (the
                 // init is no longer the first child), EOF is its execve.
                 None if exec && init_pid != self.child.pid => break,
                 None => {

@@ -4,7 +4,7 @@
 use super::protocol::{ClientEnd, Reply, Request};
 use crate::err;
 use crate::error::{Error, Result};
-use crate::process::channel::{Channel, End};
+use crate::ipc::channel::{Channel, End};
 use crate::sys::poll;
 use crate::sys::signalfd::{SignalFd, SignalSet};
 use std::os::fd::{AsFd, OwnedFd, RawFd};

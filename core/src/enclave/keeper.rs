@@ -8,8 +8,8 @@
 use super::pal::Pal;
 use super::protocol::{KeeperEnd, Reply, Request};
 use crate::error::Result;
-use crate::process::channel::{Channel, End};
-use crate::process::message::WireError;
+use crate::ipc::channel::{Channel, End};
+use crate::ipc::WireError;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::sync::atomic::{AtomicI32, Ordering};
@@ -244,7 +244,7 @@ fn start_in(
         }
     }
     // Resolved in the container, as the entrypoint's is; else the PAL's to resolve.
-    let path = crate::process::program::lookup(&args[0], env)
+    let path = crate::program::lookup(&args[0], env)
         .map(|p| p.to_string_lossy().into_owned())
         .unwrap_or_else(|_| args[0].clone());
     let r = pal.create_process(&path, args, env, stdio);

@@ -18,8 +18,8 @@
 //! ```
 //! Any request may be answered with `Error`.
 
-use crate::process::channel::End;
-use crate::process::message::WireError;
+use crate::ipc::channel::End;
+use crate::ipc::WireError;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 

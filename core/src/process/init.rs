@@ -2,11 +2,11 @@
 //! message says what it is to be (see `message.rs`): an init of the stage it is given, or a
 //! proxy. It returns how the process is to end; the binary writes the report and exits.
 
-use super::channel::Channel;
 use super::message::{Common, FromInit, InitConfig, InitEnd, Stage, ToInit, WireError};
 use super::setup;
 use crate::err;
 use crate::error::{Error, Result};
+use crate::ipc::channel::Channel;
 use crate::namespaces::NsType;
 use crate::sys::syscall::{Linux, Syscall};
 use crate::{namespaces, sys};
@@ -99,7 +99,7 @@ fn start(
 ) -> Result<i32> {
     let common = config.common();
     // Nothing of the caller's beyond stdio and the preserved fds stays open from here on:
-    // stage A joins the container's pid namespace, and the stage B it forks is seen there
+    // the Namespaces stage joins the container's pid namespace, and the Setup stage it forks is seen there
     // (by a process with CAP_SYS_PTRACE, say) before it gets to its own set-up.
     let mut keep: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
     keep.push(ch.channel().raw());
@@ -115,7 +115,7 @@ fn start(
             set_up(os, config, fds, ch)
         }
         Stage::Setup => {
-            // Stage A left the mount namespace to us: rune had to be exec'd with the host's
+            // The Namespaces stage left the mount namespace to us: rune had to be exec'd with the host's
             // root, where its ELF interpreter lives.
             for (t, p) in common.join.iter().filter(|(t, _)| *t == NsType::Mount) {
                 namespaces::join(os, *t, p)?;
@@ -126,7 +126,7 @@ fn start(
 }
 
 /// The clone made the new namespaces: join those named by path (never a user or pid one at
-/// this stage: those need stage A), then unshare what the clone left (a cgroup namespace,
+/// this stage: those need the Namespaces stage), then unshare what the clone left (a cgroup namespace,
 /// made once the init is in its cgroup).
 fn finish_namespaces(os: &dyn Syscall, common: &Common) -> Result<()> {
     for (t, p) in &common.join {
@@ -142,7 +142,7 @@ fn set_up(os: &dyn Syscall, config: &InitConfig, fds: Vec<OwnedFd>, ch: &InitEnd
     }
 }
 
-/// Stage A: join and create namespaces, then start stage B as a child of the host
+/// The Namespaces stage: join and create namespaces, then start the Setup stage as a child of the host
 /// (CLONE_PARENT), which re-executes rune init to run with a fresh process image.
 fn stage_namespaces(os: &dyn Syscall, config: &InitConfig, ch: &InitEnd) -> Result<i32> {
     let cfg = config.common();
@@ -151,7 +151,7 @@ fn stage_namespaces(os: &dyn Syscall, config: &InitConfig, ch: &InitEnd) -> Resu
     let joins_mount = cfg.join.iter().any(|(t, _)| *t == NsType::Mount);
     let argv = sys::exec::init_argv(ch.channel().raw());
     match sys::clone::fork_sibling("clone the container init")? {
-        // Stage B, already in every namespace: take the next Start and go on.
+        // The Setup stage, already in every namespace: take the next Start and go on.
         None if joins_mount => {
             drop(exe);
             stage_b(os, ch)
@@ -167,7 +167,7 @@ fn stage_namespaces(os: &dyn Syscall, config: &InitConfig, ch: &InitEnd) -> Resu
     }
 }
 
-/// Stage A's namespace steps: the user namespace first (joined, or unshared and mapped by the
+/// The Namespaces stage's namespace steps: the user namespace first (joined, or unshared and mapped by the
 /// host), then the others, the mount namespace last.
 fn enter_namespaces(os: &dyn Syscall, cfg: &Common, ch: &InitEnd) -> Result<()> {
     for (t, p) in cfg.join.iter().filter(|(t, _)| *t == NsType::User) {
@@ -181,15 +181,15 @@ fn enter_namespaces(os: &dyn Syscall, cfg: &Common, ch: &InitEnd) -> Result<()> 
         })?;
         match ch.recv()? {
             Some((ToInit::MapsDone, _)) => {}
-            None => return Err(host_gone()),
+            None => return Err(super::message::host_gone()),
             Some((other, _)) => return Err(err!(Internal, "expected MapsDone, got {:?}", other)),
         }
         become_root(os)?;
     }
     // A joined mount namespace is entered here too, last (the other paths resolve on the
-    // host's /proc): stage B is then in the container's mount namespace and root from its
+    // host's /proc): the Setup stage is then in the container's mount namespace and root from its
     // first instant in the container's pid namespace, so no process of the container can
-    // reach the host's root through /proc/<pid>/root. Such a stage B goes on in this process
+    // reach the host's root through /proc/<pid>/root. Such a Setup stage goes on in this process
     // image instead of executing rune again (whose ELF interpreter the container's root may
     // not have); this process is single-threaded, so the fork-like clone is safe.
     let mut ns_files = Vec::new();
@@ -203,13 +203,21 @@ fn enter_namespaces(os: &dyn Syscall, cfg: &Common, ch: &InitEnd) -> Result<()> 
     }
     namespaces::unshare(os, cfg.unshare_flags & !libc::CLONE_NEWUSER)?;
     if cfg.unshare_flags & libc::CLONE_NEWTIME != 0 {
-        // Offsets must be set before any process enters the namespace (stage B does). Having
+        // Offsets must be set before any process enters the namespace (the Setup stage does). Having
         // become root of a new user namespace made this process non-dumpable, and so its
         // /proc files the host root's, which this uid cannot write: dumpable for the write
-        // (stage A is in no namespace a container process can see), then not again.
-        sys::prctl(libc::PR_SET_DUMPABLE, 1, "make stage A dumpable")?;
+        // (the Namespaces stage is in no namespace a container process can see), then not again.
+        sys::prctl(
+            libc::PR_SET_DUMPABLE,
+            1,
+            "make the Namespaces stage dumpable",
+        )?;
         let written = namespaces::write_time_offsets(&cfg.spec);
-        sys::prctl(libc::PR_SET_DUMPABLE, 0, "make stage A non-dumpable")?;
+        sys::prctl(
+            libc::PR_SET_DUMPABLE,
+            0,
+            "make the Namespaces stage non-dumpable",
+        )?;
         written?;
     }
     for (t, f, p) in &ns_files {
@@ -220,7 +228,7 @@ fn enter_namespaces(os: &dyn Syscall, cfg: &Common, ch: &InitEnd) -> Result<()> 
     Ok(())
 }
 
-/// Stage B without a new process image: its namespaces were all joined by stage A.
+/// The Setup stage without a new process image: its namespaces were all joined by the Namespaces stage.
 fn stage_b(os: &dyn Syscall, ch: &InitEnd) -> Result<i32> {
     // Visible in the container's pid namespace from now on: not dumpable, so its processes
     // cannot read this one's memory or descriptors.
@@ -228,19 +236,12 @@ fn stage_b(os: &dyn Syscall, ch: &InitEnd) -> Result<i32> {
     match ch.recv()? {
         Some((ToInit::Start { config, .. }, fds)) => set_up(os, &config, fds, ch),
         Some((other, _)) => Err(err!(Internal, "rune init: expected Start, got {:?}", other)),
-        None => Err(host_gone()),
+        None => Err(super::message::host_gone()),
     }
 }
 
-const HOST_GONE: &str = "the host closed rune init's channel";
-
-/// The host closed the channel: it gave up and reports its own error.
-pub(super) fn host_gone() -> Error {
-    Error::os(HOST_GONE, libc::EPIPE)
-}
-
 fn is_host_gone(e: &Error) -> bool {
-    e.errno() == Some(libc::EPIPE) && e.message().starts_with(HOST_GONE)
+    e.cause() == Some(crate::error::Cause::PeerClosed)
 }
 
 fn become_root(os: &dyn Syscall) -> Result<()> {

@@ -2,8 +2,8 @@
 //! order of joins, unshares and the user namespace's map round trip with the host.
 
 use super::*;
+use crate::ipc::channel::{self, End};
 use crate::namespaces::tests::NsFiles;
-use crate::process::channel::{self, End};
 use crate::process::message::HostEnd;
 use crate::sys::syscall::{Call, Fake};
 use std::path::PathBuf;
@@ -146,4 +146,14 @@ fn an_error_the_host_cannot_hear_is_reported_by_the_init_itself() {
     let exit = ends(&init, Err(err!(InvalidSpec, "bad")));
     assert_eq!(exit.code, 1);
     assert_eq!(exit.report.as_deref(), Some("rune init: bad"));
+}
+
+/// Whether the host hung up is the error's cause, not its wording: context added on the way
+/// keeps it, and another broken pipe with the same words is not it.
+#[test]
+fn host_gone_survives_context_and_is_not_guessed_from_words() {
+    let e = crate::process::message::host_gone().context("wait for HooksDone");
+    assert!(is_host_gone(&e), "{e}");
+    let look_alike = Error::os("the host closed rune init's channel", libc::EPIPE);
+    assert!(!is_host_gone(&look_alike));
 }

@@ -4,7 +4,7 @@
 //! so a message can only be sent the way it goes.
 //!
 //! ```text
-//!  host (rune create / librune)                init stage A          init stage B (= the init)
+//!  host (rune create / librune)                init, Namespaces stage    init, Setup stage (= the init)
 //!  clone(new namespaces) + execve(rune init) ──►│
 //!  ── Start{stage, config} ──────────────────────►│
 //!  ◄──────────────────────────── MapRequest{pid} │ (only when init unshares a user namespace)
@@ -20,21 +20,29 @@
 //! ```
 //! In the common case (no namespace joined by path, no time namespace) the host's clone creates
 //! the namespaces and the first init process is already the container's init: it gets
-//! `Start{stage: Full}` and there is no stage A. Any step may answer `Error` instead; the
-//! host then kills what it started and removes what it created. An exec'd process's init gets
+//! `Start{stage: Full}` and there is no Namespaces stage. Any step may answer `Error` instead;
+//! the host then kills what it started and removes what it created. An exec'd process's init gets
 //! `InitConfig::Exec` and ends in execve (the channel, close-on-exec, then reads EOF); a proxy
 //! for a process in an enclave gets `Proxy` with its connection to the enclave's keeper.
 
+pub use crate::ipc::WireError;
 use crate::namespaces::NsType;
+pub use crate::namespaces::Stage;
+pub use crate::workload::WorkloadConfig;
 use oci_spec::runtime::{Process, Spec};
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+/// The host closed the init's channel: it gave up and reports its own error.
+pub fn host_gone() -> crate::Error {
+    crate::Error::peer_closed("the host closed rune init's channel")
+}
+
 /// The host's end of an init's channel.
-pub type HostEnd = super::channel::End<ToInit, FromInit>;
+pub type HostEnd = crate::ipc::channel::End<ToInit, FromInit>;
 /// The init's end of its channel.
-pub type InitEnd = super::channel::End<FromInit, ToInit>;
+pub type InitEnd = crate::ipc::channel::End<FromInit, ToInit>;
 
 /// Host → init.
 #[derive(Debug, Serialize, Deserialize)]
@@ -52,11 +60,11 @@ pub enum ToInit {
 /// Init → host.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum FromInit {
-    /// Stage A unshared a user namespace: write its maps.
+    /// The Namespaces stage unshared a user namespace: write its maps.
     MapRequest {
         pid: i32,
     },
-    /// Stage A is done; `pid` is stage B, the init to configure.
+    /// The Namespaces stage is done; `pid` is the Setup stage, the init to configure.
     Pid {
         pid: i32,
     },
@@ -76,39 +84,6 @@ pub enum FromInit {
         pal_version: u32,
     },
     Error(WireError),
-}
-
-/// An error as it crosses a socket: kind, errno and message, so the other side rebuilds it.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct WireError {
-    pub kind: crate::ErrorKind,
-    pub errno: Option<i32>,
-    pub msg: String,
-}
-
-impl WireError {
-    pub fn from_error(e: &crate::Error) -> Self {
-        WireError {
-            kind: e.kind(),
-            errno: e.errno(),
-            msg: e.message().to_string(),
-        }
-    }
-
-    pub fn into_error(self) -> crate::Error {
-        crate::Error::new(self.kind, self.msg).with_errno(self.errno)
-    }
-}
-
-/// Which part of the work an init process is asked to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Stage {
-    /// Namespaces created by the host's clone: finish them and set the container up.
-    Full,
-    /// Join and create namespaces, fork the real init (stage B) and exit.
-    Namespaces,
-    /// Namespaces are done: set the container (or exec'd process) up.
-    Setup,
 }
 
 /// What an init process sets up: a new container, or one more process in a container.
@@ -161,23 +136,6 @@ pub struct ExecConfig {
     pub process: Process,
 }
 
-/// The container's workload, chosen once from the config (see `crate::workload`).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub enum WorkloadConfig {
-    /// The entrypoint is executed.
-    Native,
-    /// An enclave runtime is loaded and the init keeps the enclave.
-    Enclave {
-        config: crate::enclave::EnclaveConfig,
-        /// The uids, as the init sees them, that may connect to the keeper's socket: host
-        /// root and the container's owner, mapped into the container's user namespace.
-        peer_uids: Vec<u32>,
-        /// The enclave runtime comes opened after the socket: `rune create` opened it, for an
-        /// init whose uid cannot reach its path.
-        pal_fd: bool,
-    },
-}
-
 impl InitConfig {
     pub fn common(&self) -> &Common {
         match self {
@@ -194,18 +152,7 @@ mod tests {
 
     #[test]
     fn every_error_kind_crosses_unchanged() {
-        let kinds = [
-            ErrorKind::NotFound,
-            ErrorKind::AlreadyExists,
-            ErrorKind::InvalidState,
-            ErrorKind::InvalidSpec,
-            ErrorKind::InvalidArgument,
-            ErrorKind::PermissionDenied,
-            ErrorKind::Os,
-            ErrorKind::Enclave,
-            ErrorKind::Internal,
-        ];
-        for kind in kinds {
+        for kind in ErrorKind::all() {
             let e = crate::Error::new(kind, "m").with_errno(Some(5));
             let json = serde_json::to_string(&FromInit::Error(WireError::from_error(&e))).unwrap();
             let back = match serde_json::from_str::<FromInit>(&json).unwrap() {

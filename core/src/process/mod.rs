@@ -13,11 +13,9 @@
 //! - The init stays a Rust process until `start`, so an enclave keeper can load a PAL from a host
 //!   path before entering the container's root, and stay alive as the enclave's host.
 
-pub mod channel;
 mod identity;
 pub mod init;
 pub mod message;
-pub mod program;
 pub(crate) mod setup;
 pub mod spawn;
 mod wait;

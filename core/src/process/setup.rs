@@ -4,10 +4,10 @@
 
 use super::identity;
 use super::message::{Common, CreateConfig, ExecConfig, FromInit, InitEnd, ToInit};
-use super::program::{lookup, Program};
 use crate::err;
 use crate::error::Result;
 use crate::hooks::{self, Point};
+use crate::program::{lookup, Program};
 use crate::security::user;
 use crate::sys::syscall::Syscall;
 use crate::{rootfs, sys, tty, workload};
@@ -81,7 +81,12 @@ pub fn create(
         sys::session::join_session_keyring(&cfg.id);
     }
     let program = prepare_process(process, common, &|n, e| workload.resolve(n, e), ch)?;
-    let pal_version = workload.ready(ch)?;
+    let calling = |call: &str| {
+        ch.send(&FromInit::Calling {
+            call: call.to_string(),
+        })
+    };
+    let pal_version = workload.ready(&calling)?;
     sys::fdpass::cloexec_from(floor);
     sys::prctl(libc::PR_SET_PDEATHSIG, 0, "clear the parent-death signal")?;
     ch.send(&FromInit::Ready { pal_version })?;
@@ -136,12 +141,12 @@ fn chroot(os: &dyn Syscall, root: &Path) -> Result<()> {
     os.chdir(Path::new("/"), &|| "chdir /".into())
 }
 
-/// Exec mode (stage B, namespaces already joined): run one more process in the container.
+/// Exec mode (the Setup stage, namespaces already joined): run one more process in the container.
 pub fn exec(os: &dyn Syscall, cfg: &ExecConfig, ch: &InitEnd) -> Result<i32> {
     let common = &cfg.common;
     sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
     // No descriptor of the caller's may be open when the cwd is entered (CVE-2024-21626).
-    // SAFETY: exec's stage B owns only its channel from the floor up.
+    // SAFETY: exec's the Setup stage owns only its channel from the floor up.
     #[allow(unsafe_code)]
     unsafe { sys::close_fds_from(3 + common.preserve_fds, &[ch.channel().raw()]) }?;
     if !has_ns(&common.spec, LinuxNamespaceType::Mount) {
@@ -190,7 +195,7 @@ fn hooks_round_trip(spec: &Spec, ch: &InitEnd) -> Result<String> {
     match ch.recv()? {
         Some((ToInit::HooksDone { state }, _)) => Ok(state),
         // The host gave up (a hook failed): it reports its own error; leave quietly.
-        None => Err(super::init::host_gone()),
+        None => Err(super::message::host_gone()),
         Some((other, _)) => Err(err!(Internal, "expected HooksDone, got {:?}", other)),
     }
 }

@@ -3,7 +3,7 @@
 //! without one, the container's cgroup directories are bind-mounted.
 
 use super::options::MountOptions;
-use crate::error::Result;
+use crate::error::{Context, Result};
 use crate::sys;
 use crate::sys::syscall::Syscall;
 use std::collections::HashMap;
@@ -65,7 +65,7 @@ fn mount_hierarchies(
     let target = &sys::fd_path(std::os::fd::AsRawFd::as_raw_fd(&top));
     for h in hier {
         let dir = target.join(&h.name);
-        super::mounts::mkdir_all(&dir)?;
+        mkdir_all(&dir)?;
         mount_one(os, h, &dir, flags, in_cgroupns, None)?;
     }
     if flags & libc::MS_RDONLY != 0 {
@@ -145,10 +145,19 @@ fn hierarchies(paths: &HashMap<String, String>) -> Vec<Hierarchy> {
         .collect()
 }
 
+/// A directory in the cgroup tmpfs (this init's own, fresh: no path of the container's).
+fn mkdir_all(p: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o755)
+        .create(p)
+        .with_context(|| format!("create directory {}", p.display()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::error::Context;
     use crate::rootfs::options;
     use crate::rootfs::testing::Scratch;
     use crate::sys::syscall::{Call, Fake};

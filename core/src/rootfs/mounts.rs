@@ -7,7 +7,6 @@ use crate::sys::syscall::Syscall;
 use oci_spec::runtime::{Mount, Spec};
 use std::collections::HashMap;
 use std::os::fd::{AsRawFd, OwnedFd};
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 /// Makes the mount namespace private to the container and the rootfs a mount point of its own.
@@ -350,14 +349,6 @@ fn remount_bind(
         })?;
     }
     Ok(())
-}
-
-pub(super) fn mkdir_all(p: &Path) -> Result<()> {
-    std::fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o755)
-        .create(p)
-        .with_context(|| format!("create directory {}", p.display()))
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@ use crate::enclave::pal::Pal;
 use crate::enclave::{keeper, EnclaveConfig};
 use crate::err;
 use crate::error::Result;
-use crate::process::message::{FromInit, InitEnd};
-use crate::process::program::{lookup, Program};
+use crate::program::{lookup, Program};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
@@ -74,11 +73,9 @@ impl Workload for Enclave {
         Ok(lookup(name, env).unwrap_or_else(|_| PathBuf::from(name)))
     }
 
-    fn ready(&mut self, ch: &InitEnd) -> Result<u32> {
+    fn ready(&mut self, calling: &dyn Fn(&str) -> Result<()>) -> Result<u32> {
         let pal = self.pal.as_ref().ok_or_else(not_loaded)?;
-        ch.send(&FromInit::Calling {
-            call: "pal_init".into(),
-        })?;
+        calling("pal_init")?;
         pal.init(&self.config.args, &self.config.log_level)?;
         Ok(pal.version())
     }

@@ -9,10 +9,26 @@ mod native;
 
 use crate::err;
 use crate::error::Result;
-use crate::process::message::{InitEnd, WorkloadConfig};
-use crate::process::program::Program;
+use crate::program::Program;
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::PathBuf;
+
+/// The container's workload, chosen once from the config (see `crate::workload`).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub enum WorkloadConfig {
+    /// The entrypoint is executed.
+    Native,
+    /// An enclave runtime is loaded and the init keeps the enclave.
+    Enclave {
+        config: crate::enclave::EnclaveConfig,
+        /// The uids, as the init sees them, that may connect to the keeper's socket: host
+        /// root and the container's owner, mapped into the container's user namespace.
+        peer_uids: Vec<u32>,
+        /// The enclave runtime comes opened after the socket: `rune create` opened it, for an
+        /// init whose uid cannot reach its path.
+        pal_fd: bool,
+    },
+}
 
 /// The steps of the init that differ with the workload, in the order the init calls them.
 pub trait Workload {
@@ -23,8 +39,10 @@ pub trait Workload {
     /// Resolves the program to run in the container (`name` as execvp would, with `env`).
     fn resolve(&self, name: &str, env: &[String]) -> Result<PathBuf>;
     /// The process is prepared (identity, seccomp); the init is about to report Ready.
-    /// Returns the PAL version the record keeps (0 without an enclave runtime).
-    fn ready(&mut self, ch: &InitEnd) -> Result<u32>;
+    /// `calling` tells the host which outside call (e.g. `pal_init`) comes next, for its error
+    /// if the init dies in it. Returns the PAL version the record keeps (0 without an enclave
+    /// runtime).
+    fn ready(&mut self, calling: &dyn Fn(&str) -> Result<()>) -> Result<u32>;
     /// `start` came: runs the program. Returns how the init ends (a native workload only
     /// returns on failure). `fifo` is the exec fifo, held until the program is handed over.
     fn run(self: Box<Self>, program: Program, fifo: OwnedFd) -> Result<i32>;

@@ -2,8 +2,7 @@
 
 use super::Workload;
 use crate::error::Result;
-use crate::process::message::InitEnd;
-use crate::process::program::{lookup, Program};
+use crate::program::{lookup, Program};
 use std::os::fd::{OwnedFd, RawFd};
 use std::path::PathBuf;
 
@@ -22,7 +21,7 @@ impl Workload for Native {
         lookup(name, env)
     }
 
-    fn ready(&mut self, _ch: &InitEnd) -> Result<u32> {
+    fn ready(&mut self, _calling: &dyn Fn(&str) -> Result<()>) -> Result<u32> {
         Ok(0)
     }
 

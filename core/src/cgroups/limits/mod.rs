@@ -108,7 +108,11 @@ fn hugetlb(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
         None => return Ok(()),
     };
     let hc: &HugeTlbController = cg.controller_of().ok_or_else(|| {
-        missing("hugetlb", "linux.resources.hugepageLimits (on this hybrid host hugetlb lives only in the cgroup2 hierarchy)")
+        missing(
+            "hugetlb",
+            "linux.resources.hugepageLimits (the container's cgroup has no hugetlb controller: \
+             this host mounts none, or, hybrid, only in the cgroup2 hierarchy)",
+        )
     })?;
     for l in limits {
         let file = if v2(cg) {
