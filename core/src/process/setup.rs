@@ -23,84 +23,290 @@ pub fn create(
     fds: Vec<OwnedFd>,
     ch: &InitEnd,
 ) -> Result<i32> {
-    let common = &cfg.common;
-    let spec = &common.spec;
-    let process = spec
+    let process = cfg
+        .common
+        .spec
         .process()
         .as_ref()
         .ok_or_else(|| err!(InvalidSpec, "process is missing"))?;
-    sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
-    let floor = 3 + common.preserve_fds;
-    let fds: Vec<OwnedFd> = fds
-        .into_iter()
-        .map(|fd| above(fd, floor))
-        .collect::<Result<_>>()?;
-    let mut fds = fds.into_iter();
-    let fifo = fds
-        .next()
-        .ok_or_else(|| err!(Internal, "create without its exec fifo"))?;
-    let mut workload = workload::select(&cfg.workload, &mut fds)?;
-    let sources: HashMap<usize, OwnedFd> = cfg.bind_fds.iter().copied().zip(fds).collect();
-    // Nothing of the caller's beyond stdio, the preserved fds and what rune passed on stays
-    // open: an enclave keeper never execs, so close-on-exec alone would not do (CVE-2024-21626).
-    let mut keep = vec![ch.channel().raw(), fifo.as_raw_fd()];
-    keep.extend(workload.fds());
-    keep.extend(sources.values().map(|fd| fd.as_raw_fd()));
-    // SAFETY: every descriptor this process owns from the floor up is in `keep` (the channel,
-    // the fifo, the workload's, the bind sources); the others are the caller's, owned by
-    // nothing here.
-    #[allow(unsafe_code)]
-    unsafe { sys::close_fds_from(floor, &keep) }?;
-    workload.load()?;
+    let mut steps = Kernel::new(os, cfg, process, fds, ch)?;
+    create_in_order(&mut steps, cfg, process)
+}
+
+/// The steps of create mode, one method each, in the order [`create_in_order`] takes them:
+/// the seam that lets a unit test check the order and which steps a config asks for.
+pub(super) trait CreateSteps {
+    /// Not dumpable from here on: the init is seen in the container's namespaces.
+    fn seal(&mut self) -> Result<()>;
+    /// Closes what the caller left open, but for what rune passed on.
+    fn close_inherited(&mut self) -> Result<()>;
+    /// The workload's first step, while host paths still resolve.
+    fn load_workload(&mut self) -> Result<()>;
+    /// The config's mounts and /dev (only in a mount namespace of the container's own).
+    fn mounts(&mut self) -> Result<()>;
+    /// The host runs prestart and createRuntime; the state the container's hooks get.
+    fn host_hooks(&mut self) -> Result<()>;
+    fn create_container_hooks(&mut self) -> Result<()>;
+    /// pivot_root (or chroot) into the rootfs.
+    fn enter_root(&mut self, has_mntns: bool) -> Result<()>;
+    fn set_names(&mut self) -> Result<()>;
+    /// The pty, to the host (only with process.terminal).
+    fn console(&mut self) -> Result<()>;
+    /// sysctls, read-only and masked paths, the read-only root.
+    fn finish_rootfs(&mut self) -> Result<()>;
+    /// rootfsPropagation on the new / (only in a mount namespace of the container's own).
+    fn root_propagation(&mut self) -> Result<()>;
+    /// A session keyring of the container's (unless --no-new-keyring).
+    fn join_keyring(&mut self);
+    /// The process's identity and its program.
+    fn prepare_process(&mut self) -> Result<()>;
+    /// The workload is ready; Ready goes to the host.
+    fn ready(&mut self) -> Result<()>;
+    /// Until `start` writes the exec fifo.
+    fn wait_start(&mut self) -> Result<()>;
+    fn start_container_hooks(&mut self) -> Result<()>;
+    /// Hands over to the workload; returns how the init ends.
+    fn run(&mut self) -> Result<i32>;
+}
+
+/// The create steps in runtime.md's order, each taken when the config asks for it.
+pub(super) fn create_in_order(
+    steps: &mut dyn CreateSteps,
+    cfg: &CreateConfig,
+    process: &Process,
+) -> Result<i32> {
+    let spec = &cfg.common.spec;
     let has_mntns = has_ns(spec, LinuxNamespaceType::Mount);
+    steps.seal()?;
+    steps.close_inherited()?;
+    steps.load_workload()?;
     if has_mntns {
-        make_mounts(os, cfg, &sources)?;
+        steps.mounts()?;
     }
-    drop(sources);
-    let state = hooks_round_trip(spec, ch)?;
+    steps.host_hooks()?;
     // Before the root switch, in the container's root, as runc runs them.
-    let hook_env = process.env().clone().unwrap_or_default();
-    hooks::run_in(
-        Point::CreateContainer,
-        &Point::CreateContainer.of(spec),
-        &state,
-        Some(&common.rootfs),
-        Some(&hook_env),
-    )?;
-    enter_root(os, cfg, has_mntns)?;
-    crate::namespaces::set_names(os, spec)?;
+    steps.create_container_hooks()?;
+    steps.enter_root(has_mntns)?;
+    steps.set_names()?;
     if process.terminal().unwrap_or(false) {
-        console(process, ch)?;
+        steps.console()?;
     }
-    rootfs::finish(os, spec)?;
+    steps.finish_rootfs()?;
     // Last: an unbindable / would refuse the binds of readonlyPaths that finish makes.
     if has_mntns {
-        rootfs::set_root_propagation(os, spec)?;
+        steps.root_propagation()?;
     }
     if !cfg.no_new_keyring {
-        sys::session::join_session_keyring(&cfg.id);
+        steps.join_keyring();
     }
-    let program = prepare_process(process, common, &|n, e| workload.resolve(n, e), ch)?;
-    let calling = |call: &str| {
-        ch.send(&FromInit::Calling {
-            call: call.to_string(),
+    steps.prepare_process()?;
+    steps.ready()?;
+    steps.wait_start()?;
+    steps.start_container_hooks()?;
+    steps.run()
+}
+
+/// The create steps for real: this process, its kernel (`os`) and its channel to the host.
+struct Kernel<'a> {
+    os: &'a dyn Syscall,
+    cfg: &'a CreateConfig,
+    process: &'a Process,
+    ch: &'a InitEnd,
+    floor: i32,
+    /// What the host passed, until `close_inherited` sorts it.
+    passed: Vec<OwnedFd>,
+    fifo: Option<OwnedFd>,
+    workload: Option<Box<dyn workload::Workload>>,
+    sources: HashMap<usize, OwnedFd>,
+    /// The state JSON the container's hooks get.
+    state: String,
+    program: Option<Program>,
+}
+
+impl<'a> Kernel<'a> {
+    fn new(
+        os: &'a dyn Syscall,
+        cfg: &'a CreateConfig,
+        process: &'a Process,
+        fds: Vec<OwnedFd>,
+        ch: &'a InitEnd,
+    ) -> Result<Kernel<'a>> {
+        Ok(Kernel {
+            os,
+            cfg,
+            process,
+            ch,
+            floor: 3 + cfg.common.preserve_fds,
+            passed: fds,
+            fifo: None,
+            workload: None,
+            sources: HashMap::new(),
+            state: String::new(),
+            program: None,
         })
-    };
-    let pal_version = workload.ready(&calling)?;
-    sys::fdpass::cloexec_from(floor);
-    sys::prctl(libc::PR_SET_PDEATHSIG, 0, "clear the parent-death signal")?;
-    ch.send(&FromInit::Ready { pal_version })?;
-    // Kept open (close-on-exec) until the program runs: `start` waits for the last reader to
-    // go before it runs the poststart hooks.
-    sys::fifo::wait_byte(fifo.as_fd())?;
-    hooks::run_in(
-        Point::StartContainer,
-        &Point::StartContainer.of(spec),
-        &state,
-        None,
-        Some(&hook_env),
-    )?;
-    workload.run(program, fifo)
+    }
+
+    /// The passed descriptors, moved above the floor: the exec fifo, the workload's, then the
+    /// bind sources.
+    fn sort_passed(&mut self) -> Result<()> {
+        let floor = self.floor;
+        let fds: Vec<OwnedFd> = std::mem::take(&mut self.passed)
+            .into_iter()
+            .map(|fd| above(fd, floor))
+            .collect::<Result<_>>()?;
+        let mut fds = fds.into_iter();
+        let fifo = fds
+            .next()
+            .ok_or_else(|| err!(Internal, "create without its exec fifo"))?;
+        self.workload = Some(workload::select(&self.cfg.workload, &mut fds)?);
+        self.sources = self.cfg.bind_fds.iter().copied().zip(fds).collect();
+        self.fifo = Some(fifo);
+        Ok(())
+    }
+
+    fn fifo(&self) -> Result<&OwnedFd> {
+        self.fifo
+            .as_ref()
+            .ok_or_else(|| err!(Internal, "the exec fifo is gone"))
+    }
+
+    fn workload(&mut self) -> Result<&mut Box<dyn workload::Workload>> {
+        self.workload
+            .as_mut()
+            .ok_or_else(|| err!(Internal, "the workload has run already"))
+    }
+
+    fn hook_env(&self) -> Vec<String> {
+        self.process.env().clone().unwrap_or_default()
+    }
+}
+
+impl CreateSteps for Kernel<'_> {
+    fn seal(&mut self) -> Result<()> {
+        sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")
+    }
+
+    fn close_inherited(&mut self) -> Result<()> {
+        // Nothing of the caller's beyond stdio, the preserved fds and what rune passed on
+        // stays open: an enclave keeper never execs, so close-on-exec alone would not do
+        // (CVE-2024-21626).
+        self.sort_passed()?;
+        let mut keep = vec![self.ch.channel().raw(), self.fifo()?.as_raw_fd()];
+        keep.extend(self.workload()?.fds());
+        keep.extend(self.sources.values().map(|fd| fd.as_raw_fd()));
+        // SAFETY: every descriptor this process owns from the floor up is in `keep` (the
+        // channel, the fifo, the workload's, the bind sources); the others are the caller's,
+        // owned by nothing here.
+        #[allow(unsafe_code)]
+        unsafe {
+            sys::close_fds_from(self.floor, &keep)
+        }
+    }
+
+    fn load_workload(&mut self) -> Result<()> {
+        self.workload()?.load()
+    }
+
+    fn mounts(&mut self) -> Result<()> {
+        let sources = std::mem::take(&mut self.sources);
+        make_mounts(self.os, self.cfg, &sources)
+    }
+
+    fn host_hooks(&mut self) -> Result<()> {
+        // Bind sources not mounted (no mount namespace) are closed now.
+        self.sources.clear();
+        self.state = hooks_round_trip(&self.cfg.common.spec, self.ch)?;
+        Ok(())
+    }
+
+    fn create_container_hooks(&mut self) -> Result<()> {
+        let spec = &self.cfg.common.spec;
+        hooks::run_in(
+            Point::CreateContainer,
+            &Point::CreateContainer.of(spec),
+            &self.state,
+            Some(&self.cfg.common.rootfs),
+            Some(&self.hook_env()),
+        )
+    }
+
+    fn enter_root(&mut self, has_mntns: bool) -> Result<()> {
+        enter_root(self.os, self.cfg, has_mntns)
+    }
+
+    fn set_names(&mut self) -> Result<()> {
+        crate::namespaces::set_names(self.os, &self.cfg.common.spec)
+    }
+
+    fn console(&mut self) -> Result<()> {
+        console(self.process, self.ch)
+    }
+
+    fn finish_rootfs(&mut self) -> Result<()> {
+        rootfs::finish(self.os, &self.cfg.common.spec)
+    }
+
+    fn root_propagation(&mut self) -> Result<()> {
+        rootfs::set_root_propagation(self.os, &self.cfg.common.spec)
+    }
+
+    fn join_keyring(&mut self) {
+        sys::session::join_session_keyring(&self.cfg.id);
+    }
+
+    fn prepare_process(&mut self) -> Result<()> {
+        let (process, common, ch) = (self.process, &self.cfg.common, self.ch);
+        let workload = self.workload()?;
+        let program = prepare_process(process, common, &|n, e| workload.resolve(n, e), ch)?;
+        self.program = Some(program);
+        Ok(())
+    }
+
+    fn ready(&mut self) -> Result<()> {
+        let ch = self.ch;
+        let calling = |call: &str| {
+            ch.send(&FromInit::Calling {
+                call: call.to_string(),
+            })
+        };
+        let pal_version = self.workload()?.ready(&calling)?;
+        sys::fdpass::cloexec_from(self.floor);
+        sys::prctl(libc::PR_SET_PDEATHSIG, 0, "clear the parent-death signal")?;
+        ch.send(&FromInit::Ready { pal_version })
+    }
+
+    fn wait_start(&mut self) -> Result<()> {
+        // Kept open (close-on-exec) until the program runs: `start` waits for the last reader
+        // to go before it runs the poststart hooks.
+        sys::fifo::wait_byte(self.fifo()?.as_fd())
+    }
+
+    fn start_container_hooks(&mut self) -> Result<()> {
+        let spec = &self.cfg.common.spec;
+        hooks::run_in(
+            Point::StartContainer,
+            &Point::StartContainer.of(spec),
+            &self.state,
+            None,
+            Some(&self.hook_env()),
+        )
+    }
+
+    fn run(&mut self) -> Result<i32> {
+        let workload = self
+            .workload
+            .take()
+            .ok_or_else(|| err!(Internal, "the workload has run already"))?;
+        let program = self
+            .program
+            .take()
+            .ok_or_else(|| err!(Internal, "run before prepare_process"))?;
+        let fifo = self
+            .fifo
+            .take()
+            .ok_or_else(|| err!(Internal, "the exec fifo is gone"))?;
+        workload.run(program, fifo)
+    }
 }
 
 /// The container's mounts, in its own mount namespace, before its root is entered.

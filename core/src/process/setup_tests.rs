@@ -1,4 +1,5 @@
-//! The init's root switch without a mount namespace of its own, against the recording kernel.
+//! The init's create steps: their order and which a config asks for (a recording seam), and
+//! the root switch without a mount namespace of its own (the recording kernel).
 
 use super::*;
 use crate::process::message::WorkloadConfig;
@@ -45,4 +46,161 @@ fn a_refused_chroot_is_named_and_nothing_follows() {
     let e = enter_root(&fake, &create_config("/r"), false).unwrap_err();
     assert!(e.message().starts_with("chroot into the rootfs"), "{}", e);
     assert!(!fake.calls().contains(&Call::Chdir("/".into())));
+}
+
+/// Records the create steps taken; `fail` names one that fails.
+#[derive(Default)]
+struct Recorder {
+    taken: Vec<String>,
+    fail: Option<&'static str>,
+}
+
+impl Recorder {
+    fn step(&mut self, name: &str) -> Result<()> {
+        self.taken.push(name.to_string());
+        if self.fail == Some(name) {
+            return Err(crate::err!(Os, "{} failed", name));
+        }
+        Ok(())
+    }
+}
+
+impl CreateSteps for Recorder {
+    fn seal(&mut self) -> Result<()> {
+        self.step("seal")
+    }
+    fn close_inherited(&mut self) -> Result<()> {
+        self.step("close_inherited")
+    }
+    fn load_workload(&mut self) -> Result<()> {
+        self.step("load_workload")
+    }
+    fn mounts(&mut self) -> Result<()> {
+        self.step("mounts")
+    }
+    fn host_hooks(&mut self) -> Result<()> {
+        self.step("host_hooks")
+    }
+    fn create_container_hooks(&mut self) -> Result<()> {
+        self.step("create_container_hooks")
+    }
+    fn enter_root(&mut self, has_mntns: bool) -> Result<()> {
+        self.step(if has_mntns { "pivot" } else { "chroot" })
+    }
+    fn set_names(&mut self) -> Result<()> {
+        self.step("set_names")
+    }
+    fn console(&mut self) -> Result<()> {
+        self.step("console")
+    }
+    fn finish_rootfs(&mut self) -> Result<()> {
+        self.step("finish_rootfs")
+    }
+    fn root_propagation(&mut self) -> Result<()> {
+        self.step("root_propagation")
+    }
+    fn join_keyring(&mut self) {
+        let _ = self.step("join_keyring");
+    }
+    fn prepare_process(&mut self) -> Result<()> {
+        self.step("prepare_process")
+    }
+    fn ready(&mut self) -> Result<()> {
+        self.step("ready")
+    }
+    fn wait_start(&mut self) -> Result<()> {
+        self.step("wait_start")
+    }
+    fn start_container_hooks(&mut self) -> Result<()> {
+        self.step("start_container_hooks")
+    }
+    fn run(&mut self) -> Result<i32> {
+        self.step("run").map(|_| 0)
+    }
+}
+
+fn config_with(spec: &str, no_new_keyring: bool) -> CreateConfig {
+    let mut cfg = create_config("/r");
+    cfg.common.spec = crate::rootfs::testing::spec(spec);
+    cfg.no_new_keyring = no_new_keyring;
+    cfg
+}
+
+fn take(rec: &mut Recorder, cfg: &CreateConfig) -> Result<i32> {
+    let process = cfg.common.spec.process().clone().unwrap();
+    create_in_order(rec, cfg, &process)
+}
+
+#[test]
+fn create_takes_its_steps_in_runtime_md_order() {
+    let cfg = config_with(
+        r#""process":{"args":["sh"],"cwd":"/","terminal":true,"user":{"uid":0,"gid":0}},
+           "linux":{"namespaces":[{"type":"mount"}]}"#,
+        false,
+    );
+    let mut rec = Recorder::default();
+    assert_eq!(take(&mut rec, &cfg).unwrap(), 0);
+    assert_eq!(
+        rec.taken,
+        [
+            "seal",
+            "close_inherited",
+            "load_workload",
+            "mounts",
+            "host_hooks",
+            "create_container_hooks",
+            "pivot",
+            "set_names",
+            "console",
+            "finish_rootfs",
+            "root_propagation",
+            "join_keyring",
+            "prepare_process",
+            "ready",
+            "wait_start",
+            "start_container_hooks",
+            "run",
+        ]
+    );
+}
+
+/// Without a mount namespace there are no mounts and no propagation to set, the root is
+/// chrooted; no terminal, no console; --no-new-keyring, no keyring.
+#[test]
+fn create_takes_only_the_steps_its_config_asks_for() {
+    let cfg = config_with(r#""linux":{"namespaces":[{"type":"pid"}]}"#, true);
+    let mut rec = Recorder::default();
+    take(&mut rec, &cfg).unwrap();
+    assert_eq!(
+        rec.taken,
+        [
+            "seal",
+            "close_inherited",
+            "load_workload",
+            "host_hooks",
+            "create_container_hooks",
+            "chroot",
+            "set_names",
+            "finish_rootfs",
+            "prepare_process",
+            "ready",
+            "wait_start",
+            "start_container_hooks",
+            "run",
+        ]
+    );
+}
+
+/// A failing step ends create there: nothing after it runs (the host cleans up).
+#[test]
+fn a_failing_step_is_the_last_one_taken() {
+    let cfg = config_with(r#""linux":{"namespaces":[{"type":"mount"}]}"#, false);
+    let mut rec = Recorder {
+        fail: Some("mounts"),
+        ..Default::default()
+    };
+    let e = take(&mut rec, &cfg).unwrap_err();
+    assert_eq!(e.message(), "mounts failed");
+    assert_eq!(rec.taken.last().map(String::as_str), Some("mounts"));
+    assert!(!rec.taken.iter().any(|s| s == "host_hooks"));
 }

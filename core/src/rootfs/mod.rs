@@ -51,7 +51,7 @@ pub fn set_root_propagation(
 }
 
 #[cfg(test)]
-mod testing;
+pub(crate) mod testing;
 
 #[cfg(test)]
 mod tests {
