@@ -42,6 +42,22 @@ fn with_pod_mappings(b: &mut Bundle) {
 const READ_AND_WRITE: &str = "stat -c %u:%g /vol/f /plain/f; echo new > /vol/new; \
                               stat -c %u:%g /vol/new; cat /vol/f";
 
+/// The pod's two views of `vol` (idmapped at /vol, the last mount; a plain bind at /plain),
+/// and the script that reads and writes through them.
+fn mount_pod_volume<'b>(b: &'b mut Bundle, vol: &Path) -> &'b mut Bundle {
+    b.bind(vol, "/plain", &["rbind"])
+        .bind(vol, "/vol", &["rbind", "rw", "idmap"])
+        .sh(READ_AND_WRITE)
+}
+
+/// Runs the pod's container and checks what it saw and wrote.
+#[track_caller]
+fn run_pod(rune: &Rune, b: &Bundle, vol: &Path) {
+    let out = rune.run(b);
+    out.assert_ok();
+    assert_pod_view(&out.stdout, vol);
+}
+
 #[track_caller]
 fn assert_pod_view(out: &str, vol: &Path) {
     assert_eq!(
@@ -62,15 +78,14 @@ fn assert_pod_view(out: &str, vol: &Path) {
 fn a_root_owned_volume_reads_as_the_pods_root_and_writes_as_host_root() {
     for own_mappings in [false, true] {
         let vol = volume();
+        let rune = Rune::new();
         let mut b = Bundle::new("idmappod");
-        b.user_namespace(POD_HOST_ID, 65536)
-            .bind(vol.path(), "/plain", &["rbind"])
-            .bind(vol.path(), "/vol", &["rbind", "rw", "idmap"]);
+        mount_pod_volume(b.user_namespace(POD_HOST_ID, 65536), vol.path());
         if own_mappings {
             with_pod_mappings(&mut b);
         }
-        let out = run_in(&mut b, READ_AND_WRITE);
-        assert_pod_view(&out, vol.path());
+        run_pod(&rune, &b, vol.path());
+        assert_no_leaks(&rune, &b, None);
         assert_eq!(
             owner(&vol.path().join("f")),
             "0:0",
@@ -92,13 +107,8 @@ fn an_enclave_pod_sees_the_idmapped_volume_too() {
             m["options"].as_array_mut().unwrap().push(json!("idmap"));
         }
     }
-    b.user_namespace(POD_HOST_ID, 65536)
-        .bind(vol.path(), "/plain", &["rbind"])
-        .bind(vol.path(), "/vol", &["rbind", "idmap"])
-        .sh(READ_AND_WRITE);
-    let out = rune.run(&b);
-    out.assert_ok();
-    assert_pod_view(&out.stdout, vol.path());
+    mount_pod_volume(b.user_namespace(POD_HOST_ID, 65536), vol.path());
+    run_pod(&rune, &b, vol.path());
     assert!(
         trace
             .lines()
@@ -124,13 +134,9 @@ fn a_container_joining_a_user_namespace_maps_by_it() {
     let mut b = Bundle::new("idmapjoin");
     b.namespace("user", Some(&format!("/proc/{pid}/ns/user")))
         .unset("/linux/uidMappings")
-        .unset("/linux/gidMappings")
-        .bind(vol.path(), "/plain", &["rbind"])
-        .bind(vol.path(), "/vol", &["rbind", "idmap"])
-        .sh(READ_AND_WRITE);
-    let out = rune.run(&b);
-    out.assert_ok();
-    assert_pod_view(&out.stdout, vol.path());
+        .unset("/linux/gidMappings");
+    mount_pod_volume(&mut b, vol.path());
+    run_pod(&rune, &b, vol.path());
     assert_no_leaks(&rune, &b, None);
     rune.delete_force(&pause.id).assert_ok();
     assert_no_leaks(&rune, &pause, Some(pid));

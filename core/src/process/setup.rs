@@ -176,8 +176,12 @@ impl<'a> Kernel<'a> {
             .ok_or_else(|| err!(Internal, "the workload has run already"))
     }
 
-    fn hook_env(&self) -> Vec<String> {
-        self.process.env().clone().unwrap_or_default()
+    /// The container's own hooks of `point`, with the process's environment, in `dir` (the
+    /// rootfs before the root switch) or the new root.
+    fn container_hooks(&self, point: Point, dir: Option<&Path>) -> Result<()> {
+        let env = self.process.env().clone().unwrap_or_default();
+        let spec = &self.cfg.common.spec;
+        hooks::run_in(point, &point.of(spec), &self.state, dir, Some(&env))
     }
 }
 
@@ -220,14 +224,7 @@ impl CreateSteps for Kernel<'_> {
     }
 
     fn create_container_hooks(&mut self) -> Result<()> {
-        let spec = &self.cfg.common.spec;
-        hooks::run_in(
-            Point::CreateContainer,
-            &Point::CreateContainer.of(spec),
-            &self.state,
-            Some(&self.cfg.common.rootfs),
-            Some(&self.hook_env()),
-        )
+        self.container_hooks(Point::CreateContainer, Some(&self.cfg.common.rootfs))
     }
 
     fn enter_root(&mut self, has_mntns: bool) -> Result<()> {
@@ -282,14 +279,7 @@ impl CreateSteps for Kernel<'_> {
     }
 
     fn start_container_hooks(&mut self) -> Result<()> {
-        let spec = &self.cfg.common.spec;
-        hooks::run_in(
-            Point::StartContainer,
-            &Point::StartContainer.of(spec),
-            &self.state,
-            None,
-            Some(&self.hook_env()),
-        )
+        self.container_hooks(Point::StartContainer, None)
     }
 
     fn run(&mut self) -> Result<i32> {

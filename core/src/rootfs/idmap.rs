@@ -244,35 +244,35 @@ mod tests {
 
     #[test]
     fn the_errors_the_spec_asks_for() {
-        let no_userns = spec(r#""linux":{"namespaces":[{"type":"mount"}]}"#);
-        let m = mount(r#"{"destination":"/v","source":"/x","options":["rbind","idmap"]}"#);
-        let e = of(&no_userns, &m).unwrap_err();
-        assert!(
-            e.message()
-                .contains("mount /v: option \"idmap\" needs uidMappings"),
-            "{e}"
-        );
-        let m =
-            mount(r#"{"destination":"/t","type":"tmpfs","source":"tmpfs","options":["idmap"]}"#);
-        let e = of(&spec(USERNS), &m).unwrap_err();
-        assert!(
-            e.message().contains("only supported for bind mounts"),
-            "{e}"
-        );
-        let m = mount(
-            r#"{"destination":"/v","source":"/x","options":["bind"],
-            "uidMappings":[{"containerID":0,"hostID":1000,"size":1}]}"#,
-        );
-        let e = of(&spec(USERNS), &m).unwrap_err();
-        assert!(
-            e.message().contains("both uidMappings and gidMappings"),
-            "{e}"
-        );
-        let m = mount(
-            r#"{"destination":"/v","source":"/x","options":["bind"],
-            "uidMappings":[],"gidMappings":[]}"#,
-        );
-        assert!(of(&spec(USERNS), &m).is_err());
+        let no_userns = r#""linux":{"namespaces":[{"type":"mount"}]}"#;
+        let cases = [
+            (
+                no_userns,
+                r#"{"destination":"/v","source":"/x","options":["rbind","idmap"]}"#,
+                "mount /v: option \"idmap\" needs uidMappings",
+            ),
+            (
+                USERNS,
+                r#"{"destination":"/t","type":"tmpfs","source":"tmpfs","options":["idmap"]}"#,
+                "only supported for bind mounts",
+            ),
+            (
+                USERNS,
+                r#"{"destination":"/v","source":"/x","options":["bind"],
+                    "uidMappings":[{"containerID":0,"hostID":1000,"size":1}]}"#,
+                "both uidMappings and gidMappings",
+            ),
+            (
+                USERNS,
+                r#"{"destination":"/v","source":"/x","options":["bind"],
+                    "uidMappings":[],"gidMappings":[]}"#,
+                "both uidMappings and gidMappings, not empty",
+            ),
+        ];
+        for (linux, m, want) in cases {
+            let e = of(&spec(linux), &mount(m)).unwrap_err();
+            assert!(e.message().contains(want), "{m}: {e}");
+        }
     }
 
     #[test]

@@ -86,10 +86,22 @@ pub fn mount_setattr(
     clear: u64,
     what: &dyn Fn() -> String,
 ) -> Result<()> {
+    setattr(fd, recursive, set, clear, None).map_err(|e| Error::io(what(), e))
+}
+
+/// mount_setattr(2) with a mount_attr of these fields (`userns`: for MOUNT_ATTR_IDMAP).
+pub(crate) fn setattr(
+    fd: RawFd,
+    recursive: bool,
+    set: u64,
+    clear: u64,
+    userns: Option<RawFd>,
+) -> std::io::Result<()> {
     // SAFETY: mount_attr is plain data; zero is its default.
     let mut attr: libc::mount_attr = unsafe { std::mem::zeroed() };
     attr.attr_set = set;
     attr.attr_clr = clear;
+    attr.userns_fd = userns.map_or(0, |u| u as u64);
     let mut flags = libc::AT_EMPTY_PATH;
     if recursive {
         flags |= libc::AT_RECURSIVE;
@@ -106,7 +118,7 @@ pub fn mount_setattr(
         )
     };
     if r != 0 {
-        return Err(last(what()));
+        return Err(std::io::Error::last_os_error());
     }
     Ok(())
 }

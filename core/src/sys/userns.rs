@@ -65,28 +65,5 @@ fn reap(pid: i32) {
 /// mount_setattr(MOUNT_ATTR_IDMAP): gives the detached mount `tree` (and every mount below it
 /// when `recursive`) the id mapping of the user namespace `userns`.
 pub fn idmap_mount(tree: RawFd, recursive: bool, userns: RawFd) -> std::io::Result<()> {
-    // SAFETY: mount_attr is plain data; zero is its default.
-    let mut attr: libc::mount_attr = unsafe { std::mem::zeroed() };
-    attr.attr_set = libc::MOUNT_ATTR_IDMAP;
-    attr.userns_fd = userns as u64;
-    let mut flags = libc::AT_EMPTY_PATH;
-    if recursive {
-        flags |= libc::AT_RECURSIVE;
-    }
-    // SAFETY: valid descriptors, an empty NUL-terminated path and a mount_attr of the size
-    // passed.
-    let r = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            tree,
-            c"".as_ptr(),
-            flags as libc::c_uint,
-            &attr as *const libc::mount_attr,
-            std::mem::size_of::<libc::mount_attr>(),
-        )
-    };
-    if r != 0 {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
+    super::setattr(tree, recursive, libc::MOUNT_ATTR_IDMAP, 0, Some(userns))
 }
