@@ -65,54 +65,37 @@ impl Recorder {
     }
 }
 
+/// `fn name(&mut self) -> Result<()>` steps that record their name.
+macro_rules! recorded {
+    ($($name:ident),* $(,)?) => {
+        $(fn $name(&mut self) -> Result<()> {
+            self.step(stringify!($name))
+        })*
+    };
+}
+
 impl CreateSteps for Recorder {
-    fn seal(&mut self) -> Result<()> {
-        self.step("seal")
-    }
-    fn close_inherited(&mut self) -> Result<()> {
-        self.step("close_inherited")
-    }
-    fn load_workload(&mut self) -> Result<()> {
-        self.step("load_workload")
-    }
-    fn mounts(&mut self) -> Result<()> {
-        self.step("mounts")
-    }
-    fn host_hooks(&mut self) -> Result<()> {
-        self.step("host_hooks")
-    }
-    fn create_container_hooks(&mut self) -> Result<()> {
-        self.step("create_container_hooks")
-    }
+    recorded!(
+        seal,
+        close_inherited,
+        load_workload,
+        mounts,
+        host_hooks,
+        create_container_hooks,
+        set_names,
+        console,
+        finish_rootfs,
+        root_propagation,
+        prepare_process,
+        ready,
+        wait_start,
+        start_container_hooks,
+    );
     fn enter_root(&mut self, has_mntns: bool) -> Result<()> {
         self.step(if has_mntns { "pivot" } else { "chroot" })
     }
-    fn set_names(&mut self) -> Result<()> {
-        self.step("set_names")
-    }
-    fn console(&mut self) -> Result<()> {
-        self.step("console")
-    }
-    fn finish_rootfs(&mut self) -> Result<()> {
-        self.step("finish_rootfs")
-    }
-    fn root_propagation(&mut self) -> Result<()> {
-        self.step("root_propagation")
-    }
     fn join_keyring(&mut self) {
         let _ = self.step("join_keyring");
-    }
-    fn prepare_process(&mut self) -> Result<()> {
-        self.step("prepare_process")
-    }
-    fn ready(&mut self) -> Result<()> {
-        self.step("ready")
-    }
-    fn wait_start(&mut self) -> Result<()> {
-        self.step("wait_start")
-    }
-    fn start_container_hooks(&mut self) -> Result<()> {
-        self.step("start_container_hooks")
     }
     fn run(&mut self) -> Result<i32> {
         self.step("run").map(|_| 0)
@@ -131,6 +114,27 @@ fn take(rec: &mut Recorder, cfg: &CreateConfig) -> Result<i32> {
     create_in_order(rec, cfg, &process)
 }
 
+/// Every step, as a config with a mount namespace, a terminal and a keyring takes them.
+const EVERY_STEP: [&str; 17] = [
+    "seal",
+    "close_inherited",
+    "load_workload",
+    "mounts",
+    "host_hooks",
+    "create_container_hooks",
+    "pivot",
+    "set_names",
+    "console",
+    "finish_rootfs",
+    "root_propagation",
+    "join_keyring",
+    "prepare_process",
+    "ready",
+    "wait_start",
+    "start_container_hooks",
+    "run",
+];
+
 #[test]
 fn create_takes_its_steps_in_runtime_md_order() {
     let cfg = config_with(
@@ -140,28 +144,7 @@ fn create_takes_its_steps_in_runtime_md_order() {
     );
     let mut rec = Recorder::default();
     assert_eq!(take(&mut rec, &cfg).unwrap(), 0);
-    assert_eq!(
-        rec.taken,
-        [
-            "seal",
-            "close_inherited",
-            "load_workload",
-            "mounts",
-            "host_hooks",
-            "create_container_hooks",
-            "pivot",
-            "set_names",
-            "console",
-            "finish_rootfs",
-            "root_propagation",
-            "join_keyring",
-            "prepare_process",
-            "ready",
-            "wait_start",
-            "start_container_hooks",
-            "run",
-        ]
-    );
+    assert_eq!(rec.taken, EVERY_STEP);
 }
 
 /// Without a mount namespace there are no mounts and no propagation to set, the root is
@@ -171,24 +154,13 @@ fn create_takes_only_the_steps_its_config_asks_for() {
     let cfg = config_with(r#""linux":{"namespaces":[{"type":"pid"}]}"#, true);
     let mut rec = Recorder::default();
     take(&mut rec, &cfg).unwrap();
-    assert_eq!(
-        rec.taken,
-        [
-            "seal",
-            "close_inherited",
-            "load_workload",
-            "host_hooks",
-            "create_container_hooks",
-            "chroot",
-            "set_names",
-            "finish_rootfs",
-            "prepare_process",
-            "ready",
-            "wait_start",
-            "start_container_hooks",
-            "run",
-        ]
-    );
+    let left_out = ["mounts", "root_propagation", "console", "join_keyring"];
+    let want: Vec<&str> = EVERY_STEP
+        .iter()
+        .filter(|s| !left_out.contains(s))
+        .map(|s| if *s == "pivot" { "chroot" } else { s })
+        .collect();
+    assert_eq!(rec.taken, want);
 }
 
 /// A failing step ends create there: nothing after it runs (the host cleans up).
