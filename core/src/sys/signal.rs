@@ -84,31 +84,25 @@ pub fn parse(s: &str) -> Result<i32> {
     if let Some((_, n)) = SIGNALS.iter().find(|(n, _)| *n == name) {
         return Ok(*n);
     }
-    if let Some(rest) = name.strip_prefix("RTMIN") {
-        let off: i32 = if rest.is_empty() {
-            0
-        } else {
-            rest.strip_prefix('+')
-                .and_then(|r| r.parse().ok())
-                .ok_or_else(bad)?
-        };
-        let n = libc::SIGRTMIN() + off;
-        if n <= libc::SIGRTMAX() {
-            return Ok(n);
+    // RTMIN, RTMIN+N, RTMAX, RTMAX-N.
+    let offset = |rest: &str, sign: char| -> Result<i32> {
+        if rest.is_empty() {
+            return Ok(0);
         }
-    }
-    if let Some(rest) = name.strip_prefix("RTMAX") {
-        let off: i32 = if rest.is_empty() {
-            0
-        } else {
-            rest.strip_prefix('-')
-                .and_then(|r| r.parse().ok())
-                .ok_or_else(bad)?
-        };
-        let n = libc::SIGRTMAX() - off;
-        if n >= libc::SIGRTMIN() {
-            return Ok(n);
-        }
+        rest.strip_prefix(sign)
+            .and_then(|r| r.parse().ok())
+            .ok_or_else(bad)
+    };
+    let (min, max) = (libc::SIGRTMIN(), libc::SIGRTMAX());
+    let n = if let Some(rest) = name.strip_prefix("RTMIN") {
+        Some(min + offset(rest, '+')?)
+    } else if let Some(rest) = name.strip_prefix("RTMAX") {
+        Some(max - offset(rest, '-')?)
+    } else {
+        None
+    };
+    if let Some(n) = n.filter(|n| (min..=max).contains(n)) {
+        return Ok(n);
     }
     Err(bad())
 }
@@ -199,6 +193,10 @@ mod tests {
         assert_eq!(parse("SIGKILL").unwrap(), 9);
         assert_eq!(parse("term").unwrap(), 15);
         assert_eq!(parse("RTMIN+1").unwrap(), libc::SIGRTMIN() + 1);
+        assert_eq!(parse("sigrtmax-2").unwrap(), libc::SIGRTMAX() - 2);
+        assert_eq!(parse("RTMAX").unwrap(), libc::SIGRTMAX());
+        assert!(parse("RTMIN+99").is_err());
+        assert!(parse("RTMIN-1").is_err());
         assert_eq!(parse("0").unwrap(), 0);
         for bad in ["FOO", "-1", "999", "SIG"] {
             assert!(parse(bad).is_err(), "{bad}");
