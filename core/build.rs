@@ -39,7 +39,7 @@ fn main() {
         .expect("write PAL bindings");
 
     // C's own view of the layouts, for the test that compares them with Rust's.
-    let layout = "src/enclave/pal/layout.c";
+    let layout = "src/workload/enclave/pal/layout.c";
     println!("cargo:rerun-if-changed={}", layout);
     cc::Build::new()
         .file(layout)

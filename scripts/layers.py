@@ -20,7 +20,6 @@ LAYERS = [
     ["rootfs"],
     ["spec"],
     ["ipc"],
-    ["enclave"],
     ["workload"],
     ["process"],
     ["store"],

@@ -1,13 +1,13 @@
 //! rune-core: the library behind the `rune` OCI runtime and librune.
 //!
-//! Layers: `spec` (load and validate config.json), `store` (the state directory of each container),
-//! `container` (one file per lifecycle verb), `process` (spawning the container init and the
-//! init's own steps), `rootfs`, `namespaces`, `cgroups`, `security`, `hooks`, `tty`.
+//! Layers (docs/architecture.md; scripts/layers.py checks them): `container` (one file per
+//! lifecycle verb), `store` (the state directory of each container), `process` (spawning the
+//! container init and the init's own steps), `workload` (each kind of workload, both sides:
+//! native, enclave), `spec`, `rootfs`, `namespaces`, `cgroups`, `security`, `hooks`, `sys`.
 //! The crate never prints and never exits; the CLI and the C API pick how to report errors.
 
 pub mod cgroups;
 pub mod container;
-pub mod enclave;
 pub mod error;
 pub mod files;
 mod hook_output;
@@ -26,6 +26,9 @@ pub mod store;
 pub mod sys;
 pub mod tty;
 pub mod workload;
+
+/// The enclave kind of workload (`workload::enclave`), by its old path.
+pub use workload::enclave;
 
 pub use container::{Container, CreateOptions, ExecOptions, Status};
 pub use error::{Error, ErrorKind, Result};

@@ -5,12 +5,11 @@ use super::driver::{check_console_args, init_binary, listen_fds, Driver, Request
 use super::init_failure::oom_hint;
 use super::{oci_state_value, Container, Status};
 use crate::cgroups::{self, CgroupManager};
-use crate::enclave::EnclaveConfig;
 use crate::err;
 use crate::error::{Error, Result};
 use crate::hooks::{self, Point};
 use crate::namespaces;
-use crate::process::message::{Common, CreateConfig, InitConfig, WorkloadConfig};
+use crate::process::message::{Common, CreateConfig, InitConfig};
 use crate::spec::{self, Bundle};
 use crate::store::{self, LockedDir, State, Store, EXEC_FIFO};
 use oci_spec::runtime::Spec;
@@ -84,17 +83,16 @@ impl Container {
             ann.extend(opts.annotations.iter().cloned());
             bundle.spec.set_annotations(Some(ann));
         }
-        let enclave = EnclaveConfig::from_spec(&mut bundle.spec)?;
-        if let Some(e) = &enclave {
-            crate::enclave::add_devices(&mut bundle.spec, e)?;
-        }
+        // The kind of workload, chosen once (an enclave's takes its settings out of the
+        // config and adds the devices it needs).
+        let handler = crate::workload::claim(&mut bundle.spec)?;
         check_console(&bundle, opts)?;
         let dir = store.create(id)?;
         let mut undo = Undo {
             cgroup: None,
             poststop: None,
         };
-        match create_in(id, opts, &bundle, enclave, &dir, &mut undo) {
+        match create_in(id, opts, &bundle, handler, &dir, &mut undo) {
             Ok((state, console, warnings)) => {
                 drop(dir);
                 Ok(Created {
@@ -128,22 +126,19 @@ fn create_in(
     id: &str,
     opts: &CreateOptions,
     bundle: &Bundle,
-    enclave: Option<EnclaveConfig>,
+    mut handler: Box<dyn crate::workload::Handler>,
     dir: &LockedDir,
     undo: &mut Undo,
 ) -> Result<(State, Option<OwnedFd>, Vec<Error>)> {
     let spec = &bundle.spec;
     let fifo = make_exec_fifo(dir)?;
-    // The enclave keeper's socket, bound here (mode 0600, in the 0700 state directory) and
-    // handed to the init with the fifo.
-    let listener = match &enclave {
-        Some(_) => Some(crate::enclave::keeper::listen(dir.path())?),
-        None => None,
-    };
+    // What the kind of workload hands the init after the fifo (an enclave keeper's socket,
+    // bound in the state directory).
+    let (workload, passed) = handler.bind(spec, dir.path())?;
     let cg_path = cgroup_path(spec, id, opts.systemd_cgroup)?;
     // Recorded before anything is made, so that `delete --force` after a `create` killed at
     // any moment finds the cgroup (and the processes in it).
-    let mut state = initial_state(id, bundle, cg_path.clone(), enclave);
+    let mut state = initial_state(id, bundle, cg_path.clone(), handler.record());
     dir.write_state(&state)?;
     let (cg, mut warnings) = make_cgroup(spec, &cg_path, undo)?;
     if let Some(p) = spec.process() {
@@ -161,17 +156,6 @@ fn create_in(
     let plan = namespaces::plan(spec);
     let new_userns = (plan.clone_flags | plan.unshare_flags) & libc::CLONE_NEWUSER != 0;
     let sources = open_bind_sources(spec, &bundle.path, new_userns)?;
-    // The enclave runtime, opened here too (O_PATH: not read, not loaded): the init loads it
-    // from this descriptor where its uid cannot reach the path. One that cannot be opened is
-    // left to the init, which names the cause.
-    let pal = state.enclave.as_ref().and_then(|e| {
-        use std::os::unix::fs::OpenOptionsExt;
-        std::fs::OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_PATH)
-            .open(&e.runtime_path)
-            .ok()
-    });
     let mut init = spawn_init(spec, &plan, opts, preserve, cg.as_deref())?;
     let config = CreateConfig {
         common: Common {
@@ -186,13 +170,12 @@ fn create_in(
         bundle: bundle.path.clone(),
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
-        workload: workload_config(spec, &state.enclave, pal.is_some()),
+        workload,
         cgroup_paths: cgroups::paths_of(init.pid()),
         bind_fds: sources.iter().map(|(i, _)| *i).collect(),
     };
     let mut init_fds = vec![fifo.as_raw_fd()];
-    init_fds.extend(listener.as_ref().map(|l| l.as_raw_fd()));
-    init_fds.extend(pal.as_ref().map(|p| p.as_raw_fd()));
+    init_fds.extend(passed.iter().map(|fd| fd.as_raw_fd()));
     init_fds.extend(sources.iter().map(|(_, fd)| fd.as_raw_fd()));
     state.init_pid = init.pid();
     let mut answers = CreateAnswers {
@@ -209,12 +192,11 @@ fn create_in(
         &mut answers,
     )?;
     state.init_pid = done.pid;
-    if let Some(e) = state.enclave.as_mut() {
-        e.pal_version = done.pal_version;
-    }
+    handler.ready(done.pal_version);
+    state.workload = handler.record();
     crate::netdev::move_in(spec, state.init_pid)?;
     drop(fifo);
-    drop(listener);
+    drop(passed);
     record_created(&mut state, dir, opts)?;
     init.detach();
     Ok((state, done.console, warnings))
@@ -279,7 +261,7 @@ fn initial_state(
     id: &str,
     bundle: &Bundle,
     cg_path: cgroups::CgroupPath,
-    enclave: Option<EnclaveConfig>,
+    workload: crate::workload::Record,
 ) -> State {
     State {
         id: id.to_string(),
@@ -291,7 +273,7 @@ fn initial_state(
         owner: owner_name(),
         annotations: bundle.spec.annotations().clone().unwrap_or_default(),
         cgroup_path: Some(cg_path),
-        enclave,
+        workload,
         config: bundle.spec.clone(),
         incomplete: true,
     }
@@ -318,18 +300,6 @@ fn make_cgroup(
             Ok((Some(cg), warnings))
         }
         None => Ok((None, Vec::new())),
-    }
-}
-
-/// The workload the init runs: an enclave keeper serves only peers it may trust.
-fn workload_config(spec: &Spec, enclave: &Option<EnclaveConfig>, pal_fd: bool) -> WorkloadConfig {
-    match enclave {
-        Some(e) => WorkloadConfig::Enclave {
-            config: e.clone(),
-            peer_uids: namespaces::peer_uids(spec),
-            pal_fd,
-        },
-        None => WorkloadConfig::Native,
     }
 }
 

@@ -105,8 +105,14 @@ impl Driver {
     }
 
     /// Sends the proxy its connection to the enclave's keeper.
-    pub fn send_proxy(&self, conn: RawFd) -> Result<()> {
-        self.ch.send_with_fds(&ToInit::Proxy, &[conn])
+    /// Tells a proxy (`spawn_proxy`) what it stands for: a process `kind` runs elsewhere,
+    /// over `conn`.
+    pub fn send_proxy(&self, kind: &str, conn: std::os::fd::OwnedFd) -> Result<()> {
+        use std::os::fd::AsRawFd;
+        let msg = ToInit::Proxy {
+            kind: kind.to_string(),
+        };
+        self.ch.send_with_fds(&msg, &[conn.as_raw_fd()])
     }
 
     /// Sends `config` (with `fds`) and serves the init until it is ready (create) or has

@@ -36,6 +36,30 @@ pub struct Execed {
     pub warnings: Vec<crate::Error>,
 }
 
+/// A process a kind of workload started elsewhere: a `rune init` proxy stands for it on the
+/// host (its pid, exit code and signals), and its pty goes to the console socket or the caller.
+fn stand_in(opts: &ExecOptions, started: crate::workload::Elsewhere) -> Result<Execed> {
+    let proxy = Driver::spawn_proxy(&init_binary(&opts.init_binary)?)?;
+    proxy.send_proxy(started.kind, started.conn)?;
+    let console = match (started.pty_master, &opts.console_socket) {
+        (Some(master), Some(sock)) => {
+            crate::tty::send_to_socket(sock, std::os::fd::AsRawFd::as_raw_fd(&master))?;
+            None
+        }
+        (master, _) => master,
+    };
+    if let Some(f) = &opts.pid_file {
+        write_pid_file(f, proxy.pid())?;
+    }
+    let pid = proxy.pid();
+    proxy.detach();
+    Ok(Execed {
+        pid,
+        console,
+        warnings: Vec::new(),
+    })
+}
+
 impl Container {
     pub fn exec(&self, opts: &ExecOptions) -> Result<Execed> {
         let status = self.status();
@@ -54,8 +78,11 @@ impl Container {
             opts.console_socket.as_deref(),
             opts.keep_console,
         )?;
-        if let Some(e) = &self.state.enclave {
-            return self.exec_in_enclave(opts, e.pal_version, status);
+        // The kind of workload may run the process itself (an enclave, inside it).
+        let dir = self.store.dir_of(self.id());
+        let handler = crate::workload::handler(&self.state.workload)?;
+        if let Some(started) = handler.exec(&self.at(&dir, status), &opts.process) {
+            return stand_in(opts, started?);
         }
         let (listen_n, extra_env) = if opts.listen_fds {
             listen_fds()

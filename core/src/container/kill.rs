@@ -25,17 +25,12 @@ impl Container {
                 return Ok(());
             }
         }
-        // An enclave's entrypoint gets the signal through pal_kill, so that a PAL's refusal
-        // reaches the caller; SIGKILL (and the existence check, 0) go to the enclave keeper
-        // itself: SIGKILL always ends the container, whatever the PAL would do with it.
-        if let Some(e) = &self.state.enclave {
-            if e.pal_version >= 2
-                && sig != libc::SIGKILL
-                && sig != 0
-                && status == super::Status::Running
-            {
-                return crate::enclave::client::signal(&self.store.dir_of(self.id()), sig);
-            }
+        // The kind of workload may deliver it itself (an enclave's entrypoint, through
+        // pal_kill).
+        let dir = self.store.dir_of(self.id());
+        let handler = crate::workload::handler(&self.state.workload)?;
+        if let Some(r) = handler.signal(&self.at(&dir, status), sig) {
+            return r;
         }
         // The pid was checked alive with its start time.
         crate::sys::signal::kill(self.state.init_pid, sig)

@@ -1,9 +1,9 @@
 //! The `Container` handle and its lifecycle, one file per verb.
 
+mod attest;
 mod create;
 mod delete;
 mod driver;
-mod enclave;
 mod exec;
 mod init_failure;
 mod kill;
@@ -56,6 +56,16 @@ impl Container {
 
     pub fn status(&self) -> Status {
         status::derive(&self.store, &self.state)
+    }
+
+    /// The container as its kind of workload sees it (`dir`: its state directory).
+    fn at<'a>(&'a self, dir: &'a std::path::Path, status: Status) -> crate::workload::At<'a> {
+        crate::workload::At {
+            id: self.id(),
+            state_dir: dir,
+            init_pid: self.state.init_pid,
+            status: status.as_str(),
+        }
     }
 
     /// The state document of state-schema.json, with runc's extra fields.

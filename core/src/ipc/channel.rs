@@ -143,6 +143,11 @@ impl<Out: Serialize, In: DeserializeOwned> End<Out, In> {
     pub fn channel(&self) -> &Channel {
         &self.ch
     }
+
+    /// The socket, to hand on (to another process).
+    pub fn into_fd(self) -> OwnedFd {
+        self.ch.fd
+    }
 }
 
 fn read_exact(fd: std::os::fd::BorrowedFd<'_>, mut buf: &mut [u8]) -> Result<()> {

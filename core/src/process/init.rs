@@ -46,9 +46,9 @@ pub fn main(fd_arg: &str) -> Exit {
             let r = start(&Linux, stage, &config, fds, &ch);
             ends(&ch, r)
         }
-        ToInit::Proxy => match fds.into_iter().next() {
+        ToInit::Proxy { kind } => match fds.into_iter().next() {
             Some(conn) => {
-                let (code, e) = crate::workload::proxy(conn);
+                let (code, e) = crate::workload::proxy(&kind, conn);
                 Exit {
                     code,
                     report: e.map(|e| format!("rune: {}", e)),

@@ -23,7 +23,8 @@
 //! `Start{stage: Full}` and there is no Namespaces stage. Any step may answer `Error` instead;
 //! the host then kills what it started and removes what it created. An exec'd process's init gets
 //! `InitConfig::Exec` and ends in execve (the channel, close-on-exec, then reads EOF); a proxy
-//! for a process in an enclave gets `Proxy` with its connection to the enclave's keeper.
+//! for a process a kind of workload runs elsewhere (in an enclave) gets `Proxy` with its
+//! connection there.
 
 pub use crate::ipc::WireError;
 use crate::namespaces::NsType;
@@ -49,8 +50,9 @@ pub type InitEnd = crate::ipc::channel::End<FromInit, ToInit>;
 pub enum ToInit {
     /// The first message of every `rune init`: what it is to be.
     Start { stage: Stage, config: InitConfig },
-    /// Carries the connection to the enclave's keeper: stand for the process it started.
-    Proxy,
+    /// Carries the connection to where a kind of workload started a process (an enclave's
+    /// keeper): stand for that process.
+    Proxy { kind: String },
     /// The user namespace's uid_map and gid_map are written.
     MapsDone,
     /// The prestart and createRuntime hooks ran; carries the OCI state for the container's own.

@@ -19,7 +19,7 @@ fn create_config(rootfs: &str) -> CreateConfig {
         bundle: "/b".into(),
         no_pivot: false,
         no_new_keyring: true,
-        workload: WorkloadConfig::Native,
+        workload: WorkloadConfig::default(),
         cgroup_paths: Default::default(),
         bind_fds: Vec::new(),
     }

@@ -29,9 +29,10 @@ pub struct State {
     /// The cgroup path (relative to each hierarchy's root) the container was put in.
     #[serde(default)]
     pub cgroup_path: Option<crate::cgroups::CgroupPath>,
-    /// The enclave runtime, for an enclave container.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub enclave: Option<crate::enclave::EnclaveConfig>,
+    /// What the container's kind of workload keeps (an enclave's runtime under `enclave`;
+    /// nothing for a native container), chosen at create (`crate::workload`).
+    #[serde(flatten)]
+    pub workload: crate::workload::Record,
     /// The config the container was created from (hooks, namespaces and exec defaults).
     pub config: Spec,
     /// True while `create` is still making the container: written before the cgroup exists,

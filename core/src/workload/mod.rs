@@ -1,33 +1,136 @@
-//! What the container's init does once the container is set up: its workload, chosen once
-//! from the config. [`native::Native`] executes the entrypoint; [`enclave::Enclave`] loads an
-//! enclave runtime before the root switch, initialises it, runs the entrypoint inside it and
-//! keeps it, serving `exec`, until the entrypoint ends. The init's steps (`process::setup`)
-//! call these hooks and know nothing of enclaves.
+//! Kinds of workload, each in one place covering both sides of a container: what `create`
+//! checks, records and passes to the init ([`Handler`]), how `exec`, `kill` and `attest` reach
+//! the running workload (the same handler, rebuilt from the record), and what the init does once
+//! the container is set up ([`Workload`]). A kind is chosen once, at create, from the config;
+//! the init's steps (`process::setup`) and the verbs (`container/`) call these traits and know
+//! no kind.
+//!
+//! - `native.rs`: the init executes the entrypoint. The fallback: what no kind claims.
+//! - `enclave/`: an enclave runtime (PAL) loaded by the init, which keeps the enclave; the
+//!   entrypoint and each exec run inside it.
+//!
+//! A new kind is a folder here implementing [`Kind`], and its line in [`KINDS`].
 
-mod enclave;
+pub mod enclave;
 mod native;
 
 use crate::err;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::program::Program;
+use oci_spec::runtime::{Process, Spec};
+use serde_json::Value;
+use std::collections::BTreeMap;
 use std::os::fd::{OwnedFd, RawFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-/// The container's workload, chosen once from the config (see `crate::workload`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub enum WorkloadConfig {
-    /// The entrypoint is executed.
-    Native,
-    /// An enclave runtime is loaded and the init keeps the enclave.
-    Enclave {
-        config: crate::enclave::EnclaveConfig,
-        /// The uids, as the init sees them, that may connect to the keeper's socket: host
-        /// root and the container's owner, mapped into the container's user namespace.
-        peer_uids: Vec<u32>,
-        /// The enclave runtime comes opened after the socket: `rune create` opened it, for an
-        /// init whose uid cannot reach its path.
-        pal_fd: bool,
-    },
+/// The kinds besides native, asked in order which one a config is.
+static KINDS: &[&dyn Kind] = &[&enclave::Enclave];
+
+/// A kind of workload.
+pub trait Kind: Sync {
+    /// Its name: the key of its record in state.json and its tag in the init's config.
+    fn name(&self) -> &'static str;
+    /// `create`: its handler when config.json asks for this kind (it may change the spec: the
+    /// devices it needs, settings it takes out of the environment).
+    fn claim(&self, spec: &mut Spec) -> Result<Option<Box<dyn Handler>>>;
+    /// The handler of a created container, from what [`Handler::record`] kept.
+    fn handler(&self, record: &Value) -> Result<Box<dyn Handler>>;
+    /// The init's side, from what [`Handler::bind`] sent and the descriptors it passed (next
+    /// after the exec fifo).
+    fn workload(
+        &self,
+        config: &Value,
+        fds: &mut dyn Iterator<Item = OwnedFd>,
+    ) -> Result<Box<dyn Workload>>;
+    /// A `rune init` that stands for a process this kind runs elsewhere, over `conn` (see
+    /// [`Handler::exec`]); returns its exit code and an error nobody else was told of.
+    fn proxy(&self, conn: OwnedFd) -> (i32, Option<Error>);
+}
+
+/// A created container as its verbs see it.
+pub struct At<'a> {
+    pub id: &'a str,
+    /// Its state directory (where a kind may keep a socket).
+    pub state_dir: &'a Path,
+    pub init_pid: i32,
+    /// Its status, as `state` says it.
+    pub status: &'a str,
+}
+
+impl At<'_> {
+    pub fn running(&self) -> bool {
+        self.status == "running"
+    }
+}
+
+/// A process a kind started elsewhere for `exec`: a proxy process stands for it on the host.
+pub struct Elsewhere {
+    /// The kind, whose proxy stands for the process ([`Kind::proxy`]).
+    pub kind: &'static str,
+    /// The connection the proxy carries (signals in, the exit code out).
+    pub conn: OwnedFd,
+    /// The pty's master, when the process has a terminal.
+    pub pty_master: Option<OwnedFd>,
+}
+
+/// The host side of a kind: one per container, chosen at create, rebuilt from the record.
+pub trait Handler {
+    /// `create`, before the init is spawned: the init's config and the descriptors it gets
+    /// after the exec fifo (e.g. a socket bound in the state directory).
+    fn bind(&mut self, spec: &Spec, state_dir: &Path) -> Result<(WorkloadConfig, Vec<OwnedFd>)>;
+    /// `create`: the init reported Ready (with its enclave runtime's PAL version, or 0).
+    fn ready(&mut self, pal_version: u32);
+    /// What state.json keeps: the kind's record under [`Kind::name`] (nothing for native).
+    fn record(&self) -> Record;
+    /// `exec`: Some when this kind runs exec'd processes itself.
+    fn exec(&self, at: &At, process: &Process) -> Option<Result<Elsewhere>>;
+    /// `kill`: Some when this kind delivers `sig` itself.
+    fn signal(&self, at: &At, sig: i32) -> Option<Result<()>>;
+    /// `attest`: a local attestation report.
+    fn attest(&self, at: &At, target_info: &[u8]) -> Result<Vec<u8>> {
+        let _ = target_info;
+        Err(err!(InvalidArgument, "container {} has no enclave", at.id))
+    }
+}
+
+/// What state.json keeps of the workload: each kind's record under its name (flattened into
+/// the state, so an enclave's is the `enclave` key); empty for native.
+pub type Record = BTreeMap<String, Value>;
+
+/// The init's side of the workload, as create sends it: the kind (None: native) and its config.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct WorkloadConfig {
+    pub kind: Option<String>,
+    #[serde(default)]
+    pub config: Value,
+}
+
+/// `create`: the kind config.json asks for (native when none claims it).
+pub fn claim(spec: &mut Spec) -> Result<Box<dyn Handler>> {
+    for k in KINDS {
+        if let Some(h) = k.claim(spec)? {
+            return Ok(h);
+        }
+    }
+    Ok(Box::new(native::Native))
+}
+
+/// The handler of a created container, from its record.
+pub fn handler(record: &Record) -> Result<Box<dyn Handler>> {
+    for k in KINDS {
+        if let Some(r) = record.get(k.name()) {
+            return k.handler(r);
+        }
+    }
+    Ok(Box::new(native::Native))
+}
+
+fn kind_named(name: &str) -> Result<&'static dyn Kind> {
+    KINDS
+        .iter()
+        .copied()
+        .find(|k| k.name() == name)
+        .ok_or_else(|| err!(Internal, "unknown kind of workload {:?}", name))
 }
 
 /// The steps of the init that differ with the workload, in the order the init calls them.
@@ -48,40 +151,21 @@ pub trait Workload {
     fn run(self: Box<Self>, program: Program, fifo: OwnedFd) -> Result<i32>;
 }
 
-/// The workload of `config`; an enclave's takes its socket from `fds` (next after the fifo),
-/// then its runtime's descriptor when one was opened.
+/// The init's workload of `config`, taking its descriptors from `fds`.
 pub fn select(
     config: &WorkloadConfig,
-    fds: &mut impl Iterator<Item = OwnedFd>,
+    fds: &mut dyn Iterator<Item = OwnedFd>,
 ) -> Result<Box<dyn Workload>> {
-    Ok(match config {
-        WorkloadConfig::Native => Box::new(native::Native),
-        WorkloadConfig::Enclave {
-            config,
-            peer_uids,
-            pal_fd,
-        } => {
-            let socket = fds
-                .next()
-                .ok_or_else(|| err!(Internal, "enclave config without its socket"))?;
-            let opened = match pal_fd {
-                true => Some(fds.next().ok_or_else(|| {
-                    err!(Internal, "enclave config without its runtime's descriptor")
-                })?),
-                false => None,
-            };
-            Box::new(enclave::Enclave::new(
-                config.clone(),
-                peer_uids.clone(),
-                socket,
-                opened,
-            ))
-        }
-    })
+    match &config.kind {
+        None => Ok(Box::new(native::Native)),
+        Some(k) => kind_named(k)?.workload(&config.config, fds),
+    }
 }
 
-/// A `rune init` told to be a proxy: it stands for a process the workload runs elsewhere (in
-/// an enclave), over `conn`; returns its exit code and an error nobody else was told of.
-pub fn proxy(conn: OwnedFd) -> (i32, Option<crate::Error>) {
-    crate::enclave::client::proxy(conn)
+/// A `rune init` told to be a proxy for a process kind `kind` runs elsewhere, over `conn`.
+pub fn proxy(kind: &str, conn: OwnedFd) -> (i32, Option<Error>) {
+    match kind_named(kind) {
+        Ok(k) => k.proxy(conn),
+        Err(e) => (1, Some(e)),
+    }
 }

@@ -1,12 +1,34 @@
-//! The plain workload: the init becomes the entrypoint (execve).
+//! The plain workload, both sides: the host passes nothing and leaves exec and kill to the
+//! common path; the init becomes the entrypoint (execve).
 
-use super::Workload;
+use super::{At, Elsewhere, Handler, Record, Workload, WorkloadConfig};
 use crate::error::Result;
 use crate::program::{lookup, Program};
+use oci_spec::runtime::{Process, Spec};
 use std::os::fd::{OwnedFd, RawFd};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub struct Native;
+
+impl Handler for Native {
+    fn bind(&mut self, _spec: &Spec, _dir: &Path) -> Result<(WorkloadConfig, Vec<OwnedFd>)> {
+        Ok((WorkloadConfig::default(), Vec::new()))
+    }
+
+    fn ready(&mut self, _pal_version: u32) {}
+
+    fn record(&self) -> Record {
+        Record::new()
+    }
+
+    fn exec(&self, _at: &At, _process: &Process) -> Option<Result<Elsewhere>> {
+        None
+    }
+
+    fn signal(&self, _at: &At, _sig: i32) -> Option<Result<()>> {
+        None
+    }
+}
 
 impl Workload for Native {
     fn fds(&self) -> Vec<RawFd> {

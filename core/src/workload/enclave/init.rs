@@ -1,18 +1,45 @@
-//! The enclave workload: the init loads the enclave runtime (PAL) from its host path before
-//! the root switch, calls pal_init once the container is set up, and after `start` keeps the
-//! enclave (`enclave::keeper`), running the entrypoint inside it and serving `exec`.
+//! The init's side of an enclave container: it loads the enclave runtime (PAL) from its host
+//! path before the root switch, calls pal_init once the container is set up, and after `start`
+//! keeps the enclave (`keeper`), running the entrypoint inside it and serving `exec`.
 
-use super::Workload;
-use crate::enclave::pal::Pal;
-use crate::enclave::{keeper, EnclaveConfig};
+use super::host::InitConfig;
+use super::pal::Pal;
+use super::{keeper, EnclaveConfig};
 use crate::err;
 use crate::error::Result;
 use crate::program::{lookup, Program};
+use crate::workload::Workload;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 
-pub struct Enclave {
+/// The init's workload from the config `host::bind` sent, taking the keeper's socket from
+/// `fds` (next after the fifo), then the runtime's descriptor when one was opened.
+pub(super) fn select(
+    config: &serde_json::Value,
+    fds: &mut dyn Iterator<Item = OwnedFd>,
+) -> Result<Box<dyn Workload>> {
+    let c: InitConfig = serde_json::from_value(config.clone())
+        .map_err(|e| err!(Internal, "the enclave's init config: {}", e))?;
+    let socket = fds
+        .next()
+        .ok_or_else(|| err!(Internal, "enclave config without its socket"))?;
+    let opened = match c.pal_fd {
+        true => Some(
+            fds.next()
+                .ok_or_else(|| err!(Internal, "enclave config without its runtime's descriptor"))?,
+        ),
+        false => None,
+    };
+    Ok(Box::new(EnclaveInit::new(
+        c.config,
+        c.peer_uids,
+        socket,
+        opened,
+    )))
+}
+
+struct EnclaveInit {
     config: EnclaveConfig,
     peer_uids: Vec<u32>,
     socket: UnixListener,
@@ -21,14 +48,14 @@ pub struct Enclave {
     pal: Option<Pal>,
 }
 
-impl Enclave {
-    pub fn new(
+impl EnclaveInit {
+    fn new(
         config: EnclaveConfig,
         peer_uids: Vec<u32>,
         socket: OwnedFd,
         opened: Option<OwnedFd>,
-    ) -> Enclave {
-        Enclave {
+    ) -> EnclaveInit {
+        EnclaveInit {
             config,
             peer_uids,
             socket: UnixListener::from(socket),
@@ -43,7 +70,7 @@ fn not_loaded() -> crate::Error {
     err!(Internal, "the enclave runtime is not loaded")
 }
 
-impl Workload for Enclave {
+impl Workload for EnclaveInit {
     fn fds(&self) -> Vec<RawFd> {
         let mut fds = vec![self.socket.as_raw_fd()];
         fds.extend(self.opened.as_ref().map(|f| f.as_raw_fd()));
