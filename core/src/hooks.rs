@@ -4,7 +4,6 @@ use crate::err;
 use crate::error::{Error, Result};
 use crate::hook_output::Captured;
 use oci_spec::runtime::Hook;
-use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -157,9 +156,11 @@ fn run_one(
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = cmd.spawn().map_err(|e| Error::io("start", e))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        // A hook may exit without reading its stdin: ignore EPIPE.
-        let _ = stdin.write_all(state_json.as_bytes());
+    if let Some(stdin) = child.stdin.take() {
+        // A hook may exit without reading its stdin: EPIPE is ignored, and must not come as a
+        // SIGPIPE, which would kill a librune host that keeps it at its default.
+        use std::os::fd::AsFd;
+        let _ = crate::sys::fd::write_all_no_sigpipe(stdin.as_fd(), state_json.as_bytes());
     }
     let (Some(out), Some(errp)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(err!(Internal, "the hook's output pipes are missing"));

@@ -180,18 +180,28 @@ static void test_bad_configs(const struct testdir *t, rune_context_t *ctx) {
   EXPECT(RUNE_RESULT_INVALID_SPEC, rune_container_create(ctx, "c-badcwd", opts, &c, &err));
   check_gone(t, "c-badcwd", 0);
 
-  /* A hook that fails: its own code (not INTERNAL: no bug of rune's), and nothing left. */
+  /* A hook that fails: its own code (not INTERNAL: no bug of rune's), and nothing left. Its
+   * state on stdin is made larger than a pipe holds (an annotation of 200 KB), so rune's write
+   * meets the hook gone: EPIPE, which must not come as a SIGPIPE that kills this program
+   * (SIGPIPE at its default, as in most C programs). */
   free(config);
   config = config_json(t->rootfs, "[\"true\"]");
   {
     static const char at[] = "\"hostname\": \"rune-c\",";
-    static const char hook[] = " \"hooks\": {\"createRuntime\": [{\"path\": \"/bin/false\"}]},";
+    static const char hook[] =
+        " \"hooks\": {\"createRuntime\": [{\"path\": \"/bin/false\"}]},"
+        " \"annotations\": {\"big\": \"";
+    enum { BIG = 200 * 1024 };
     char *pos = strstr(config, at);
-    size_t n = strlen(config) + sizeof hook;
+    size_t n = strlen(config) + sizeof hook + BIG + 8;
     char *hooked = malloc(n);
+    size_t off;
     if (!pos || !hooked) die("hook config");
     pos += strlen(at);
-    snprintf(hooked, n, "%.*s%s%s", (int)(pos - config), config, hook, pos);
+    off = (size_t)snprintf(hooked, n, "%.*s%s", (int)(pos - config), config, hook);
+    memset(hooked + off, 'x', BIG);
+    off += BIG;
+    snprintf(hooked + off, n - off, "\"},%s", pos);
     free(config);
     config = hooked;
   }

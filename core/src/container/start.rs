@@ -35,7 +35,7 @@ impl Container {
             }
             Err(e) => return Err(Error::io(format!("open {}", fifo.display()), e)),
         };
-        sys::fd::write(f.as_fd(), b"0").context("write to exec.fifo")?;
+        sys::fd::write_no_sigpipe(f.as_fd(), b"0").context("write to exec.fifo")?;
         std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
         drop(dir);
         let spec = &self.state.config;

@@ -29,7 +29,7 @@ const STEP_FD: u32 = 5;
 /// write end.
 pub fn release(go_w: OwnedFd) -> Result<()> {
     use std::os::fd::AsFd;
-    super::fd::write(go_w.as_fd(), b"1")
+    super::fd::write_no_sigpipe(go_w.as_fd(), b"1")
         .map(drop)
         .map_err(|e| Error::io("release init", e))
 }

@@ -25,6 +25,48 @@ pub fn write(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
     nix::unistd::write(fd, buf).map_err(io::Error::from)
 }
 
+/// One write(2) to a pipe or fifo that fails with EPIPE, without SIGPIPE, when its reader is
+/// gone. SIGPIPE goes to the writing thread: blocked here around the write, and one the write
+/// raised is taken before the old mask comes back. librune's host (a C program) may keep
+/// SIGPIPE at its default, which kills the whole process.
+pub fn write_no_sigpipe(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
+    // SAFETY: sigset_t is plain data, initialised by sigemptyset before use; the mask calls
+    // change only this thread's mask and are undone below.
+    unsafe {
+        let mut pipe: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut pipe);
+        libc::sigaddset(&mut pipe, libc::SIGPIPE);
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::pthread_sigmask(libc::SIG_BLOCK, &pipe, &mut old);
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut pending);
+        let was_pending = libc::sigismember(&pending, libc::SIGPIPE) == 1;
+        let r = write(fd, buf);
+        if matches!(&r, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) && !was_pending {
+            let now = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            libc::sigtimedwait(&pipe, std::ptr::null_mut(), &now);
+        }
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        r
+    }
+}
+
+/// All of `buf` to a pipe or fifo ([`write_no_sigpipe`]).
+pub fn write_all_no_sigpipe(fd: BorrowedFd<'_>, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        match write_no_sigpipe(fd, buf) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
 /// dup2(2) of `fd` onto stdin, stdout and stderr, in that order.
 pub fn dup_onto_stdio(fd: BorrowedFd<'_>) -> io::Result<()> {
     nix::unistd::dup2_stdin(fd)
