@@ -236,7 +236,7 @@ pub fn send_seccomp_fd(
     })?;
     let iov = [std::io::IoSlice::new(msg.as_bytes())];
     let fds = [fd.as_raw_fd()];
-    crate::sys::fdpass::send_with_fds(sock.as_fd(), &iov, &fds, 0)
+    crate::sys::fdpass::send_with_fds(sock.as_fd(), &iov, &fds, libc::MSG_NOSIGNAL)
         .map_err(|e| Error::io(format!("send seccomp fd to {}", listener.display()), e))?;
     Ok(())
 }

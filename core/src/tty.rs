@@ -56,7 +56,7 @@ pub fn send_to_socket(socket: &Path, master: RawFd) -> Result<()> {
     let sock = crate::sys::socket::connect_unix(socket, "console socket")?;
     let name = b"/dev/ptmx";
     let iov = [IoSlice::new(name)];
-    crate::sys::fdpass::send_with_fds(sock.as_fd(), &iov, &[master], 0)
+    crate::sys::fdpass::send_with_fds(sock.as_fd(), &iov, &[master], libc::MSG_NOSIGNAL)
         .with_context(|| format!("send the console to {}", socket.display()))?;
     Ok(())
 }
