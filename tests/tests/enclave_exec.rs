@@ -98,6 +98,10 @@ fn exec_detach_with_pid_file(version: u32) {
     assert_ne!(epid, pid);
     // The enclave process is blocked on the gate, so its exec stays alive.
     assert!(pid_alive(epid), "exec pid {epid} is not alive");
+    // Its proxy is in the container's cgroup, as an exec'd process is (not the caller's).
+    let cgroups_of = |p: i32| std::fs::read_to_string(format!("/proc/{p}/cgroup")).unwrap();
+    assert_eq!(cgroups_of(epid), cgroups_of(pid), "the proxy's cgroups");
+    assert_ne!(cgroups_of(epid), cgroups_of(std::process::id() as i32));
     // Open the gate once the process in the enclave has opened it for reading.
     let mut writer = None;
     let opened = wait_until(POLL_TIMEOUT, || {

@@ -37,9 +37,16 @@ pub struct Execed {
 }
 
 /// A process a kind of workload started elsewhere: a `rune init` proxy stands for it on the
-/// host (its pid, exit code and signals), and its pty goes to the console socket or the caller.
-fn stand_in(opts: &ExecOptions, started: crate::workload::Elsewhere) -> Result<Execed> {
+/// host (its pid, exit code and signals), in the container's cgroup as an exec'd process is
+/// (so `ps`, `kill --all`, pause and the limits see it); its pty goes to the console socket or
+/// the caller.
+fn stand_in(
+    c: &Container,
+    opts: &ExecOptions,
+    started: crate::workload::Elsewhere,
+) -> Result<Execed> {
     let proxy = Driver::spawn_proxy(&init_binary(&opts.init_binary)?)?;
+    c.join_cgroups(proxy.pid(), &opts.sub_cgroups)?;
     proxy.send_proxy(started.kind, started.conn)?;
     let console = match (started.pty_master, &opts.console_socket) {
         (Some(master), Some(sock)) => {
@@ -82,7 +89,7 @@ impl Container {
         let dir = self.store.dir_of(self.id());
         let handler = crate::workload::handler(&self.state.workload)?;
         if let Some(started) = handler.exec(&self.at(&dir, status), &opts.process) {
-            return stand_in(opts, started?);
+            return stand_in(self, opts, started?);
         }
         let (listen_n, extra_env) = if opts.listen_fds {
             listen_fds()
