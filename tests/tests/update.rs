@@ -66,6 +66,35 @@ fn update_memory_limits() {
     finish(&rune, &b, pid);
 }
 
+/// `update --memory` alone keeps the container's memory+swap, as runc does: on cgroup v2 the
+/// swap limit is then what is left of it above the new memory limit (on v1 memory+swap stays).
+/// Before, on v2 the swap limit stayed what the first memory limit had left.
+#[test]
+fn update_memory_alone_keeps_memory_plus_swap() {
+    let rune = Rune::new();
+    let (b, pid) = running(&rune, "updmemonly");
+    let swap_file = CgroupHost::probe().pick("memory.memsw.limit_in_bytes", "memory.swap.max");
+    let swap_acct = cg(&b, "memory", swap_file).exists();
+    let first = update(&rune, &b.id, &["--memory", "64m", "--memory-swap", "128m"]);
+    if !swap_acct {
+        // No swap accounting on this kernel: a swap limit is refused, naming the file.
+        first.assert_fail_mentioning(&[swap_file]);
+        finish(&rune, &b, pid);
+        return;
+    }
+    first.assert_ok();
+    let swap = || read_trim(&cg(&b, "memory", swap_file));
+    let mib = |n: u64| (n << 20).to_string();
+    let v2 = cgroup_v2();
+    assert_eq!(swap(), if v2 { mib(64) } else { mib(128) });
+    for limit in [96, 32] {
+        update(&rune, &b.id, &["--memory", &format!("{limit}m")]).assert_ok();
+        assert_eq!(memory_limit(&b), mib(limit));
+        assert_eq!(swap(), if v2 { mib(128 - limit) } else { mib(128) }, "after {limit}m");
+    }
+    finish(&rune, &b, pid);
+}
+
 #[test]
 fn update_cpu_limits() {
     let rune = Rune::new();
