@@ -90,7 +90,11 @@ fn update_memory_alone_keeps_memory_plus_swap() {
     for limit in [96, 32] {
         update(&rune, &b.id, &["--memory", &format!("{limit}m")]).assert_ok();
         assert_eq!(memory_limit(&b), mib(limit));
-        assert_eq!(swap(), if v2 { mib(128 - limit) } else { mib(128) }, "after {limit}m");
+        assert_eq!(
+            swap(),
+            if v2 { mib(128 - limit) } else { mib(128) },
+            "after {limit}m"
+        );
     }
     finish(&rune, &b, pid);
 }

@@ -13,6 +13,7 @@
 //! - The init stays a Rust process until `start`, so an enclave keeper can load a PAL from a host
 //!   path before entering the container's root, and stay alive as the enclave's host.
 
+mod create_steps;
 mod identity;
 pub mod init;
 pub mod message;

@@ -1,16 +1,17 @@
-//! The init's steps inside the new namespaces, each a named function, in the order of
-//! runtime.md: mounts, hooks, pivot_root, the process's identity, then wait for `start` and
-//! hand over to the workload (`crate::workload`), whatever it is.
+//! The init's steps inside the new namespaces, in the order of runtime.md: mounts, hooks,
+//! pivot_root, the process's identity, then wait for `start` and hand over to the workload
+//! (`crate::workload`), whatever it is. Create's steps are the `CreateSteps` seam, taken by
+//! `create_in_order` (their real implementation: `create_steps.rs`); exec's are below.
 
 use super::identity;
 use super::message::{Common, CreateConfig, ExecConfig, FromInit, InitEnd, ToInit};
 use crate::err;
 use crate::error::Result;
-use crate::hooks::{self, Point};
+use crate::hooks::Point;
 use crate::program::{lookup, Program};
 use crate::security::user;
 use crate::sys::syscall::Syscall;
-use crate::{rootfs, sys, tty, workload};
+use crate::{rootfs, sys, tty};
 use oci_spec::runtime::{LinuxNamespaceType, Process, Spec};
 use std::collections::HashMap;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
@@ -29,7 +30,7 @@ pub fn create(
         .process()
         .as_ref()
         .ok_or_else(|| err!(InvalidSpec, "process is missing"))?;
-    let mut steps = Kernel::new(os, cfg, process, fds, ch)?;
+    let mut steps = super::create_steps::Kernel::new(os, cfg, process, fds, ch)?;
     create_in_order(&mut steps, cfg, process)
 }
 
@@ -106,201 +107,8 @@ pub(super) fn create_in_order(
     steps.run()
 }
 
-/// The create steps for real: this process, its kernel (`os`) and its channel to the host.
-struct Kernel<'a> {
-    os: &'a dyn Syscall,
-    cfg: &'a CreateConfig,
-    process: &'a Process,
-    ch: &'a InitEnd,
-    floor: i32,
-    /// What the host passed, until `close_inherited` sorts it.
-    passed: Vec<OwnedFd>,
-    fifo: Option<OwnedFd>,
-    workload: Option<Box<dyn workload::Workload>>,
-    sources: HashMap<usize, OwnedFd>,
-    /// The state JSON the container's hooks get.
-    state: String,
-    program: Option<Program>,
-}
-
-impl<'a> Kernel<'a> {
-    fn new(
-        os: &'a dyn Syscall,
-        cfg: &'a CreateConfig,
-        process: &'a Process,
-        fds: Vec<OwnedFd>,
-        ch: &'a InitEnd,
-    ) -> Result<Kernel<'a>> {
-        Ok(Kernel {
-            os,
-            cfg,
-            process,
-            ch,
-            floor: 3 + cfg.common.preserve_fds,
-            passed: fds,
-            fifo: None,
-            workload: None,
-            sources: HashMap::new(),
-            state: String::new(),
-            program: None,
-        })
-    }
-
-    /// The passed descriptors, moved above the floor: the exec fifo, the workload's, then the
-    /// bind sources.
-    fn sort_passed(&mut self) -> Result<()> {
-        let floor = self.floor;
-        let fds: Vec<OwnedFd> = std::mem::take(&mut self.passed)
-            .into_iter()
-            .map(|fd| above(fd, floor))
-            .collect::<Result<_>>()?;
-        let mut fds = fds.into_iter();
-        let fifo = fds
-            .next()
-            .ok_or_else(|| err!(Internal, "create without its exec fifo"))?;
-        self.workload = Some(workload::select(&self.cfg.workload, &mut fds)?);
-        self.sources = self.cfg.bind_fds.iter().copied().zip(fds).collect();
-        self.fifo = Some(fifo);
-        Ok(())
-    }
-
-    fn fifo(&self) -> Result<&OwnedFd> {
-        self.fifo
-            .as_ref()
-            .ok_or_else(|| err!(Internal, "the exec fifo is gone"))
-    }
-
-    fn workload(&mut self) -> Result<&mut Box<dyn workload::Workload>> {
-        self.workload
-            .as_mut()
-            .ok_or_else(|| err!(Internal, "the workload has run already"))
-    }
-
-    /// The container's own hooks of `point`, with the process's environment, in `dir` (the
-    /// rootfs before the root switch) or the new root.
-    fn container_hooks(&self, point: Point, dir: Option<&Path>) -> Result<()> {
-        let env = self.process.env().clone().unwrap_or_default();
-        let spec = &self.cfg.common.spec;
-        hooks::run_in(point, &point.of(spec), &self.state, dir, Some(&env))
-    }
-}
-
-impl CreateSteps for Kernel<'_> {
-    fn seal(&mut self) -> Result<()> {
-        sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")
-    }
-
-    fn close_inherited(&mut self) -> Result<()> {
-        // Nothing of the caller's beyond stdio, the preserved fds and what rune passed on
-        // stays open: an enclave keeper never execs, so close-on-exec alone would not do
-        // (CVE-2024-21626).
-        self.sort_passed()?;
-        let mut keep = vec![self.ch.channel().raw(), self.fifo()?.as_raw_fd()];
-        keep.extend(self.workload()?.fds());
-        keep.extend(self.sources.values().map(|fd| fd.as_raw_fd()));
-        // SAFETY: every descriptor this process owns from the floor up is in `keep` (the
-        // channel, the fifo, the workload's, the bind sources); the others are the caller's,
-        // owned by nothing here.
-        #[allow(unsafe_code)]
-        unsafe {
-            sys::close_fds_from(self.floor, &keep)
-        }
-    }
-
-    fn load_workload(&mut self) -> Result<()> {
-        self.workload()?.load()
-    }
-
-    fn mounts(&mut self) -> Result<()> {
-        let sources = std::mem::take(&mut self.sources);
-        make_mounts(self.os, self.cfg, &sources)
-    }
-
-    fn host_hooks(&mut self) -> Result<()> {
-        // Bind sources not mounted (no mount namespace) are closed now.
-        self.sources.clear();
-        self.state = hooks_round_trip(&self.cfg.common.spec, self.ch)?;
-        Ok(())
-    }
-
-    fn create_container_hooks(&mut self) -> Result<()> {
-        self.container_hooks(Point::CreateContainer, Some(&self.cfg.common.rootfs))
-    }
-
-    fn enter_root(&mut self, has_mntns: bool) -> Result<()> {
-        enter_root(self.os, self.cfg, has_mntns)
-    }
-
-    fn set_names(&mut self) -> Result<()> {
-        crate::namespaces::set_names(self.os, &self.cfg.common.spec)
-    }
-
-    fn console(&mut self) -> Result<()> {
-        console(self.process, self.ch)
-    }
-
-    fn finish_rootfs(&mut self) -> Result<()> {
-        rootfs::finish(self.os, &self.cfg.common.spec)
-    }
-
-    fn root_propagation(&mut self) -> Result<()> {
-        rootfs::set_root_propagation(self.os, &self.cfg.common.spec)
-    }
-
-    fn join_keyring(&mut self) {
-        sys::session::join_session_keyring(&self.cfg.id);
-    }
-
-    fn prepare_process(&mut self) -> Result<()> {
-        let (process, common, ch) = (self.process, &self.cfg.common, self.ch);
-        let workload = self.workload()?;
-        let program = prepare_process(process, common, &|n, e| workload.resolve(n, e), ch)?;
-        self.program = Some(program);
-        Ok(())
-    }
-
-    fn ready(&mut self) -> Result<()> {
-        let ch = self.ch;
-        let calling = |call: &str| {
-            ch.send(&FromInit::Calling {
-                call: call.to_string(),
-            })
-        };
-        let pal_version = self.workload()?.ready(&calling)?;
-        sys::fdpass::cloexec_from(self.floor);
-        sys::prctl(libc::PR_SET_PDEATHSIG, 0, "clear the parent-death signal")?;
-        ch.send(&FromInit::Ready { pal_version })
-    }
-
-    fn wait_start(&mut self) -> Result<()> {
-        // Kept open (close-on-exec) until the program runs: `start` waits for the last reader
-        // to go before it runs the poststart hooks.
-        sys::fifo::wait_byte(self.fifo()?.as_fd())
-    }
-
-    fn start_container_hooks(&mut self) -> Result<()> {
-        self.container_hooks(Point::StartContainer, None)
-    }
-
-    fn run(&mut self) -> Result<i32> {
-        let workload = self
-            .workload
-            .take()
-            .ok_or_else(|| err!(Internal, "the workload has run already"))?;
-        let program = self
-            .program
-            .take()
-            .ok_or_else(|| err!(Internal, "run before prepare_process"))?;
-        let fifo = self
-            .fifo
-            .take()
-            .ok_or_else(|| err!(Internal, "the exec fifo is gone"))?;
-        workload.run(program, fifo)
-    }
-}
-
 /// The container's mounts, in its own mount namespace, before its root is entered.
-fn make_mounts(
+pub(super) fn make_mounts(
     os: &dyn Syscall,
     cfg: &CreateConfig,
     sources: &HashMap<usize, OwnedFd>,
@@ -313,7 +121,7 @@ fn make_mounts(
 }
 
 /// pivot_root (or chroot with --no-pivot) into the rootfs.
-fn enter_root(os: &dyn Syscall, cfg: &CreateConfig, has_mntns: bool) -> Result<()> {
+pub(super) fn enter_root(os: &dyn Syscall, cfg: &CreateConfig, has_mntns: bool) -> Result<()> {
     let root = &cfg.common.rootfs;
     if has_mntns {
         return rootfs::enter(os, root, cfg.no_pivot);
@@ -366,7 +174,7 @@ fn has_ns(spec: &Spec, t: LinuxNamespaceType) -> bool {
 }
 
 /// Moves an fd at or above `floor`, so it cannot sit in the range passed to the container.
-fn above(fd: OwnedFd, floor: i32) -> Result<OwnedFd> {
+pub(super) fn above(fd: OwnedFd, floor: i32) -> Result<OwnedFd> {
     if fd.as_raw_fd() >= floor {
         return Ok(fd);
     }
@@ -375,7 +183,7 @@ fn above(fd: OwnedFd, floor: i32) -> Result<OwnedFd> {
 
 /// Asks the host to run the prestart and createRuntime hooks; returns the state JSON the
 /// container's own hooks get.
-fn hooks_round_trip(spec: &Spec, ch: &InitEnd) -> Result<String> {
+pub(super) fn hooks_round_trip(spec: &Spec, ch: &InitEnd) -> Result<String> {
     let needed = [
         Point::Prestart,
         Point::CreateRuntime,
@@ -396,7 +204,7 @@ fn hooks_round_trip(spec: &Spec, ch: &InitEnd) -> Result<String> {
     }
 }
 
-fn console(process: &Process, ch: &InitEnd) -> Result<()> {
+pub(super) fn console(process: &Process, ch: &InitEnd) -> Result<()> {
     let size = process
         .console_size()
         .as_ref()
@@ -407,7 +215,7 @@ fn console(process: &Process, ch: &InitEnd) -> Result<()> {
 
 /// The process's identity (`identity.rs`), then its program, resolved by `resolve` as the
 /// user, so that a missing executable fails `create` and not `start`.
-fn prepare_process(
+pub(super) fn prepare_process(
     process: &Process,
     cfg: &Common,
     resolve: &dyn Fn(&str, &[String]) -> Result<PathBuf>,
