@@ -35,7 +35,8 @@ impl Container {
 
 /// A memory limit given without memory+swap keeps the recorded memory+swap, as runc applies
 /// its whole merged record: on cgroup v2 the swap limit is then what is left of it above the
-/// new memory limit (on v1, memory+swap is written again, unchanged).
+/// new memory limit (on v1, memory+swap is written again, unchanged). Not for a limit of -1,
+/// which lifts memory+swap too (runc's fix-up: "unlimited memory, swap unset").
 fn with_recorded_swap(res: &LinuxResources, recorded: Option<&LinuxResources>) -> LinuxResources {
     let mut r = res.clone();
     let swap = recorded
@@ -43,7 +44,7 @@ fn with_recorded_swap(res: &LinuxResources, recorded: Option<&LinuxResources>) -
         .and_then(|m| m.swap())
         .filter(|s| *s != 0);
     if let (Some(mut m), Some(swap)) = (*res.memory(), swap) {
-        if m.limit().is_some() && m.swap().is_none() {
+        if limit_alone(&m) && m.limit() != Some(-1) {
             m.set_swap(Some(swap));
             r.set_memory(Some(m));
         }
@@ -51,12 +52,22 @@ fn with_recorded_swap(res: &LinuxResources, recorded: Option<&LinuxResources>) -
     r
 }
 
+/// A memory limit given without memory+swap.
+fn limit_alone(m: &oci_spec::runtime::LinuxMemory) -> bool {
+    m.limit().is_some() && m.swap().is_none()
+}
+
 /// The recorded resources with what the update gives, field by field (a memory limit alone
 /// keeps the recorded swap and reservation, as runc's record does).
 fn merge(old: Option<LinuxResources>, new: &LinuxResources) -> LinuxResources {
     let mut r = old.unwrap_or_default();
     if let Some(m) = new.memory() {
-        r.set_memory(Some(overlay(r.memory().as_ref(), m)));
+        let mut merged = overlay(r.memory().as_ref(), m);
+        if limit_alone(m) && m.limit() == Some(-1) {
+            // Memory+swap was lifted with it: nothing of the old one is kept.
+            merged.set_swap(None);
+        }
+        r.set_memory(Some(merged));
     }
     if let Some(c) = new.cpu() {
         r.set_cpu(Some(overlay(r.cpu().as_ref(), c)));
@@ -132,5 +143,15 @@ mod tests {
         assert_eq!(r.memory().unwrap().swap(), None);
         let r = with_recorded_swap(&res(r#"{"memory":{"limit":128}}"#), None);
         assert_eq!(r.memory().unwrap().swap(), None);
+        // -1 lifts memory+swap as well: none is added, and the record forgets the old one.
+        let lift = res(r#"{"memory":{"limit":-1}}"#);
+        assert_eq!(
+            with_recorded_swap(&lift, Some(&old))
+                .memory()
+                .unwrap()
+                .swap(),
+            None
+        );
+        assert_eq!(merge(Some(old), &lift).memory().unwrap().swap(), None);
     }
 }
