@@ -108,13 +108,9 @@ impl CreateSteps for Kernel<'_> {
         let mut keep = vec![self.ch.channel().raw(), self.fifo()?.as_raw_fd()];
         keep.extend(self.workload()?.fds());
         keep.extend(self.sources.values().map(|fd| fd.as_raw_fd()));
-        // SAFETY: every descriptor this process owns from the floor up is in `keep` (the
-        // channel, the fifo, the workload's, the bind sources); the others are the caller's,
-        // owned by nothing here.
-        #[allow(unsafe_code)]
-        unsafe {
-            sys::close_fds_from(self.floor, &keep)
-        }
+        // Every descriptor this process owns from the floor up is in `keep` (the channel, the
+        // fifo, the workload's, the bind sources); the others are the caller's.
+        sys::close_fds_from(self.floor, &keep)
     }
 
     fn load_workload(&mut self) -> Result<()> {

@@ -27,11 +27,7 @@ pub fn main(fd_arg: &str) -> Exit {
         Ok(fd) => fd,
         Err(_) => return failed(2, format!("rune init: bad channel fd {:?}", fd_arg)),
     };
-    // SAFETY: the channel's number came on the command line from the host, which passed that
-    // descriptor to this process for this alone; nothing here has opened or adopted it yet.
-    #[allow(unsafe_code)]
-    let adopted = unsafe { sys::fdpass::adopt_inherited(fd) };
-    let ch = match adopted {
+    let ch = match sys::fdpass::adopt_inherited(fd) {
         Ok(fd) => InitEnd::new(Channel::from_fd(fd)),
         Err(e) => return failed(2, format!("rune init: {}", e)),
     };
@@ -103,11 +99,7 @@ fn start(
     // (by a process with CAP_SYS_PTRACE, say) before it gets to its own set-up.
     let mut keep: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
     keep.push(ch.channel().raw());
-    // SAFETY: this process holds, from 3 up, only the channel and the fds passed with the
-    // config (kept), the preserved ones (below the floor) and the caller's inherited ones,
-    // which nothing here owns.
-    #[allow(unsafe_code)]
-    unsafe { sys::close_fds_from(3 + common.preserve_fds, &keep) }?;
+    sys::close_fds_from(3 + common.preserve_fds, &keep)?;
     match stage {
         Stage::Namespaces => stage_namespaces(os, config, ch),
         Stage::Full => {

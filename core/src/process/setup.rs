@@ -150,9 +150,7 @@ pub fn exec(os: &dyn Syscall, cfg: &ExecConfig, ch: &InitEnd) -> Result<i32> {
     let common = &cfg.common;
     sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;
     // No descriptor of the caller's may be open when the cwd is entered (CVE-2024-21626).
-    // SAFETY: exec's the Setup stage owns only its channel from the floor up.
-    #[allow(unsafe_code)]
-    unsafe { sys::close_fds_from(3 + common.preserve_fds, &[ch.channel().raw()]) }?;
+    sys::close_fds_from(3 + common.preserve_fds, &[ch.channel().raw()])?;
     if !has_ns(&common.spec, LinuxNamespaceType::Mount) {
         // The container has no mount namespace to join: its root is a chroot, entered again.
         chroot(os, &common.rootfs)?;

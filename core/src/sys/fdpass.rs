@@ -32,18 +32,21 @@ pub fn recv_with_fds(
     Ok((r.bytes, fds))
 }
 
-/// Takes ownership of a descriptor this process was started with (named by its number on the
-/// command line), after checking that it is open; it becomes close-on-exec.
-///
-/// # Safety
-/// Nothing else in this process may own `fd` (no `OwnedFd` or `File` of it, no second
-/// adoption): the returned value closes it when dropped.
-pub unsafe fn adopt_inherited(fd: RawFd) -> Result<OwnedFd> {
+/// Takes ownership of the descriptor a `rune init` was started with (named by its number on
+/// the command line), after checking that it is open; it becomes close-on-exec. Once per
+/// process (a second call is an error), and not public: nothing else in the init opens or
+/// adopts an inherited descriptor, so the returned value is its only owner.
+pub(crate) fn adopt_inherited(fd: RawFd) -> Result<OwnedFd> {
+    static ADOPTED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if ADOPTED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return Err(crate::err!(Internal, "inherited fd {}: adopted twice", fd));
+    }
     // SAFETY: F_GETFD only reads the descriptor's flags; a closed fd fails with EBADF.
     if fd < 3 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
         return Err(Error::os(format!("inherited fd {}", fd), libc::EBADF));
     }
-    // SAFETY: the descriptor is open, and the caller vouches that nothing else owns it.
+    // SAFETY: the descriptor is open, inherited, and adopted once (above): nothing else in
+    // this process owns it.
     let owned = unsafe { OwnedFd::from_raw_fd(fd) };
     nix::fcntl::fcntl(
         &owned,
@@ -97,4 +100,21 @@ pub fn send_with_fds(
         None,
     )
     .map_err(std::io::Error::from)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::fd::{AsRawFd, IntoRawFd};
+
+    /// The inherited descriptor has one owner: a second adoption in the process is refused
+    /// (this is the only test of this process that adopts).
+    #[test]
+    fn an_inherited_descriptor_is_adopted_once() {
+        let a = std::fs::File::open("/dev/null").unwrap().into_raw_fd();
+        let b = std::fs::File::open("/dev/null").unwrap();
+        let owned = super::adopt_inherited(a).unwrap();
+        assert_eq!(owned.as_raw_fd(), a);
+        let e = super::adopt_inherited(b.as_raw_fd()).unwrap_err();
+        assert!(e.message().contains("adopted twice"), "{e}");
+    }
 }

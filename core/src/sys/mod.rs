@@ -205,11 +205,11 @@ pub fn prctl(op: i32, arg: libc::c_ulong, what: &str) -> Result<()> {
 /// Closes every descriptor from `floor` up except those in `keep` (really closes them, not
 /// close-on-exec: a process that never execs, such as the enclave keeper, must not keep them).
 ///
-/// # Safety
-/// No live value of this process (an `OwnedFd`, a `File`, a library's handle) may own a
-/// descriptor from `floor` up that is not in `keep`: it would be closed under that value, which
-/// would later close or use whatever file gets the number next.
-pub unsafe fn close_fds_from(floor: RawFd, keep: &[RawFd]) -> Result<()> {
+/// For a `rune init` only, hence not public: there, every descriptor from `floor` up that a
+/// live value owns (its channel, what the host passed) is in `keep`, and the others are the
+/// caller's, inherited and owned by nothing. Anywhere else it would close descriptors under
+/// the values that own them.
+pub(crate) fn close_fds_from(floor: RawFd, keep: &[RawFd]) -> Result<()> {
     let mut keep: Vec<RawFd> = keep.iter().copied().filter(|fd| *fd >= floor).collect();
     keep.sort_unstable();
     keep.dedup();
@@ -221,8 +221,8 @@ pub unsafe fn close_fds_from(floor: RawFd, keep: &[RawFd]) -> Result<()> {
     {
         if k > from {
             let to = if k == u32::MAX { u32::MAX } else { k - 1 };
-            // SAFETY: close_range on a range of this process's descriptors, none of them owned
-            // by a live value (the caller's contract; the kept ones are outside every range).
+            // SAFETY: close_range on a range of a rune init's descriptors, none of them owned by
+            // a live value (see above; the kept ones are outside every range).
             if unsafe { libc::syscall(libc::SYS_close_range, from, to, 0u32) } != 0 {
                 return Err(last(format!("close descriptors {}..={}", from, to)));
             }
