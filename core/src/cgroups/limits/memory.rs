@@ -274,29 +274,24 @@ fn limit_in_force_v2(dir: &Path) -> Option<i64> {
 mod tests {
     use super::*;
 
+    use crate::rootfs::testing::Scratch;
+
     /// A stand-in v2 memory cgroup: plain files with the values in force, removed on drop.
-    struct V2Dir(std::path::PathBuf);
+    struct V2Dir(Scratch);
 
     impl V2Dir {
         fn path(&self) -> &Path {
-            &self.0
-        }
-    }
-
-    impl Drop for V2Dir {
-        fn drop(&mut self) {
-            let _ = std::fs::remove_dir_all(&self.0);
+            &self.0.dir
         }
     }
 
     fn v2_dir(max: &str, swap_max: &str) -> V2Dir {
         static N: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let d = std::env::temp_dir().join(format!("rune-memv2-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("memory.max"), max).unwrap();
-        std::fs::write(d.join("memory.swap.max"), swap_max).unwrap();
-        V2Dir(d)
+        let d = V2Dir(Scratch::new(&format!("memv2-{n}")));
+        std::fs::write(d.path().join("memory.max"), max).unwrap();
+        std::fs::write(d.path().join("memory.swap.max"), swap_max).unwrap();
+        d
     }
 
     fn read(d: &V2Dir, f: &str) -> String {
