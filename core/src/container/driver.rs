@@ -76,20 +76,33 @@ impl Driver {
         })
     }
 
-    /// A message the init could not take because it is gone (EPIPE, ECONNRESET: e.g. the OOM
-    /// killer of a too small memory limit took it) is reported as its closed channel is: how it
-    /// ended, with the caller's hint (the memory limit). Other send errors stay as they are.
-    fn gone(
+    /// Sends `msg` (with `fds`) to the init. A message it could not take because it is gone
+    /// (EPIPE, ECONNRESET: e.g. the OOM killer of a too small memory limit took it) is reported
+    /// as its closed channel is: how it ended, with the caller's hint (the memory limit). Other
+    /// send errors stay as they are.
+    fn send(
         &mut self,
-        e: Error,
+        msg: &ToInit,
+        fds: &[RawFd],
         init_pid: i32,
         calling: Option<&str>,
         req: &mut dyn Requests,
-    ) -> Error {
+    ) -> Result<()> {
+        let e = match self.ch.send_with_fds(msg, fds) {
+            Ok(()) => return Ok(()),
+            Err(e) => e,
+        };
         if !matches!(e.errno(), Some(libc::EPIPE) | Some(libc::ECONNRESET)) {
-            return e;
+            return Err(e);
         }
+        Err(self.lost(init_pid, calling, req))
+    }
+
+    /// The init is gone: how it ended (reaped, so its pid is dropped from those to kill), with
+    /// the caller's hint.
+    fn lost(&mut self, init_pid: i32, calling: Option<&str>, req: &mut dyn Requests) -> Error {
         let e = died(&self.child, init_pid, calling);
+        // Reaped: its pid may be anyone's now.
         self.pids.retain(|p| *p != init_pid);
         req.died(e)
     }
@@ -104,11 +117,9 @@ impl Driver {
         self.child.release()
     }
 
-    /// Sends the proxy its connection to the enclave's keeper.
     /// Tells a proxy (`spawn_proxy`) what it stands for: a process `kind` runs elsewhere,
     /// over `conn`.
-    pub fn send_proxy(&self, kind: &str, conn: std::os::fd::OwnedFd) -> Result<()> {
-        use std::os::fd::AsRawFd;
+    pub fn send_proxy(&self, kind: &str, conn: OwnedFd) -> Result<()> {
         let msg = ToInit::Proxy {
             kind: kind.to_string(),
         };
@@ -128,30 +139,21 @@ impl Driver {
         let exec = matches!(config, InitConfig::Exec(_));
         let mut start = ToInit::Start { stage, config };
         let mut init_pid = self.child.pid;
-        if let Err(e) = self.ch.send_with_fds(&start, fds) {
-            return Err(self.gone(e, init_pid, None, req));
-        }
+        self.send(&start, fds, init_pid, None, req)?;
         let mut console = None;
         let mut calling: Option<String> = None;
         loop {
             let (msg, mut fds_in) = match self.ch.recv()? {
                 Some(m) => m,
-                // An exec'd process's channel is close-on-exec: once the Setup stage is reported (the
-                // init is no longer the first child), EOF is its execve.
+                // An exec'd process's channel is close-on-exec: once the Setup stage is reported
+                // (the init is no longer the first child), EOF is its execve.
                 None if exec && init_pid != self.child.pid => break,
-                None => {
-                    let e = died(&self.child, init_pid, calling.as_deref());
-                    // Reaped: its pid may be anyone's now.
-                    self.pids.retain(|p| *p != init_pid);
-                    return Err(req.died(e));
-                }
+                None => return Err(self.lost(init_pid, calling.as_deref(), req)),
             };
             match msg {
                 FromInit::MapRequest { pid } => {
                     req.write_maps(pid)?;
-                    if let Err(e) = self.ch.send(&ToInit::MapsDone) {
-                        return Err(self.gone(e, init_pid, calling.as_deref(), req));
-                    }
+                    self.send(&ToInit::MapsDone, &[], init_pid, calling.as_deref(), req)?;
                 }
                 FromInit::Pid { pid } => {
                     self.pids.push(pid);
@@ -161,15 +163,12 @@ impl Driver {
                     if let ToInit::Start { stage, .. } = &mut start {
                         *stage = Stage::Setup;
                     }
-                    if let Err(e) = self.ch.send_with_fds(&start, fds) {
-                        return Err(self.gone(e, init_pid, calling.as_deref(), req));
-                    }
+                    self.send(&start, fds, init_pid, calling.as_deref(), req)?;
                 }
                 FromInit::Hooks => {
                     let state = req.run_hooks(init_pid)?;
-                    if let Err(e) = self.ch.send(&ToInit::HooksDone { state }) {
-                        return Err(self.gone(e, init_pid, calling.as_deref(), req));
-                    }
+                    let done = ToInit::HooksDone { state };
+                    self.send(&done, &[], init_pid, calling.as_deref(), req)?;
                 }
                 FromInit::Console => {
                     let master = fds_in
