@@ -37,12 +37,6 @@ fn pivot_root(os: &dyn Syscall, rootfs: &Path) -> Result<()> {
     os.chdir(Path::new("/"), &|| "chdir /".into())
 }
 
-fn move_root(os: &dyn Syscall, rootfs: &Path) -> Result<()> {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| crate::error::Error::io("read /proc/self/mountinfo", e))?;
-    move_root_with(os, rootfs, &mountinfo)
-}
-
 /// The full proc and sysfs mounts outside the rootfs, from a mountinfo text: with chroot (not
 /// pivot_root) they stay in the container's mount namespace, and while one is there the
 /// kernel lets the container mount a new, unmasked proc or sysfs (it allows such a mount only
@@ -62,8 +56,8 @@ fn full_proc_and_sys(mountinfo: &str, rootfs: &Path) -> Vec<PathBuf> {
 /// `--no-pivot`: every full proc and sysfs mount outside the rootfs is detached first (covered
 /// with a tmpfs where it cannot be), as runc does, then the rootfs moves onto / and is
 /// chrooted into.
-fn move_root_with(os: &dyn Syscall, rootfs: &Path, mountinfo: &str) -> Result<()> {
-    for mp in full_proc_and_sys(mountinfo, rootfs) {
+fn move_root(os: &dyn Syscall, rootfs: &Path) -> Result<()> {
+    for mp in full_proc_and_sys(&os.mountinfo()?, rootfs) {
         let what = || format!("hide {} from the container", mp.display());
         // The unmount must not reach the host's namespace: an unmount propagates to the peers
         // of the mount's parent (/ is shared with the host's with rootfsPropagation rshared),
@@ -140,7 +134,6 @@ mod tests {
 
     #[test]
     fn no_pivot_hides_full_proc_and_sys_then_moves_the_rootfs_and_chroots() {
-        let fake = Fake::new();
         let root = rootfs();
         let info = format!(
             "20 1 0:5 / /proc rw - proc proc rw\n\
@@ -150,7 +143,8 @@ mod tests {
              24 1 0:8 / {}/proc rw - proc proc rw\n",
             root.display()
         );
-        move_root_with(&fake, &root, &info).unwrap();
+        let fake = Fake::new().mountinfo_is(&info);
+        enter(&fake, &root, true).unwrap();
         let slave = libc::MS_SLAVE | libc::MS_REC;
         let detach = |p: &str| Call::Umount2 {
             target: PathBuf::from(p),
@@ -159,6 +153,7 @@ mod tests {
         assert_eq!(
             fake.calls(),
             [
+                Call::Mountinfo,
                 Call::mount(None, Path::new("/"), None, libc::MS_SLAVE, None),
                 Call::mount(None, Path::new("/proc"), None, slave, None),
                 detach("/proc"),
