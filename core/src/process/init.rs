@@ -94,9 +94,9 @@ fn start(
     ch: &InitEnd,
 ) -> Result<i32> {
     let common = config.common();
-    // Nothing of the caller's beyond stdio and the preserved fds stays open from here on:
-    // the Namespaces stage joins the container's pid namespace, and the Setup stage it forks is seen there
-    // (by a process with CAP_SYS_PTRACE, say) before it gets to its own set-up.
+    // Nothing of the caller's beyond stdio and the preserved fds stays open from here on: the
+    // Namespaces stage joins the container's pid namespace, and the Setup stage it forks is seen
+    // there (by a process with CAP_SYS_PTRACE, say) before it gets to its own set-up.
     let mut keep: Vec<RawFd> = fds.iter().map(|f| f.as_raw_fd()).collect();
     keep.push(ch.channel().raw());
     sys::close_fds_from(3 + common.preserve_fds, &keep)?;
@@ -107,8 +107,8 @@ fn start(
             set_up(os, config, fds, ch)
         }
         Stage::Setup => {
-            // The Namespaces stage left the mount namespace to us: rune had to be exec'd with the host's
-            // root, where its ELF interpreter lives.
+            // The Namespaces stage left the mount namespace to us: rune had to be exec'd with the
+            // host's root, where its ELF interpreter lives.
             for (t, p) in common.join.iter().filter(|(t, _)| *t == NsType::Mount) {
                 namespaces::join(os, *t, p)?;
             }
@@ -117,8 +117,8 @@ fn start(
     }
 }
 
-/// The clone made the new namespaces: join those named by path (never a user or pid one at
-/// this stage: those need the Namespaces stage), then unshare what the clone left (a cgroup namespace,
+/// The clone made the new namespaces: join those named by path (never a user or pid one at this
+/// stage: those need the Namespaces stage), then unshare what the clone left (a cgroup namespace,
 /// made once the init is in its cgroup).
 fn finish_namespaces(os: &dyn Syscall, common: &Common) -> Result<()> {
     for (t, p) in &common.join {
@@ -134,8 +134,8 @@ fn set_up(os: &dyn Syscall, config: &InitConfig, fds: Vec<OwnedFd>, ch: &InitEnd
     }
 }
 
-/// The Namespaces stage: join and create namespaces, then start the Setup stage as a child of the host
-/// (CLONE_PARENT), which re-executes rune init to run with a fresh process image.
+/// The Namespaces stage: join and create namespaces, then start the Setup stage as a child of the
+/// host (CLONE_PARENT), which re-executes rune init to run with a fresh process image.
 fn stage_namespaces(os: &dyn Syscall, config: &InitConfig, ch: &InitEnd) -> Result<i32> {
     let cfg = config.common();
     let exe = sys::exec::open_self_exe()?;
@@ -146,7 +146,7 @@ fn stage_namespaces(os: &dyn Syscall, config: &InitConfig, ch: &InitEnd) -> Resu
         // The Setup stage, already in every namespace: take the next Start and go on.
         None if joins_mount => {
             drop(exe);
-            stage_b(os, ch)
+            setup_stage_here(os, ch)
         }
         None => {
             sys::fdpass::keep_on_exec(ch.channel().fd.as_fd())?;
@@ -159,8 +159,8 @@ fn stage_namespaces(os: &dyn Syscall, config: &InitConfig, ch: &InitEnd) -> Resu
     }
 }
 
-/// The Namespaces stage's namespace steps: the user namespace first (joined, or unshared and mapped by the
-/// host), then the others, the mount namespace last.
+/// The Namespaces stage's namespace steps: the user namespace first (joined, or unshared and mapped
+/// by the host), then the others, the mount namespace last.
 fn enter_namespaces(os: &dyn Syscall, cfg: &Common, ch: &InitEnd) -> Result<()> {
     for (t, p) in cfg.join.iter().filter(|(t, _)| *t == NsType::User) {
         namespaces::join(os, *t, p)?;
@@ -195,10 +195,10 @@ fn enter_namespaces(os: &dyn Syscall, cfg: &Common, ch: &InitEnd) -> Result<()> 
     }
     namespaces::unshare(os, cfg.unshare_flags & !libc::CLONE_NEWUSER)?;
     if cfg.unshare_flags & libc::CLONE_NEWTIME != 0 {
-        // Offsets must be set before any process enters the namespace (the Setup stage does). Having
-        // become root of a new user namespace made this process non-dumpable, and so its
-        // /proc files the host root's, which this uid cannot write: dumpable for the write
-        // (the Namespaces stage is in no namespace a container process can see), then not again.
+        // Offsets must be set before any process enters the namespace (the Setup stage does).
+        // Having become root of a new user namespace made this process non-dumpable, and so its
+        // /proc files the host root's, which this uid cannot write: dumpable for the write (the
+        // Namespaces stage is in no namespace a container process can see), then not again.
         sys::prctl(
             libc::PR_SET_DUMPABLE,
             1,
@@ -220,8 +220,9 @@ fn enter_namespaces(os: &dyn Syscall, cfg: &Common, ch: &InitEnd) -> Result<()> 
     Ok(())
 }
 
-/// The Setup stage without a new process image: its namespaces were all joined by the Namespaces stage.
-fn stage_b(os: &dyn Syscall, ch: &InitEnd) -> Result<i32> {
+/// The Setup stage without a new process image: its namespaces were all joined by the Namespaces
+/// stage.
+fn setup_stage_here(os: &dyn Syscall, ch: &InitEnd) -> Result<i32> {
     // Visible in the container's pid namespace from now on: not dumpable, so its processes
     // cannot read this one's memory or descriptors.
     sys::prctl(libc::PR_SET_DUMPABLE, 0, "make rune init non-dumpable")?;

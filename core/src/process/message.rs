@@ -4,7 +4,7 @@
 //! so a message can only be sent the way it goes.
 //!
 //! ```text
-//!  host (rune create / librune)                init, Namespaces stage    init, Setup stage (= the init)
+//!  host (rune create / librune)                init: Namespaces stage    init: Setup stage
 //!  clone(new namespaces) + execve(rune init) ──►│
 //!  ── Start{stage, config} ──────────────────────►│
 //!  ◄──────────────────────────── MapRequest{pid} │ (only when init unshares a user namespace)
