@@ -42,14 +42,11 @@ fn defaults() -> Vec<Dev> {
 
 /// True when /dev is not a bind mount from the host: then rune populates it.
 fn needs_dev(spec: &Spec) -> bool {
-    !spec.mounts().iter().flatten().any(|m| {
-        super::mounts::is_dev(m)
-            && (m.typ().as_deref() == Some("bind")
-                || m.options()
-                    .iter()
-                    .flatten()
-                    .any(|o| o == "bind" || o == "rbind"))
-    })
+    !spec
+        .mounts()
+        .iter()
+        .flatten()
+        .any(|m| super::mounts::is_dev(m) && super::options::is_bind_mount(m))
 }
 
 /// Creates the devices and links under `<rootfs>/dev`. In a user namespace, where mknod is not

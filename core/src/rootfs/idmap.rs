@@ -5,7 +5,7 @@
 
 use crate::err;
 use crate::error::{Error, Result};
-use oci_spec::runtime::{LinuxIdMapping, LinuxNamespaceType, Mount, Spec};
+use oci_spec::runtime::{LinuxIdMapping, Mount, Spec};
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
@@ -53,9 +53,7 @@ pub fn of(spec: &Spec, m: &Mount) -> Result<Option<IdMap>> {
         Some(o) => format!("option {:?}", o),
         None => "uidMappings/gidMappings".to_string(),
     };
-    let bind =
-        opts.iter().any(|o| o == "bind" || o == "rbind") || m.typ().as_deref() == Some("bind");
-    if !bind {
+    if !super::options::is_bind_mount(m) {
         return Err(fail(format!(
             "idmapped mounts ({}) are only supported for bind mounts",
             what
@@ -94,15 +92,12 @@ fn maps(uid: &[LinuxIdMapping], gid: &[LinuxIdMapping]) -> Mapping {
 
 /// The container's user namespace as a mapping: the one it joins, or its own maps.
 fn container_mapping(spec: &Spec) -> Option<Mapping> {
-    let linux = spec.linux().as_ref()?;
-    let user = linux
-        .namespaces()
-        .iter()
-        .flatten()
-        .find(|n| n.typ() == LinuxNamespaceType::User)?;
-    if let Some(p) = user.path() {
-        return Some(Mapping::Userns(p.clone()));
+    use crate::namespaces::{listed, NsType};
+    let (_, path) = listed(spec).into_iter().find(|(t, _)| *t == NsType::User)?;
+    if let Some(p) = path {
+        return Some(Mapping::Userns(p));
     }
+    let linux = spec.linux().as_ref()?;
     match (linux.uid_mappings(), linux.gid_mappings()) {
         (Some(u), Some(g)) if !u.is_empty() && !g.is_empty() => Some(maps(u, g)),
         _ => None,

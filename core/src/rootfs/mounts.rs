@@ -99,7 +99,7 @@ pub fn bind_sources(spec: &Spec, bundle: &Path) -> Vec<(usize, PathBuf, bool)> {
         .enumerate()
         .filter_map(|(i, m)| {
             let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
-            let bind = opts.is_bind() || m.typ().as_deref() == Some("bind");
+            let bind = opts.binds(m.typ().as_deref());
             let src = m.source().as_ref()?;
             let path = if src.is_relative() {
                 bundle.join(src)
@@ -122,7 +122,7 @@ fn mount_one(
 ) -> Result<()> {
     let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
     let typ = m.typ().as_deref().unwrap_or("");
-    let bind = opts.is_bind() || typ == "bind";
+    let bind = opts.binds(Some(typ));
     let source = m.source().as_ref().map(|s| {
         if bind && s.is_relative() {
             bundle.join(s)

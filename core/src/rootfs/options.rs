@@ -25,9 +25,20 @@ impl MountOptions {
         self.flags & libc::MS_BIND != 0
     }
 
+    /// Whether a mount of type `typ` with these options is a bind: a `bind`/`rbind` option, or
+    /// the type "bind".
+    pub fn binds(&self, typ: Option<&str>) -> bool {
+        self.is_bind() || typ == Some("bind")
+    }
+
     pub fn data_string(&self) -> String {
         self.data.join(",")
     }
+}
+
+/// Whether mount `m` is a bind mount ([`MountOptions::binds`]).
+pub fn is_bind_mount(m: &oci_spec::runtime::Mount) -> bool {
+    parse(m.options().as_deref().unwrap_or(&[])).binds(m.typ().as_deref())
 }
 
 /// Parses the options of one mount.
