@@ -55,11 +55,10 @@ unsafe fn hold(wait_r: RawFd, wait_w: RawFd) -> ! {
 }
 
 fn reap(pid: i32) {
-    let mut status = 0;
-    // SAFETY: waits for our own child.
-    while unsafe { libc::waitpid(pid, &mut status, libc::__WALL) } < 0
-        && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR)
-    {}
+    while matches!(
+        super::process::waitpid(pid, libc::__WALL),
+        Err(e) if e.raw_os_error() == Some(libc::EINTR)
+    ) {}
 }
 
 /// mount_setattr(MOUNT_ATTR_IDMAP): gives the detached mount `tree` (and every mount below it
