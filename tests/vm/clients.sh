@@ -46,37 +46,34 @@ docker_start() {
   docker import "$IMAGES/rootfs.tar" "$IMG" >/dev/null
 }
 check docker-start docker_start
-docker_case() { # docker_case NAME [ENV...]
-  local name=$1; shift
-  docker run -d --name "$name" --runtime rune --network none --memory 64m --pids-limit 40 "$@" \
+# client_case CLI SCOPE-PREFIX STATE-ROOT NAME [ENV...]: a container run through a client's
+# command line (CLI: a function that runs it with rune as the runtime), in the systemd scope the
+# client names, with the limits given; exec works; stop and rm leave no scope and no state.
+client_case() {
+  local cli=$1 prefix=$2 root=$3 name=$4; shift 4
+  "$cli" run -d --name "$name" --network none --memory 64m --pids-limit 40 "$@" \
     "$IMG" sleep 1000 >/dev/null || return
   local pid unit
-  pid=$(docker inspect --format '{{.State.Pid}}' "$name")
+  pid=$("$cli" inspect --format '{{.State.Pid}}' "$name")
   unit=$(scope_of "$pid")
-  want_in "scope" "$unit" "docker-" || return
+  want_in "scope" "$unit" "$prefix" || return
   limits "$unit" || return
-  want "exec" "$(docker exec "$name" echo hi)" hi || return
-  docker stop -t 2 "$name" >/dev/null && docker rm "$name" >/dev/null || return
-  gone "$unit" /run/docker/runtime-runc/moby
+  want "exec" "$("$cli" exec "$name" echo hi)" hi || return
+  "$cli" stop -t 2 "$name" >/dev/null && "$cli" rm "$name" >/dev/null || return
+  gone "$unit" "$root"
 }
+# Docker names the runtime per container (daemon.json's "rune").
+docker_cli() {
+  if [ "$1" = run ]; then shift; docker run --runtime rune "$@"; else docker "$@"; fi
+}
+docker_case() { client_case docker_cli docker- /run/docker/runtime-runc/moby "$@"; }
 check docker-systemd-plain docker_case d-plain
 check docker-systemd-enclave docker_case d-enclave "${ENCLAVE_ENV[@]}"
 systemctl stop docker docker.socket containerd >/dev/null 2>&1
 
 # --- Podman ----------------------------------------------------------------------------------
-podman_case() {
-  local name=$1; shift
-  podman --runtime "$RUNE" run -d --name "$name" --network none --memory 64m --pids-limit 40 "$@" \
-    "$IMG" sleep 1000 >/dev/null || return
-  local pid unit
-  pid=$(podman inspect --format '{{.State.Pid}}' "$name")
-  unit=$(scope_of "$pid")
-  want_in "scope" "$unit" "libpod-" || return
-  limits "$unit" || return
-  want "exec" "$(podman --runtime "$RUNE" exec "$name" echo hi)" hi || return
-  podman --runtime "$RUNE" stop -t 2 "$name" >/dev/null && podman --runtime "$RUNE" rm "$name" >/dev/null || return
-  gone "$unit" /run/rune
-}
+podman_cli() { podman --runtime "$RUNE" "$@"; }
+podman_case() { client_case podman_cli libpod- /run/rune "$@"; }
 podman_start() {
   want "cgroup manager (default)" "$(podman info --format '{{.Host.CgroupManager}}')" systemd || return
   podman import "$IMAGES/rootfs.tar" "$IMG" >/dev/null
