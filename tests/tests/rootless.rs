@@ -23,6 +23,21 @@ fn user_dir(parent: &Path, name: &str) -> std::path::PathBuf {
     d
 }
 
+/// A temporary directory others may enter, holding the test user's `bundle` and `state`.
+struct UserDirs {
+    tmp: tempfile::TempDir,
+    bundle: std::path::PathBuf,
+    root: std::path::PathBuf,
+}
+
+fn user_dirs() -> UserDirs {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bundle = user_dir(tmp.path(), "bundle");
+    let root = user_dir(tmp.path(), "state");
+    UserDirs { tmp, bundle, root }
+}
+
 /// Runs rune as the test user.
 fn rune_as_user(root: &Path, args: &[&str]) -> std::process::Output {
     let mut cmd = Command::new("runuser");
@@ -57,10 +72,11 @@ fn rootless_bundle(dir: &Path, script: &str, edit: impl FnOnce(&mut Value)) {
 #[test]
 fn plain_user_runs_a_container_with_one_mapping() {
     ensure_user();
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bundle = user_dir(tmp.path(), "bundle");
-    let root = user_dir(tmp.path(), "state");
+    let UserDirs {
+        tmp: _tmp,
+        bundle,
+        root,
+    } = user_dirs();
     rootless_bundle(
         &bundle,
         "id -u; id -g; cat /proc/self/uid_map; ls /dev/null",
@@ -93,10 +109,11 @@ fn plain_user_runs_a_container_with_one_mapping() {
 #[test]
 fn plain_user_cannot_get_cgroup_limits_without_delegation() {
     ensure_user();
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bundle = user_dir(tmp.path(), "bundle");
-    let root = user_dir(tmp.path(), "state");
+    let UserDirs {
+        tmp: _tmp,
+        bundle,
+        root,
+    } = user_dirs();
     rootless_bundle(&bundle, "true", |c| {
         c["linux"]["resources"] = json!({"pids": {"limit": 10}});
     });
@@ -116,10 +133,7 @@ fn plain_user_cannot_get_cgroup_limits_without_delegation() {
 #[test]
 fn plain_user_cannot_make_an_idmapped_mount() {
     ensure_user();
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bundle = user_dir(tmp.path(), "bundle");
-    let root = user_dir(tmp.path(), "state");
+    let UserDirs { tmp, bundle, root } = user_dirs();
     let vol = user_dir(tmp.path(), "vol");
     rootless_bundle(&bundle, "true", |c| {
         c["mounts"].as_array_mut().unwrap().push(json!({
@@ -161,10 +175,11 @@ fn plain_user_with_several_mappings_uses_newuidmap() {
             }
         };
     }
-    let tmp = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
-    let bundle = user_dir(tmp.path(), "bundle");
-    let root = user_dir(tmp.path(), "state");
+    let UserDirs {
+        tmp: _tmp,
+        bundle,
+        root,
+    } = user_dirs();
     rootless_bundle(&bundle, "cat /proc/self/uid_map /proc/self/gid_map", |c| {
         let m = |sub: u32| {
             json!([{"containerID": 0, "hostID": UID, "size": 1},
