@@ -5,6 +5,7 @@ CARGO ?= cargo
 SKELETON_BUILD := $(CURDIR)/target/skeleton
 
 .PHONY: all build deps demo install test lint unit integration skeleton clients-test bench clean
+.PHONY: wasm-engine
 .PHONY: capi header header-check capi-test go-test vm-test
 
 # librune (capi/), its header, C tests and Go bindings. Cargo's output directory, which
@@ -35,6 +36,14 @@ deps:
 build: deps
 	$(CARGO) build --release -p rune-core
 	$(MAKE) -s -C skeleton BUILD_DIR=$(SKELETON_BUILD) all
+	$(MAKE) -s wasm-engine PROFILE=release
+
+# rune's WebAssembly engine (core/wasm), liberpal-wasm.so beside the rune binary of PROFILE
+# (release or debug), where rune finds it. A hard link: a container may have the old one mapped.
+PROFILE ?= release
+wasm-engine:
+	$(CARGO) build $(if $(filter release,$(PROFILE)),--release) -p rune-wasm
+	ln -f $(TARGET_DIR)/$(PROFILE)/liberpal_wasm.so $(TARGET_DIR)/$(PROFILE)/liberpal-wasm.so
 
 # The main job: a container from a busybox bundle, run by rune.
 demo: build
@@ -45,6 +54,7 @@ install: build capi
 	install -D -m 0755 $(REL)/rune $(DESTDIR)$(PREFIX)/bin/rune
 	install -D -m 0644 include/pal.h $(DESTDIR)$(PREFIX)/include/pal.h
 	install -D -m 0755 $(REL)/rune $(DESTDIR)$(PREFIX)/libexec/rune/rune
+	install -D -m 0755 $(REL)/liberpal-wasm.so $(DESTDIR)$(LIBDIR)/rune/liberpal-wasm.so
 	install -D -m 0755 $(REL)/librune.so $(DESTDIR)$(LIBDIR)/librune.so.$(RUNE_ABI)
 	ln -sf librune.so.$(RUNE_ABI) $(DESTDIR)$(LIBDIR)/librune.so
 	install -D -m 0644 $(REL)/librune.a $(DESTDIR)$(LIBDIR)/librune.a
@@ -66,12 +76,14 @@ lint:
 
 # The unit tests, then once more as nobody: they need no root (scripts/unit-unprivileged.sh).
 unit:
-	$(CARGO) test -p rune-core
+	$(CARGO) test -p rune-core -p rune-wasm
 	@CARGO=$(CARGO) scripts/unit-unprivileged.sh
 
-# The integration tests drive the debug binary; build it first (it is not a dependency).
+# The integration tests drive the debug binary and its wasm engine; build them first (they are
+# not dependencies).
 integration:
 	$(CARGO) build -p rune-core --bin rune
+	$(MAKE) -s wasm-engine PROFILE=debug
 	RUNE_BIN=$(CURDIR)/target/debug/rune $(CARGO) test -p rune-integration --no-fail-fast
 
 # rune under its real clients: containerd (ctr and the CRI), Podman and Docker, each daemon
@@ -80,6 +92,7 @@ clients-test: deps
 	@tests/clients/deps.sh
 	$(CARGO) build --release -p rune-core
 	$(MAKE) -s -C skeleton BUILD_DIR=$(SKELETON_BUILD) all
+	$(MAKE) -s wasm-engine PROFILE=release
 	RUNE=$(REL)/rune PAL=$(SKELETON_BUILD)/liberpal-skeleton-v3.so tests/clients/run.sh
 
 test: deps lint unit skeleton integration header-check capi-test go-test clients-test vm-test
@@ -89,6 +102,8 @@ test: deps lint unit skeleton integration header-check capi-test go-test clients
 # /var/cache/rune-vm (tests/vm/image.sh); `tests/vm/run.sh -- CMD` runs any command there.
 vm-test: build
 	$(CARGO) build -p rune-core --bin rune
+	$(MAKE) -s wasm-engine PROFILE=debug
+	@mkdir -p target/wasm && wat2wasm tests/fixtures/wasm/tool.wat -o target/wasm/tool.wasm
 	$(CARGO) test -p rune-integration --no-run
 	CARGO=$(CARGO) tests/vm/test.sh
 
@@ -157,6 +172,7 @@ bench: deps
 	@scripts/deps.sh --bench
 	$(CARGO) build --release -p rune-core
 	$(MAKE) -s -C skeleton BUILD_DIR=$(SKELETON_BUILD) all
+	$(MAKE) -s wasm-engine PROFILE=release
 	@bench/run.sh $(CURDIR)/target/release/rune $(SKELETON_BUILD)
 
 clean:

@@ -2,7 +2,7 @@
 # Installs what building and testing rune needs on Debian 12, once: the C libraries and tools
 # from Debian's packages. The Rust toolchain itself is expected (rustup); see README.md.
 set -euo pipefail
-pkgs=(build-essential pkg-config libseccomp-dev libclang-dev clang busybox-static golang-go valgrind util-linux uidmap golang-github-containers-common dbus)
+pkgs=(build-essential pkg-config libseccomp-dev libclang-dev clang busybox-static golang-go valgrind util-linux uidmap golang-github-containers-common dbus wabt)
 [ "${1:-}" = "--bench" ] && pkgs+=(runc crun time gnuplot-nox)
 missing=()
 for p in "${pkgs[@]}"; do
