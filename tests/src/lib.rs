@@ -23,6 +23,7 @@ pub mod runner;
 pub mod seccomp_listener;
 pub mod updating;
 pub mod users;
+pub mod wasm;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -49,6 +50,7 @@ pub use runner::{run_in, Rune};
 pub use seccomp_listener::{ListenerReport, Notification, NotifyReply, SeccompListener};
 pub use serde_json::{json, Value};
 pub use users::{ensure_test_user, TEST_UID, TEST_USER};
+pub use wasm::*;
 
 /// The binary under test: `$RUNE_BIN` if set, else the workspace's debug build.
 pub fn rune_bin() -> PathBuf {

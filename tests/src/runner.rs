@@ -105,6 +105,19 @@ impl Rune {
         self.run_with(b, &[])
     }
 
+    /// `run --bundle B ID` in the foreground, sent `sig` (`rune kill`) once it is running.
+    pub fn run_killed(&self, b: &Bundle, sig: &str) -> Output {
+        std::thread::scope(|s| {
+            let h = s.spawn(|| self.run(b));
+            assert!(
+                self.wait_status(&b.id, "running"),
+                "container never reached running"
+            );
+            self.kill(&b.id, Some(sig)).assert_ok();
+            h.join().unwrap()
+        })
+    }
+
     /// `run --bundle B <extra...> ID`.
     pub fn run_with(&self, b: &Bundle, extra: &[&str]) -> Output {
         b.write();

@@ -47,19 +47,7 @@ fn run_killed_from_outside_reports_128_plus_signal() {
     let rune = Rune::new();
     let mut b = Bundle::new("runkill");
     b.args(&["sleep", "1000"]);
-    let id = b.id.clone();
-    let out = std::thread::scope(|s| {
-        let h = s.spawn(|| rune.run(&b));
-        assert!(
-            wait_until(POLL_TIMEOUT, || {
-                let o = rune.state_raw(&id);
-                o.success() && o.json()["status"] == "running"
-            }),
-            "container never reached running"
-        );
-        rune.kill(&id, Some("KILL")).assert_ok();
-        h.join().unwrap()
-    });
+    let out = rune.run_killed(&b, "KILL");
     assert_eq!(out.exit_code(), 137, "{out}");
     assert_no_leaks(&rune, &b, None);
 }

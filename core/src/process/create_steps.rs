@@ -172,7 +172,15 @@ impl CreateSteps for Kernel<'_> {
                 call: call.to_string(),
             })
         };
-        let pal_version = self.workload()?.ready(&calling)?;
+        let program = self
+            .program
+            .as_ref()
+            .ok_or_else(|| err!(Internal, "ready before prepare_process"))?;
+        let workload = self
+            .workload
+            .as_mut()
+            .ok_or_else(|| err!(Internal, "the workload has run already"))?;
+        let pal_version = workload.ready(program, &calling)?;
         sys::fdpass::cloexec_from(self.floor);
         sys::prctl(libc::PR_SET_PDEATHSIG, 0, "clear the parent-death signal")?;
         ch.send(&FromInit::Ready { pal_version })

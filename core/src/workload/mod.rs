@@ -8,11 +8,13 @@
 //! - `native.rs`: the init executes the entrypoint. The fallback: what no kind claims.
 //! - `enclave/`: an enclave runtime (PAL) loaded by the init, which keeps the enclave; the
 //!   entrypoint and each exec run inside it.
+//! - `wasm/`: a WebAssembly entrypoint run by the init on rune's engine (no enclave).
 //!
 //! A new kind is a folder here implementing [`Kind`], and its line in [`KINDS`].
 
 pub mod enclave;
 mod native;
+pub mod wasm;
 
 use crate::err;
 use crate::error::{Error, Result};
@@ -24,7 +26,7 @@ use std::os::fd::{OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
 
 /// The kinds besides native, asked in order which one a config is.
-static KINDS: &[&dyn Kind] = &[&enclave::Enclave];
+static KINDS: &[&dyn Kind] = &[&enclave::Enclave, &wasm::Wasm];
 
 /// A kind of workload.
 pub trait Kind: Sync {
@@ -125,6 +127,11 @@ pub fn handler(record: &Record) -> Result<Box<dyn Handler>> {
     Ok(Box::new(native::Native))
 }
 
+/// A kind's record or init config out of its JSON; `what` names it in the error.
+fn parse<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
+    serde_json::from_value(value.clone()).map_err(|e| err!(Internal, "corrupt {}: {}", what, e))
+}
+
 fn kind_named(name: &str) -> Result<&'static dyn Kind> {
     KINDS
         .iter()
@@ -141,11 +148,11 @@ pub trait Workload {
     fn load(&mut self) -> Result<()>;
     /// Resolves the program to run in the container (`name` as execvp would, with `env`).
     fn resolve(&self, name: &str, env: &[String]) -> Result<PathBuf>;
-    /// The process is prepared (identity, seccomp); the init is about to report Ready.
-    /// `calling` tells the host which outside call (e.g. `pal_init`) comes next, for its error
-    /// if the init dies in it. Returns the PAL version the record keeps (0 without an enclave
-    /// runtime).
-    fn ready(&mut self, calling: &dyn Fn(&str) -> Result<()>) -> Result<u32>;
+    /// The process is prepared (identity, seccomp) to run `program`; the init is about to
+    /// report Ready. `calling` tells the host which outside call (e.g. `pal_init`) comes next,
+    /// for its error if the init dies in it. Returns the PAL version the record keeps (0
+    /// without an enclave runtime).
+    fn ready(&mut self, program: &Program, calling: &dyn Fn(&str) -> Result<()>) -> Result<u32>;
     /// `start` came: runs the program. Returns how the init ends (a native workload only
     /// returns on failure). `fifo` is the exec fifo, held until the program is handed over.
     fn run(self: Box<Self>, program: Program, fifo: OwnedFd) -> Result<i32>;

@@ -43,7 +43,7 @@ impl Workload for Native {
         lookup(name, env)
     }
 
-    fn ready(&mut self, _calling: &dyn Fn(&str) -> Result<()>) -> Result<u32> {
+    fn ready(&mut self, _program: &Program, _calling: &dyn Fn(&str) -> Result<()>) -> Result<u32> {
         Ok(0)
     }
 

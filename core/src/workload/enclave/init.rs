@@ -19,8 +19,7 @@ pub(super) fn select(
     config: &serde_json::Value,
     fds: &mut dyn Iterator<Item = OwnedFd>,
 ) -> Result<Box<dyn Workload>> {
-    let c: InitConfig = serde_json::from_value(config.clone())
-        .map_err(|e| err!(Internal, "the enclave's init config: {}", e))?;
+    let c: InitConfig = crate::workload::parse(config, "enclave init config")?;
     let socket = fds
         .next()
         .ok_or_else(|| err!(Internal, "enclave config without its socket"))?;
@@ -100,7 +99,7 @@ impl Workload for EnclaveInit {
         Ok(lookup(name, env).unwrap_or_else(|_| PathBuf::from(name)))
     }
 
-    fn ready(&mut self, calling: &dyn Fn(&str) -> Result<()>) -> Result<u32> {
+    fn ready(&mut self, _program: &Program, calling: &dyn Fn(&str) -> Result<()>) -> Result<u32> {
         let pal = self.pal.as_ref().ok_or_else(not_loaded)?;
         calling("pal_init")?;
         pal.init(&self.config.args, &self.config.log_level)?;

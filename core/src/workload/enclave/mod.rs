@@ -43,8 +43,7 @@ impl Kind for Enclave {
     }
 
     fn handler(&self, record: &Value) -> Result<Box<dyn Handler>> {
-        let config: EnclaveConfig = serde_json::from_value(record.clone())
-            .map_err(|e| crate::err!(Internal, "corrupt enclave record: {}", e))?;
+        let config: EnclaveConfig = super::parse(record, "enclave record")?;
         Ok(Box::new(host::EnclaveHost::new(config)))
     }
 
