@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # containerd.sh: rune under containerd 1.6: ctr (task lifecycle, exec, tty, ps, metrics, pause,
-# kill), an enclave container, and the CRI path (cri_test.py). Run by run.sh, which sets RUNE,
-# PAL, T, RESULTS, CGROUP_PARENT, IMAGES and PY. containerd runs with all its state in $T/containerd
+# kill), an enclave container, WebAssembly (plain and in an enclave) and the CRI path
+# (cri_test.py). Run by run.sh, which sets RUNE, PAL, WASM_PAL, T, RESULTS, CGROUP_PARENT, IMAGES
+# and PY. containerd runs with all its state in $T/containerd
 # and is stopped (by its pid) when this script exits, whatever happens.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -78,6 +79,8 @@ disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshot
         runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.rune]
         runtime_type = "io.containerd.runc.v2"
+        # The CRI passes these container annotations on to rune (a wasm container's variant).
+        container_annotations = ["module.wasm.image/*"]
         [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.rune.options]
           BinaryName = "$RUNE"
           Root = "$RR"
@@ -96,7 +99,7 @@ start_containerd() {
   fi
   ctr -n "$NS" image import "$IMAGES/oci.tar" >/dev/null || return
   ctr -n k8s.io image import "$IMAGES/oci.tar" >/dev/null || return
-  want "image in $NS" "$(ctr -n "$NS" image ls -q | grep -c rune-test)" 2
+  want "image in $NS" "$(ctr -n "$NS" image ls -q | grep -c rune-test)" 3
 }
 check containerd-start start_containerd
 if ! grep -q '^ok containerd-start$' "$RESULTS"; then
@@ -277,11 +280,48 @@ ctr_enclave_stop() {
 }
 check ctr-enclave-stop ctr_enclave_stop
 
+# WebAssembly: the wasm image (only /tool.wasm in its layer) run by rune's engine, chosen by the
+# annotation as crun's wasm handlers are; its Cmd prints, `quit N` is its exit code.
+WASM_IMG=docker.io/rune-test/wasm:latest
+WASM=(--annotation module.wasm.image/variant=compat-smart)
+ctr_wasm() {
+  local out rc=0
+  out=$(ctr run --rm "${RUNTIME[@]}" "${WASM[@]}" --cgroup "$(cg ctr-wasm)" "$WASM_IMG" ctr-wasm 2>&1) || rc=$?
+  want "exit code (output: $out)" "$rc" 0 || return
+  want "output" "$out" "hello from wasm" || return
+  rc=0
+  out=$(ctr run --rm "${RUNTIME[@]}" "${WASM[@]}" --cgroup "$(cg ctr-wasm)" "$WASM_IMG" ctr-wasm \
+    /tool.wasm quit 12 2>&1) || rc=$?
+  want "exit code of quit 12 (output: $out)" "$rc" 12
+}
+check ctr-wasm ctr_wasm
+
+# The same image in an enclave: rune's engine as the enclave runtime (PAL v3, type sim); a kill
+# reaches the module through pal_kill, in a busy loop.
+ctr_wasm_enclave() {
+  local env=(--env ENCLAVE_TYPE=sim --env "ENCLAVE_RUNTIME_PATH=$WASM_PAL")
+  local out rc=0
+  out=$(ctr run --rm "${RUNTIME[@]}" "${env[@]}" --cgroup "$(cg ctr-wasm-enclave)" "$WASM_IMG" ctr-wasm-enclave \
+    /tool.wasm args in the enclave 2>&1) || rc=$?
+  want "exit code (output: $out)" "$rc" 0 || return
+  want "output" "$out" "in
+the
+enclave" || return
+  ctr run -d "${RUNTIME[@]}" "${env[@]}" --cgroup "$(cg ctr-wasm-enclave)" --null-io "$WASM_IMG" ctr-wasm-spin \
+    /tool.wasm spin || return
+  want "task status" "$(task_status ctr-wasm-spin)" RUNNING || return
+  ctr task kill -s TERM ctr-wasm-spin || return
+  wait_for 5 eval '[ "$(task_status ctr-wasm-spin)" = STOPPED ]' || { echo "status $(task_status ctr-wasm-spin) after TERM"; return 1; }
+  ctr task delete ctr-wasm-spin >/dev/null || return
+  ctr container rm ctr-wasm-spin
+}
+check ctr-wasm-enclave ctr_wasm_enclave
+
 # The CRI path: the Python client over containerd's socket, stubs compiled from api.proto.
 mkdir -p "$CD/gen"
 if protoc -I "$here" --python_out="$CD/gen" "$here/api.proto"; then
   "$PY" "$here/cri_test.py" --socket "$SOCK" --gen "$CD/gen" --rune "$RUNE" --rune-root "$RR/k8s.io" \
-    --logs "$CD/pod-logs" --cgroup-parent "$CGROUP_PARENT/cri" --pal "$PAL" || true
+    --logs "$CD/pod-logs" --cgroup-parent "$CGROUP_PARENT/cri" --pal "$PAL" --wasm-pal "$WASM_PAL" || true
 else
   fail cri "protoc could not compile $here/api.proto"
 fi

@@ -27,6 +27,8 @@ import time
 import grpc
 
 IMAGE = "docker.io/rune-test/busybox:latest"
+WASM_IMAGE = "docker.io/rune-test/wasm:latest"
+WASM_VARIANT = {"module.wasm.image/variant": "compat-smart"}
 HANDLER = "rune"
 results = {"passed": 0, "failed": 0}
 
@@ -92,6 +94,8 @@ def main():
         ap.add_argument("--" + a, required=True)
     ap.add_argument("--systemd", action="store_true")
     ap.add_argument("--pal", help="an enclave runtime: the pod runs an enclave container too")
+    ap.add_argument("--wasm-pal", help="rune's wasm engine: the pod runs the wasm image too, "
+                    "plainly (annotated) and in an enclave (this engine as its runtime)")
     args = ap.parse_args()
     sys.path.insert(0, args.gen)
     import api_pb2 as pb  # noqa: E402 (generated at test time)
@@ -173,12 +177,12 @@ def check_sandbox(cri, pb, args, pod):
         raise RuntimeError(f"rune list under {args.rune_root} has no running {pod}: {list(live)}")
 
 
-def create(cri, pb, pod, sandbox, name, command, pid_mode, env=()):
+def create(cri, pb, pod, sandbox, name, command, pid_mode, env=(), image=IMAGE, annotations=None):
     envs = [pb.KeyValue(key="GREETING", value="hello")]
     envs += [pb.KeyValue(key=k, value=v) for k, v in env]
     cfg = pb.ContainerConfig(
-        metadata=pb.ContainerMetadata(name=name), image=pb.ImageSpec(image=IMAGE),
-        command=command, envs=envs,
+        metadata=pb.ContainerMetadata(name=name), image=pb.ImageSpec(image=image),
+        command=command, envs=envs, annotations=annotations or {},
         log_path=f"{name}.log",
         linux=pb.LinuxContainerConfig(
             resources=pb.LinuxContainerResources(memory_limit_in_bytes=MEMORY_LIMIT),
@@ -310,6 +314,8 @@ def rune_pod(cri, pb, args):
                 fail("cri-stop-container", rpc_error(e))
         if args.pal:
             enclave_container(cri, pb, args, pod, sandbox, containers)
+        if args.wasm_pal:
+            wasm_containers(cri, pb, args, pod, sandbox, containers)
     finally:
         teardown(cri, pb, args, pod, containers, "cri-teardown")
 
@@ -345,6 +351,25 @@ def enclave_container(cri, pb, args, pod, sandbox, containers):
         ok("cri-enclave-container")
     except Exception as e:  # noqa: BLE001
         fail("cri-enclave-container", rpc_error(e))
+
+
+def wasm_containers(cri, pb, args, pod, sandbox, containers):
+    """The wasm image (only /tool.wasm): with the variant annotation, which the CRI passes on,
+    rune runs the module on its engine; with the enclave variables, in an enclave of that
+    engine. Each prints its arguments and exits with `quit`'s code."""
+    cases = (("cri-wasm-container", "wasm", {}, WASM_VARIANT),
+             ("cri-wasm-enclave-container", "wasm-enclave",
+              {"ENCLAVE_TYPE": "sim", "ENCLAVE_RUNTIME_PATH": args.wasm_pal}, None))
+    for check, name, env, annotations in cases:
+        try:
+            cid = create(cri, pb, pod, sandbox, name, ["/tool.wasm", "args", f"{name} ok"],
+                         pb.CONTAINER, env.items(), WASM_IMAGE, annotations)
+            containers.append(cid)
+            cri("StartContainer", pb.StartContainerRequest(container_id=cid))
+            check_exited(cri, pb, args, sandbox, cid, name, 0, [["stdout", "F", f"{name} ok"]])
+            ok(check)
+        except Exception as e:  # noqa: BLE001
+            fail(check, rpc_error(e))
 
 
 def shared_pid_pod(cri, pb, args):

@@ -1,12 +1,19 @@
 #!/usr/bin/python3
-"""mkimage.py OUTDIR: the client tests' images, made from Debian's /bin/busybox (no registry).
+"""mkimage.py OUTDIR WASM: the client tests' images, made from Debian's /bin/busybox and the
+WebAssembly module WASM (tool.wasm, compiled by wat2wasm), with no registry.
 
 Writes:
   OUTDIR/rootfs.tar  a plain busybox root filesystem, for `docker import` / `podman import`
+  OUTDIR/wasm.tar    a root filesystem holding only /tool.wasm, for `podman import`
   OUTDIR/oci.tar     an OCI image layout (index.json, oci-layout, blobs/sha256/...) holding
-                     two images on the same layer, for `ctr image import`:
+                     three images, for `ctr image import`:
                        docker.io/rune-test/busybox:latest  (Cmd: sh)
-                       docker.io/rune-test/pause:latest    (Cmd: sleep, the CRI sandbox image)
+                       docker.io/rune-test/pause:latest    (Cmd: sleep, the CRI sandbox image,
+                                                            on the busybox layer)
+                       docker.io/rune-test/wasm:latest     (the wasm layer, Cmd: /tool.wasm
+                                                            args hello from wasm; its manifest
+                                                            annotated module.wasm.image/variant
+                                                            compat-smart, as wasm images are)
 """
 import hashlib
 import io
@@ -20,6 +27,8 @@ import time
 BUSYBOX = "/bin/busybox"
 BUSYBOX_IMAGE = "docker.io/rune-test/busybox:latest"
 PAUSE_IMAGE = "docker.io/rune-test/pause:latest"
+WASM_IMAGE = "docker.io/rune-test/wasm:latest"
+WASM_CMD = ["/tool.wasm", "args", "hello from wasm"]
 PATH_ENV = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 MTIME = 1700000000  # fixed, so the layer (and its digest) is the same every time
 
@@ -57,18 +66,32 @@ def rootfs_tar():
     return buf.getvalue()
 
 
+def wasm_tar(module):
+    """A root filesystem holding only /tool.wasm (and the directories a container needs)."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for d in ("dev", "etc", "proc", "sys", "tmp"):
+            tar.addfile(_info(d, tarfile.DIRTYPE, 0o1777 if d == "tmp" else 0o755))
+        data = open(module, "rb").read()
+        tar.addfile(_info("tool.wasm", tarfile.REGTYPE, 0o644, len(data)), io.BytesIO(data))
+    return buf.getvalue()
+
+
 def _blob(blobs, data, media_type):
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
     blobs[digest] = data
     return {"mediaType": media_type, "digest": digest, "size": len(data)}
 
 
-def oci_tar(layer):
-    """An OCI image layout tar with the busybox and pause images (bytes)."""
+def oci_tar(layer, wasm_layer):
+    """An OCI image layout tar with the busybox, pause and wasm images (bytes)."""
     blobs = {}
-    layer_desc = _blob(blobs, layer, "application/vnd.oci.image.layer.v1.tar")
+    busybox = _blob(blobs, layer, "application/vnd.oci.image.layer.v1.tar")
+    wasm = _blob(blobs, wasm_layer, "application/vnd.oci.image.layer.v1.tar")
     manifests = []
-    for name, cmd in ((BUSYBOX_IMAGE, ["sh"]), (PAUSE_IMAGE, ["/bin/sleep", "2147483647"])):
+    for name, cmd, layer_desc in ((BUSYBOX_IMAGE, ["sh"], busybox),
+                                  (PAUSE_IMAGE, ["/bin/sleep", "2147483647"], busybox),
+                                  (WASM_IMAGE, WASM_CMD, wasm)):
         config = {
             "created": "2023-11-14T22:13:20Z",
             "architecture": "amd64",
@@ -81,6 +104,8 @@ def oci_tar(layer):
                             "application/vnd.oci.image.config.v1+json")
         manifest = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
                     "config": config_desc, "layers": [layer_desc]}
+        if name == WASM_IMAGE:
+            manifest["annotations"] = {"module.wasm.image/variant": "compat-smart"}
         desc = _blob(blobs, json.dumps(manifest, sort_keys=True).encode(),
                      "application/vnd.oci.image.manifest.v1+json")
         # containerd names an imported image after io.containerd.image.name.
@@ -104,15 +129,15 @@ def oci_tar(layer):
 
 
 def main():
-    if len(sys.argv) != 2:
-        sys.exit("usage: mkimage.py OUTDIR")
-    out = sys.argv[1]
+    if len(sys.argv) != 3:
+        sys.exit("usage: mkimage.py OUTDIR WASM")
+    out, module = sys.argv[1], sys.argv[2]
     os.makedirs(out, exist_ok=True)
-    layer = rootfs_tar()
-    with open(os.path.join(out, "rootfs.tar"), "wb") as f:
-        f.write(layer)
-    with open(os.path.join(out, "oci.tar"), "wb") as f:
-        f.write(oci_tar(layer))
+    layer, wasm_layer = rootfs_tar(), wasm_tar(module)
+    for name, data in (("rootfs.tar", layer), ("wasm.tar", wasm_layer),
+                       ("oci.tar", oci_tar(layer, wasm_layer))):
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
 
 
 if __name__ == "__main__":

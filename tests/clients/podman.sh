@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # podman.sh: rune under Podman 4.3 (no daemon: podman and one conmon per container). Run by
-# run.sh, which sets RUNE, T, RESULTS, CGROUP_PARENT, IMAGES and PY. Podman's configuration,
+# run.sh, which sets RUNE, WASM_PAL, T, RESULTS, CGROUP_PARENT, IMAGES and PY. Podman's configuration,
 # storage and temp files are all in $T/podman (CONTAINERS_CONF, CONTAINERS_STORAGE_CONF).
 # Podman gives rune no --root, so rune keeps these containers' state in its default root
 # /run/rune; the ids go to $T/podman/ids for run.sh's leftovers check.
@@ -59,8 +59,10 @@ trap 'exit 130' INT TERM
 state() { podman inspect --format '{{.State.Status}} {{.State.ExitCode}}' "$1"; }
 remember() { podman inspect --format '{{.Id}}' "$1" >>"$P/ids"; }
 
+WASM_IMG=localhost/rune-test/wasm:latest
 podman_import() {
   podman import "$IMAGES/rootfs.tar" "$IMG" >/dev/null || return
+  podman import "$IMAGES/wasm.tar" "$WASM_IMG" >/dev/null || return
   want "runtime" "$(podman info --format '{{.Host.OCIRuntime.Name}} {{.Host.OCIRuntime.Path}}')" "rune $RUNE"
 }
 check podman-setup podman_import
@@ -228,3 +230,27 @@ podman_rm_f() {
   [ ! -e "/sys/fs/cgroup/pids$CGROUP_PARENT/podman/libpod-$id" ] || { echo "cgroup libpod-$id is left"; return 1; }
 }
 check podman-rm-f podman_rm_f
+
+# WebAssembly: the wasm image (only /tool.wasm) with the variant annotation runs on rune's
+# engine; with the enclave variables, in an enclave of that engine (as its PAL); `podman stop`
+# ends a module in a busy loop.
+podman_wasm() {
+  local out rc=0
+  out=$(podman run --rm --annotation module.wasm.image/variant=compat-smart "${CG[@]}" "$WASM_IMG" \
+    /tool.wasm args hello from wasm 2>&1) || rc=$?
+  want "exit code (output: $out)" "$rc" 0 || return
+  want "output" "$out" "hello
+from
+wasm" || return
+  rc=0
+  out=$(podman run --rm -e ENCLAVE_TYPE=sim -e "ENCLAVE_RUNTIME_PATH=$WASM_PAL" "${CG[@]}" "$WASM_IMG" \
+    /tool.wasm quit 21 2>&1) || rc=$?
+  want "enclave exit code (output: $out)" "$rc" 21 || return
+  podman run -d --name p-wasm --annotation module.wasm.image/variant=compat "${CG[@]}" "$WASM_IMG" \
+    /tool.wasm spin >/dev/null || return
+  remember p-wasm
+  podman stop -t 10 p-wasm >/dev/null || return
+  want "state after stop" "$(state p-wasm)" "exited 143" || return
+  podman rm p-wasm >/dev/null
+}
+check podman-wasm podman_wasm

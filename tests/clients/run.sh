@@ -3,6 +3,9 @@
 #
 #   RUNE=/path/to/rune PAL=/path/to/liberpal-skeleton-v3.so tests/clients/run.sh [CLIENT...]
 #
+# WebAssembly: rune's engine, liberpal-wasm.so, beside RUNE (where `make build` puts it and rune
+# finds it) runs the wasm image plainly and, as the enclave runtime WASM_PAL, in an enclave.
+#
 # CLIENT: containerd, podman, docker (default: all three). Builds nothing: `make clients-test`
 # builds rune and the skeleton first and installs the Debian packages (tests/clients/deps.sh).
 # Every daemon runs in the background with all its state in one temp dir, is stopped by the pid
@@ -15,6 +18,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 export RUNE=${RUNE:-$repo/target/release/rune}
 export PAL=${PAL:-$repo/target/skeleton/liberpal-skeleton-v3.so}
+export WASM_PAL=$(dirname "$RUNE")/liberpal-wasm.so
 export PY=/usr/bin/python3   # Debian's, with python3-grpcio and python3-protobuf
 . "$here/lib.sh"
 
@@ -99,8 +103,9 @@ prerequisites() {
   local missing=()
   [ -x "$RUNE" ] || missing+=("rune binary $RUNE (cargo build --release -p rune-core)")
   [ -f "$PAL" ] || missing+=("skeleton PAL $PAL (make -C skeleton BUILD_DIR=... all)")
+  [ -f "$WASM_PAL" ] || missing+=("wasm engine $WASM_PAL (make wasm-engine)")
   local cmd
-  for cmd in containerd ctr containerd-shim-runc-v2 podman conmon dockerd /usr/bin/docker script protoc /bin/busybox; do
+  for cmd in containerd ctr containerd-shim-runc-v2 podman conmon dockerd /usr/bin/docker script protoc /bin/busybox wat2wasm; do
     command -v "$cmd" >/dev/null || missing+=("$cmd")
   done
   "$PY" -c 'import grpc, google.protobuf' 2>/dev/null || missing+=("python3-grpcio/python3-protobuf")
@@ -108,7 +113,8 @@ prerequisites() {
     echo "missing: ${missing[*]} (tests/clients/deps.sh installs the packages)"
     return 1
   fi
-  "$PY" "$here/mkimage.py" "$IMAGES"
+  mkdir -p "$IMAGES" && wat2wasm "$repo/tests/fixtures/wasm/tool.wat" -o "$IMAGES/tool.wasm" || return
+  "$PY" "$here/mkimage.py" "$IMAGES" "$IMAGES/tool.wasm"
 }
 check prerequisites prerequisites
 grep -q '^ok prerequisites$' "$RESULTS" || exit 1

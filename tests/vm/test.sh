@@ -13,7 +13,7 @@ target=${CARGO_TARGET_DIR:-$repo/target}
 # Integration test files that read or depend on the host's cgroups, devices or init: each finds
 # out what its host offers (tests/src/leak.rs: CgroupHost) and asserts the v2 behaviour here;
 # idmap_mounts shows idmapped mounts on another kernel (Debian 12's 6.1).
-VM_TESTS=${VM_TESTS:-lifecycle devices systemd_cgroup cgroups resources resources_bad_input update update_order pause_events cgroup_v2 idmap_mounts}
+VM_TESTS=${VM_TESTS:-lifecycle devices systemd_cgroup cgroups resources resources_bad_input update update_order pause_events cgroup_v2 idmap_mounts wasm enclave_wasm}
 
 bins=()
 cargo=${CARGO:-cargo}
