@@ -4,8 +4,9 @@
 Every timed figure is taken round-robin (A B C, B C A, C A B, ...), so that a noisy neighbour,
 a frequency change or the previous container's teardown hits each runtime alike; the report gives medians and ratios, never absolute
 claims. WORK holds the bundles (made by run.sh): plain/ (/bin/true), sleep/ (sleep 1000),
-enclave/ and enclave-sleep/ (the skeleton, for rune). OUT receives results.md, results.json
-and results.png (gnuplot).
+enclave/ and enclave-sleep/ (the skeleton, for rune), wasm/, wasm-wait/ (a WebAssembly module on
+rune's engine) and wasm-enclave/ (the same in an enclave of that engine), for rune. OUT receives
+results.md, results.json and results.png (gnuplot).
 """
 import json
 import os
@@ -178,7 +179,8 @@ def main():
     runtimes = [Runtime(*spec.split("=", 1), work) for spec in sys.argv[3:]]
     names = [r.name for r in runtimes]
     rune = next(r for r in runtimes if r.name == "rune")
-    b = {k: os.path.join(work, k) for k in ("plain", "sleep", "enclave", "enclave-sleep")}
+    b = {k: os.path.join(work, k) for k in ("plain", "sleep", "enclave", "enclave-sleep", "wasm",
+                                            "wasm-wait", "wasm-enclave")}
     res = {"runtimes": names, "rounds": ROUNDS}
     print(f"bench: {', '.join(names)}; {ROUNDS} interleaved rounds each", flush=True)
     res["run"], res["run_ratio"] = paired(runtimes, run_steps(b["plain"]))
@@ -189,13 +191,19 @@ def main():
     print("  exec true: done", flush=True)
     res["peak_rss"] = peak_rss_kib(runtimes, b["plain"])
     res["idle_rss"] = {"enclave keeper (skeleton)": idle_rss_kib(rune, b["enclave-sleep"], "idle-enc"),
-                       "plain init": idle_rss_kib(rune, b["sleep"], "idle-plain")}
+                       "plain init": idle_rss_kib(rune, b["sleep"], "idle-plain"),
+                       "wasm init": idle_rss_kib(rune, b["wasm-wait"], "idle-wasm")}
     pair = round_robin([rune, Runtime("rune-enclave", rune.bin, work)],
                        lambda r: [r.cmd("run", "--bundle",
                                         b["enclave"] if r.name == "rune-enclave" else b["plain"],
                                         r.fresh("run"))])
     res["enclave_run"] = {"plain": pair["rune"], "enclave": pair["rune-enclave"]}
     print("  enclave run: done", flush=True)
+    kinds = {"native": b["plain"], "wasm": b["wasm"], "wasm-enclave": b["wasm-enclave"]}
+    res["wasm_run"] = round_robin([Runtime(k, rune.bin, work) for k in kinds],
+                                  lambda r: [r.cmd("run", "--bundle", kinds[r.name],
+                                                   r.fresh("run"))])
+    print("  wasm run: done", flush=True)
     res["batches"] = {}
     for n in BATCHES:
         res["batches"][str(n)] = {r.name: batch(r, b["plain"], n) for r in runtimes}
@@ -242,7 +250,12 @@ def report(res, out_dir):
     lines += ["", f"rune `run`: enclave (skeleton, sim) {ms(er['enclave'])}, plain {ms(er['plain'])}:"
               f" ratio {ratio(er['enclave'], er['plain']):.2f}.",
               f"Idle pid 1 RSS: enclave keeper {idle['enclave keeper (skeleton)']} KiB, plain init "
-              f"{idle['plain init']} KiB."]
+              f"{idle['plain init']} KiB, wasm init (a module sleeping) {idle['wasm init']} KiB."]
+    wr = res["wasm_run"]
+    lines.append(f"rune `run` of a WebAssembly module (tool.wasm, wasmi): plain {ms(wr['wasm'])}, in "
+                 f"an enclave {ms(wr['wasm-enclave'])}, against native /bin/true {ms(wr['native'])}:"
+                 f" ratios {ratio(wr['wasm'], wr['native']):.2f} and "
+                 f"{ratio(wr['wasm-enclave'], wr['native']):.2f}.")
     small, big = min(per), max(per)
     growth = {r: ratio(per[big][r], per[small][r]) for r in names}
     lines.append(f"Per-container cost, batch of {big} against {small}: "

@@ -14,6 +14,25 @@ mk "$work/plain" /bin/true
 mk "$work/sleep" sleep 1000
 ENCLAVE_LIB=$skeleton/liberpal-skeleton-v3.so mk "$work/enclave" /bin/true
 ENCLAVE_LIB=$skeleton/liberpal-skeleton-v3.so mk "$work/enclave-sleep" sleep 1000
+# WebAssembly (rune only): tool.wasm (`args`: prints nothing, exits 0; `wait`: sleeps) run plainly
+# by rune's engine beside the binary, and in an enclave of that engine.
+engine=$(dirname "$rune")/liberpal-wasm.so
+[ -f "$engine" ] || { echo "bench: $engine missing (make wasm-engine)" >&2; exit 1; }
+wat2wasm "$top/tests/fixtures/wasm/tool.wat" -o "$work/tool.wasm"
+wasm_bundle() {  # DIR VARIANT|enclave ARGS...
+  local dir=$1 how=$2; shift 2
+  if [ "$how" = enclave ]; then ENCLAVE_LIB=$engine mk "$dir" /tool.wasm "$@"; else mk "$dir" /tool.wasm "$@"; fi
+  cp "$work/tool.wasm" "$dir/rootfs/tool.wasm"
+  [ "$how" = enclave ] || python3 - "$dir/config.json" "$how" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c.setdefault("annotations", {})["module.wasm.image/variant"] = sys.argv[2]
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
+}
+wasm_bundle "$work/wasm" compat args
+wasm_bundle "$work/wasm-wait" compat wait
+wasm_bundle "$work/wasm-enclave" enclave args
 # crun 1.8 refuses this machine's hybrid layout (cgroup2 beside v1): the whole bench then runs
 # with cgroup2 hidden (a private mount namespace without /sys/fs/cgroup/unified), a plain
 # cgroup v1 host to all three runtimes alike.

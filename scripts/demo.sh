@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # demo.sh RUNE SKELETON_DIR: runs a plain container and an enclave container (the skeleton
-# enclave runtime, enclave.type sim) from busybox bundles with rune, end to end.
+# enclave runtime, enclave.type sim) from busybox bundles with rune, end to end; then a
+# WebAssembly module on rune's engine (liberpal-wasm.so, beside RUNE), plainly and in an enclave.
 set -euo pipefail
 rune=$(realpath "$1")
 skeleton=$(realpath "$2")
@@ -23,4 +24,24 @@ echo "== rune exec into the enclave"
 echo "== rune attest (simulated report, first bytes)"
 "$rune" --root "$root" attest demo-enclave | head -c 28; echo
 "$rune" --root "$root" delete --force demo-enclave
+
+engine=$(dirname "$rune")/liberpal-wasm.so
+wasm_bundle() {  # DIR ARGS...: a busybox bundle whose entrypoint is /hello.wasm ARGS
+  local dir=$1; shift
+  RUNE=$rune "$top/scripts/bundle.sh" "$dir" /hello.wasm "$@"
+  wat2wasm "$top/tests/fixtures/wasm/tool.wat" -o "$dir/rootfs/hello.wasm"
+}
+wasm_bundle "$work/wasm" args "hello from WebAssembly" "(module.wasm.image/variant: compat)"
+python3 - "$work/wasm/config.json" <<'PY'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c.setdefault("annotations", {})["module.wasm.image/variant"] = "compat"
+json.dump(c, open(sys.argv[1], "w"), indent=2)
+PY
+echo "== rune run: a WebAssembly module, plain (rune's engine, wasmi)"
+"$rune" --root "$root" run --bundle "$work/wasm" demo-wasm
+ENCLAVE_LIB=$engine wasm_bundle "$work/wasm-enclave" args "hello from WebAssembly in an enclave" \
+  "(liberpal-wasm.so as the PAL)"
+echo "== rune run: the same module in an enclave"
+"$rune" --root "$root" run --bundle "$work/wasm-enclave" demo-wasm-enclave
 echo "== done; containers left: $("$rune" --root "$root" list -q | wc -l)"
