@@ -114,7 +114,15 @@ fn wasi_ctx(argv: &[String], env: &[String]) -> Result<WasiCtx, String> {
         })
         .collect();
     b.envs(&pairs).map_err(|e| format!("environment: {e}"))?;
-    b.stdin(stdio(0)).stdout(stdio(1)).stderr(stdio(2));
+    if let Some(f) = stdio(0) {
+        b.stdin(f);
+    }
+    if let Some(f) = stdio(1) {
+        b.stdout(f);
+    }
+    if let Some(f) = stdio(2) {
+        b.stderr(f);
+    }
     let root = Dir::open_ambient_dir("/", ambient_authority())
         .map_err(|e| format!("open / to preopen it: {e}"))?;
     b.preopened_dir(root, "/")
@@ -124,16 +132,19 @@ fn wasi_ctx(argv: &[String], env: &[String]) -> Result<WasiCtx, String> {
 
 /// fd `fd` of this process as a WASI file, used through its own descriptor: a duplicate, so
 /// that the module closing its stdio leaves ours alone, and no lock of Rust's std (a forked
-/// child of a threaded process must not take a lock another thread held).
-fn stdio(fd: i32) -> Box<dyn WasiFile> {
-    // SAFETY: dup returns a new descriptor that nothing else owns; on failure (-1) the file
-    // is made of an invalid fd, whose reads and writes fail with EBADF.
+/// child of a threaded process must not take a lock another thread held). None when `fd` is
+/// not open: the module then has no such stdio (EBADF).
+fn stdio(fd: i32) -> Option<Box<dyn WasiFile>> {
+    // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor that nothing else owns, or -1.
     let owned = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
-    // SAFETY: `owned` is ours alone (or -1, see above).
+    if owned < 0 {
+        return None;
+    }
+    // SAFETY: `owned` is open and ours alone (checked above).
     let file = unsafe { File::from_raw_fd(owned) };
-    Box::new(wasmi_wasi::sync::file::File::from_cap_std(
+    Some(Box::new(wasmi_wasi::sync::file::File::from_cap_std(
         cap_std::fs::File::from_std(file),
-    ))
+    )))
 }
 
 /// Writes `s` to fd 2 with write(2) alone (no lock, no allocation), ignoring failures.
