@@ -316,3 +316,54 @@ fn entrypoint_gets_cwd_and_env_from_config() {
     assert_eq!(out.stdout, "/etc\nbar baz\n", "{out}");
     assert_no_leaks(&rune, &b, None);
 }
+
+/// The rune binary's code in process `pid` (the executable mappings of the file its
+/// /proc/<pid>/exe is): (resident, mapped), in KiB.
+fn exe_text_kib(pid: i32) -> (u64, u64) {
+    use std::os::unix::fs::MetadataExt;
+    let exe = std::fs::metadata(format!("/proc/{pid}/exe")).unwrap();
+    let smaps = std::fs::read_to_string(format!("/proc/{pid}/smaps")).unwrap();
+    let (mut rss, mut size, mut ours) = (0, 0, false);
+    for line in smaps.lines() {
+        let w: Vec<&str> = line.split_whitespace().collect();
+        let field =
+            |name: &str| (ours && w.first() == Some(&name)).then(|| w[1].parse::<u64>().unwrap());
+        if w.len() >= 5 && w[0].contains('-') && w[1].len() == 4 {
+            ours = w[1].contains('x') && w[4].parse::<u64>().ok() == Some(exe.ino());
+        } else if let Some(kib) = field("Rss:") {
+            rss += kib;
+        } else if let Some(kib) = field("Size:") {
+            size += kib;
+        }
+    }
+    (rss, size)
+}
+
+/// Once the entrypoint runs, the enclave keeper gives back the pages of the rune binary it
+/// ran to set the container up: it keeps resident only the code it runs while it waits, a
+/// small part of the binary's code (before, the set-up code stayed: over half of it).
+#[test]
+fn an_idle_keeper_keeps_little_of_rune_resident() {
+    let rune = Rune::new();
+    let (mut b, trace) = skeleton_bundle("enckeeprss", 3);
+    b.args(&["sleep", "1000"]);
+    let (_, pid) = rune.start_container(&b);
+    assert!(trace
+        .wait_line(|l| l.starts_with("pal_create_process "))
+        .is_some());
+    let small = || {
+        let (rss, size) = exe_text_kib(pid);
+        rss * 4 < size
+    };
+    assert!(
+        wait_until(POLL_TIMEOUT, small),
+        "the keeper keeps (resident, mapped) {:?} KiB of the rune binary's code",
+        exe_text_kib(pid)
+    );
+    // It still serves: an exec runs in the enclave.
+    let out = rune.exec(&b.id, &["echo", "served"]);
+    out.assert_ok();
+    assert_eq!(out.stdout, "served\n");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}

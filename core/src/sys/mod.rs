@@ -13,6 +13,7 @@ pub mod fd;
 pub mod fdpass;
 pub mod fifo;
 pub mod flock;
+pub mod mem;
 pub mod net;
 pub mod peercred;
 pub mod poll;

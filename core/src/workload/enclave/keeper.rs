@@ -92,6 +92,9 @@ fn entrypoint(pal: &Pal, path: &str, argv: &[String], env: &[String]) -> Result<
     }
     let pid = pal.create_process(path, argv, env, stdio)?;
     ENTRYPOINT.store(pid, Ordering::SeqCst);
+    // From here on the keeper only waits and serves: the pages of the container's set-up code
+    // (most of the rune binary it ran) need not stay in its RSS.
+    crate::sys::mem::drop_clean_file_pages();
     pal.exec(pid)
 }
 
