@@ -262,3 +262,29 @@ fn short_bundle_flag() {
         .assert_ok();
     assert_no_leaks(&rune, &b, None);
 }
+
+/// Deleting a stopped container whose cgroup is not empty: a process its init left behind
+/// (no pid namespace to take it along) is killed, and a child cgroup made in the container's is
+/// removed with it, so nothing is left (delete first tries the empty cgroup's quick removal).
+#[test]
+fn delete_of_a_stopped_container_removes_what_its_init_left() {
+    let rune = Rune::new();
+    let mut b = Bundle::new("leftbehind");
+    b.remove_namespace("pid");
+    b.sh("sleep 1000 & echo started");
+    let (_, pid) = rune.start_container(&b);
+    assert!(rune.wait_status(&b.id, "stopped"));
+    let cg = b.cgroups_path_value().unwrap();
+    let procs = cgroup_dir("pids", &cg).join("cgroup.procs");
+    let left: Vec<i32> = std::fs::read_to_string(&procs)
+        .unwrap()
+        .lines()
+        .map(|l| l.parse().unwrap())
+        .collect();
+    assert_eq!(left.len(), 1, "the sleep left behind: {left:?}");
+    std::fs::create_dir(cgroup_dir("pids", &cg).join("child")).unwrap();
+    rune.delete(&b.id).assert_ok();
+    assert!(wait_until(POLL_TIMEOUT, || !pid_alive(left[0])));
+    assert!(!cgroup_dir("pids", &cg).exists());
+    assert_no_leaks(&rune, &b, Some(pid));
+}

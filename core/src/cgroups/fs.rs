@@ -206,6 +206,19 @@ impl Cgroupfs {
 
     /// Removes the cgroup from every hierarchy (sub-cgroups made inside it first), retrying
     /// briefly while processes leave it.
+    /// Removes the cgroup at once if nothing is left in it (no process, no child cgroup), as
+    /// after its container's init ended: one rmdir per directory, no listing, no retry. False
+    /// when something is still there (what could be removed is gone): `remove` does the rest.
+    pub fn remove_if_empty(&self) -> bool {
+        let subs = self.cg.subsystems().iter();
+        let mut dirs = subs.map(|s| cgroups_rs::Controller::path(s.to_controller()).to_path_buf());
+        let gone = |d: &std::path::Path| match std::fs::remove_dir(d) {
+            Ok(()) => true,
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        };
+        dirs.all(|d| gone(&d)) && self.unified().is_none_or(|u| gone(u))
+    }
+
     pub fn remove(&self) -> Result<()> {
         for sub in self.cg.subsystems() {
             let dir = cgroups_rs::Controller::path(sub.to_controller()).to_path_buf();

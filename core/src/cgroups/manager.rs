@@ -30,6 +30,11 @@ pub trait CgroupManager {
     /// Removes the cgroup (its processes must be gone); returns what failed without stopping
     /// the removal.
     fn remove(&self) -> Result<Vec<Error>>;
+    /// Removes the cgroup at once if it is empty (no process, no child cgroup); false when
+    /// something is left, or the driver has more to undo than the directories: then `remove`.
+    fn remove_if_empty(&self) -> bool {
+        false
+    }
 }
 
 /// The manager of the cgroup at `path`, by the driver that made it.
@@ -91,5 +96,9 @@ impl CgroupManager for Cgroupfs {
 
     fn remove(&self) -> Result<Vec<Error>> {
         Cgroupfs::remove(self).map(|()| Vec::new())
+    }
+
+    fn remove_if_empty(&self) -> bool {
+        Cgroupfs::remove_if_empty(self)
     }
 }

@@ -47,7 +47,13 @@ impl Container {
                 ))
             }
         }
-        let cg = c.state.cgroup_path.as_ref().map(cgroups::manager);
+        let mut cg = c.state.cgroup_path.as_ref().map(cgroups::manager);
+        // A stopped container's cgroup is empty as a rule (its init ended, and with it the
+        // processes of its pid namespace): removed at once, without listing processes and
+        // child cgroups first. Anything left there takes the full way below.
+        if status == Status::Stopped && cg.as_ref().is_some_and(|cg| cg.remove_if_empty()) {
+            cg = None;
+        }
         if status != Status::Stopped {
             // Host devices go back before the namespace (and virtual peers with it) goes away.
             if let Err(e) = crate::netdev::move_out(&c.state.config, c.state.init_pid) {
