@@ -91,6 +91,33 @@ fn net_device_moves_in_and_back() {
     assert_no_leaks(&rune, &b, Some(pid));
 }
 
+/// `run` starts the program once the device is in: its first command finds it (run lets the
+/// init go on before it writes the container's record, never before the device is moved).
+#[test]
+fn run_starts_the_program_with_its_net_device_in_place() {
+    let rune = Rune::new();
+    let host = format!("rr{}", std::process::id() % 100000);
+    let peer = format!("{host}p");
+    let st = std::process::Command::new("ip")
+        .args(["link", "add", &host, "type", "veth", "peer", "name", &peer])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let mut b = Bundle::new("runnetdev");
+    b.set(
+        "/linux/netDevices",
+        json!({ host.clone(): {"name": "eth8"} }),
+    )
+    .sh("ip link show eth8 >/dev/null && echo present");
+    let out = rune.run(&b);
+    let _ = std::process::Command::new("ip")
+        .args(["link", "del", &host])
+        .status();
+    out.assert_ok();
+    assert_eq!(out.stdout, "present\n", "{out}");
+    assert_no_leaks(&rune, &b, None);
+}
+
 #[test]
 fn missing_net_device_is_a_clear_error() {
     let rune = Rune::new();

@@ -6,14 +6,14 @@ use super::init_failure::oom_hint;
 use super::{oci_state_value, Container, Status};
 use crate::cgroups::{self, CgroupManager};
 use crate::err;
-use crate::error::{Error, Result};
+use crate::error::{Context, Error, Result};
 use crate::hooks::{self, Point};
 use crate::namespaces;
 use crate::process::message::{Common, CreateConfig, InitConfig};
 use crate::spec::{self, Bundle};
 use crate::store::{self, LockedDir, State, Store, EXEC_FIFO};
 use oci_spec::runtime::Spec;
-use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 /// How to create a container: runc's `create` flags.
@@ -39,6 +39,10 @@ pub struct CreateOptions {
     /// Pass this process's socket-activation fds (LISTEN_FDS) on, as the CLI does; off for
     /// library hosts, whose own sockets must not leak into containers.
     pub listen_fds: bool,
+    /// `run`: the init is released as soon as the container is made (the start byte goes into
+    /// its exec fifo before the record is written), so the program does not wait for the
+    /// record nor for a `start`; the caller then calls [`Container::start_released`].
+    pub start_at_once: bool,
 }
 
 /// A created container, the pty master when the caller asked to keep it, and what the caller
@@ -195,6 +199,11 @@ fn create_in(
     handler.ready(done.pal_version);
     state.workload = handler.record();
     crate::netdev::move_in(spec, state.init_pid)?;
+    if opts.start_at_once {
+        // The container is made; only its record is left to write, which the program need
+        // not wait for (no one can start it twice: `run` holds it).
+        crate::sys::fd::write_no_sigpipe(fifo.as_fd(), b"0").context("write to exec.fifo")?;
+    }
     drop(fifo);
     drop(passed);
     record_created(&mut state, dir, opts)?;

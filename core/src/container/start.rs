@@ -36,14 +36,36 @@ impl Container {
             Err(e) => return Err(Error::io(format!("open {}", fifo.display()), e)),
         };
         sys::fd::write_no_sigpipe(f.as_fd(), b"0").context("write to exec.fifo")?;
+        self.started(dir, Some(f))
+    }
+
+    /// `run`'s start, for a container created with `start_at_once`: its init was released at
+    /// create and did not wait for this call; what is left is `start`'s end (the fifo removed,
+    /// the poststart hooks once the program runs), on the state create returned.
+    pub fn start_released(&mut self) -> Result<()> {
+        let dir = self.store.lock(self.id())?;
+        let fifo = dir.path().join(EXEC_FIFO);
+        // A writer's end to see the init's execve by (ENXIO: no reader left, it ran already).
+        let f = sys::fd::open(&fifo, libc::O_WRONLY | libc::O_NONBLOCK | libc::O_CLOEXEC).ok();
+        self.started(dir, f)
+    }
+
+    /// The end of `start`, the init released: exec.fifo removed (the container is running),
+    /// then the poststart hooks, once the program runs (`f`: a writer's end of the fifo; None
+    /// when the init had no reader left already).
+    fn started(
+        &mut self,
+        dir: crate::store::LockedDir,
+        f: Option<std::os::fd::OwnedFd>,
+    ) -> Result<()> {
+        let fifo = dir.path().join(EXEC_FIFO);
         std::fs::remove_file(&fifo).with_context(|| format!("remove {}", fifo.display()))?;
         drop(dir);
         let spec = &self.state.config;
         let poststart = Point::Poststart.of(spec);
-        if !poststart.is_empty() {
+        if let Some(f) = f.filter(|_| !poststart.is_empty()) {
             wait_for_exec(&f);
         }
-        drop(f);
         let json = oci_state_value(&self.state, Status::Running, self.state.init_pid).to_string();
         if let Err(e) = hooks::run(Point::Poststart, &poststart, &json) {
             let _ = self.kill(libc::SIGKILL, true);

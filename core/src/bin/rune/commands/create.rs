@@ -16,6 +16,7 @@ pub fn options(ctx: &Ctx, a: &CreateArgs) -> CreateOptions {
         listen_fds: true,
         annotations: Vec::new(),
         config: None,
+        start_at_once: false,
     }
 }
 

@@ -7,6 +7,7 @@ use rune_core::Container;
 pub fn run(ctx: &Ctx, a: RunArgs) -> CmdResult {
     let mut opts = options(ctx, &a.create);
     opts.keep_console = !a.detach && a.create.console_socket.is_none();
+    opts.start_at_once = true;
     let set = (!a.detach).then(supervise::block_signals);
     if !a.detach && !a.no_subreaper {
         let _ = rune_core::sys::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, "become a subreaper");
@@ -16,7 +17,7 @@ pub fn run(ctx: &Ctx, a: RunArgs) -> CmdResult {
         ctx.log.log("warning", w.message());
     }
     let mut c = created.container;
-    if let Err(e) = c.start() {
+    if let Err(e) = c.start_released() {
         let _ = Container::delete(&ctx.store, c.id(), true);
         return Err(e);
     }
