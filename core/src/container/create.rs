@@ -140,17 +140,6 @@ fn create_in(
     // bound in the state directory).
     let (workload, passed) = handler.bind(spec, dir.path())?;
     let cg_path = cgroup_path(spec, id, opts.systemd_cgroup)?;
-    // Recorded before anything is made, so that `delete --force` after a `create` killed at
-    // any moment finds the cgroup (and the processes in it).
-    let mut state = initial_state(id, bundle, cg_path.clone(), handler.record());
-    dir.write_state(&state)?;
-    let (cg, mut warnings) = make_cgroup(spec, &cg_path, undo)?;
-    if let Some(p) = spec.process() {
-        warnings.extend(crate::security::capabilities::ungranted_warning(spec, p));
-    }
-    if cg.is_none() {
-        state.cgroup_path = None;
-    }
     let (listen_n, extra_env) = if opts.listen_fds {
         listen_fds()
     } else {
@@ -160,7 +149,22 @@ fn create_in(
     let plan = namespaces::plan(spec);
     let new_userns = (plan.clone_flags | plan.unshare_flags) & libc::CLONE_NEWUSER != 0;
     let sources = open_bind_sources(spec, &bundle.path, new_userns)?;
-    let mut init = spawn_init(spec, &plan, opts, preserve, cg.as_deref())?;
+    // The init starts first: its own start (an execve of rune) goes on while the record and
+    // the cgroup are made. It waits for its config, sent once it is in the cgroup; if create
+    // fails before, the driver kills it.
+    let mut init = spawn_init(spec, &plan, opts, preserve)?;
+    // Recorded before the cgroup is made, so that `delete --force` after a `create` killed at
+    // any moment finds the cgroup (and the processes in it).
+    let mut state = initial_state(id, bundle, cg_path.clone(), handler.record());
+    dir.write_state(&state)?;
+    let (cg, mut warnings) = make_cgroup(spec, &cg_path, undo)?;
+    if let Some(p) = spec.process() {
+        warnings.extend(crate::security::capabilities::ungranted_warning(spec, p));
+    }
+    match &cg {
+        Some(cg) => cg.enter(init.pid(), spec)?,
+        None => state.cgroup_path = None,
+    }
     let config = CreateConfig {
         common: Common {
             spec: spec.clone(),
@@ -212,13 +216,12 @@ fn create_in(
 }
 
 /// Spawns the container's init in its new namespaces (writing a new user namespace's maps
-/// before it goes on) and puts it in the container's cgroup, limits applied.
+/// before it goes on).
 fn spawn_init(
     spec: &Spec,
     plan: &namespaces::Plan,
     opts: &CreateOptions,
     preserve: i32,
-    cg: Option<&dyn CgroupManager>,
 ) -> Result<Driver> {
     let exe = init_binary(&opts.init_binary)?;
     let mut init = Driver::spawn(&exe, 3 + preserve, plan.clone_flags)?;
@@ -226,9 +229,6 @@ fn spawn_init(
         namespaces::write_id_maps(init.pid(), spec)?;
     }
     init.release()?;
-    if let Some(cg) = cg {
-        cg.enter(init.pid(), spec)?;
-    }
     Ok(init)
 }
 
