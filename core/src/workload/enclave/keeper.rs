@@ -92,9 +92,6 @@ fn entrypoint(pal: &Pal, path: &str, argv: &[String], env: &[String]) -> Result<
     }
     let pid = pal.create_process(path, argv, env, stdio)?;
     ENTRYPOINT.store(pid, Ordering::SeqCst);
-    // From here on the keeper only waits and serves: the pages of the container's set-up code
-    // (most of the rune binary it ran) need not stay in its RSS.
-    crate::sys::mem::drop_clean_file_pages();
     pal.exec(pid)
 }
 
@@ -127,7 +124,20 @@ fn forward_signals(pal: Arc<Pal>) {
     });
 }
 
+/// How long the keeper waits for a request before it gives back its set-up code's pages.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(100);
+
 fn serve(listener: UnixListener, peers: Vec<u32>, pal: Arc<Pal>, cwd_lock: Arc<Mutex<()>>) {
+    // From here on the keeper only waits and serves: once idle for a moment, the pages of the
+    // container's set-up code (most of the rune binary it ran) leave its RSS. Not on the
+    // entrypoint's way (a container that ends at once never pays for it).
+    let mut ready = [crate::sys::poll::PollFd::new(
+        listener.as_fd(),
+        libc::POLLIN,
+    )];
+    if matches!(crate::sys::poll::poll(&mut ready, Some(IDLE)), Ok(0)) {
+        crate::sys::mem::drop_clean_file_pages();
+    }
     for conn in listener.incoming() {
         let conn = match conn {
             Ok(c) => c,
