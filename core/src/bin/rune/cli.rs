@@ -10,6 +10,15 @@ use std::path::PathBuf;
     disable_version_flag = true
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub g: Globals,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The global options (before or after the command).
+#[derive(Args, Debug)]
+pub struct Globals {
     /// Root directory for container state (should be on tmpfs) [default: /run/rune, or
     /// $XDG_RUNTIME_DIR/rune for a non-root user]
     #[arg(long, global = true)]
@@ -36,8 +45,31 @@ pub struct Cli {
     /// Print the version
     #[arg(short = 'v', long = "version")]
     pub version: bool,
-    #[command(subcommand)]
-    pub command: Option<Command>,
+}
+
+/// The global options that take a value (`--root DIR`), to find the command after them.
+pub const GLOBALS_WITH_VALUES: &[&str] =
+    &["--root", "--log", "--log-format", "--rootless", "--criu"];
+
+/// The command line's parser for just `verb` (one of the commands that clients run for every
+/// container), the same flags as in the whole parser; None for the other commands.
+pub fn parser_for(verb: &str) -> Option<clap::Command> {
+    type Augment = fn(clap::Command) -> clap::Command;
+    let (name, augment): (&'static str, Augment) = match verb {
+        "create" => ("create", CreateArgs::augment_args),
+        "run" => ("run", RunArgs::augment_args),
+        "exec" => ("exec", ExecArgs::augment_args),
+        "kill" => ("kill", KillArgs::augment_args),
+        "delete" => ("delete", DeleteArgs::augment_args),
+        "start" => ("start", IdArg::augment_args),
+        "state" => ("state", IdArg::augment_args),
+        "pause" => ("pause", IdArg::augment_args),
+        "resume" => ("resume", IdArg::augment_args),
+        _ => return None,
+    };
+    let sub = augment(clap::Command::new(name));
+    let root = clap::Command::new("rune").disable_version_flag(true);
+    Some(Globals::augment_args(root).subcommand(sub))
 }
 
 #[derive(Subcommand, Debug)]

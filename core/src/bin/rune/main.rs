@@ -39,11 +39,12 @@ fn main() {
     }
     // Usage errors exit 1, as runc's do (clap's own code is 2); help and version exit 0.
     let cli = help::parse();
-    if cli.version {
+    if cli.g.version {
         println!("{}", help::version_lines());
         return;
     }
-    let log = log::Logger::new(cli.log.clone(), &cli.log_format, cli.debug);
+    let g = &cli.g;
+    let log = log::Logger::new(g.log.clone(), &g.log_format, g.debug);
     let command = match cli.command {
         Some(c) => c,
         None => {
@@ -52,9 +53,9 @@ fn main() {
         }
     };
     let ctx = Ctx {
-        store: Store::new(default_root(cli.root.clone())),
+        store: Store::new(default_root(g.root.clone())),
         log,
-        systemd_cgroup: cli.systemd_cgroup,
+        systemd_cgroup: g.systemd_cgroup,
     };
     // exec reports its own errors with runc's 255.
     let fail_code = if matches!(command, cli::Command::Exec(_)) {
