@@ -59,6 +59,12 @@ impl Driver {
         Driver::spawn_plan(floor, |fd| spawn::Plan::new(exe, fd, clone_flags))
     }
 
+    /// Spawns `exe` as the init of an exec'd process (no namespace of its own: it joins the
+    /// container's; see `spawn::Plan::exec`).
+    pub fn spawn_exec(exe: &Path, floor: RawFd, ro_exe: bool) -> Result<Driver> {
+        Driver::spawn_plan(floor, |fd| spawn::Plan::exec(exe, fd, ro_exe))
+    }
+
     /// Spawns `exe` as the proxy for a process in an enclave (no namespaces, and it may
     /// outlive the caller).
     pub fn spawn_proxy(exe: &Path) -> Result<Driver> {

@@ -99,8 +99,9 @@ impl Container {
         let preserve = opts.preserve_fds + listen_n;
         let join = self.namespace_paths();
         let has_mount = join.iter().any(|(t, _)| *t == NsType::Mount);
-        let flags = if has_mount { libc::CLONE_NEWNS } else { 0 };
-        let mut init = Driver::spawn(&init_binary(&opts.init_binary)?, 3 + preserve, flags)?;
+        // No mount namespace of its own (copying the host's mount table costs with every
+        // mount the host has): the read-only copy of the binary is a detached mount.
+        let mut init = Driver::spawn_exec(&init_binary(&opts.init_binary)?, 3 + preserve, has_mount)?;
         init.release()?;
         self.join_cgroups(init.pid(), &opts.sub_cgroups)?;
         let config = ExecConfig {

@@ -52,6 +52,16 @@ impl Plan {
         })
     }
 
+    /// The plan for an exec'd process's init: no namespace of its own (it joins the
+    /// container's), the rune binary executed from a read-only mount of it when the container
+    /// has a mount namespace to join (the exec'd process runs where the container's processes
+    /// could see it).
+    pub fn exec(exe: &Path, fd: RawFd, ro_exe: bool) -> Result<Plan> {
+        let mut p = Plan::new(exe, fd, 0)?;
+        p.ro_exe = ro_exe;
+        Ok(p)
+    }
+
     /// The plan for an exec proxy: no namespaces, and it outlives a detached `rune exec`.
     pub fn proxy(exe: &Path, fd: RawFd) -> Result<Plan> {
         let mut p = Plan::new(exe, fd, 0)?;
@@ -73,11 +83,17 @@ impl Plan {
             true => clone::ro_exe_tree(&self.exe)?,
             false => None,
         };
+        // Without a detached mount of the binary (kernels before 5.12) the child binds it
+        // read-only onto itself, in a mount namespace of its own.
+        let clone_flags = match self.ro_exe && tree.is_none() {
+            true => self.clone_flags | libc::CLONE_NEWNS,
+            false => self.clone_flags,
+        };
         let pid = clone::spawn_init(&clone::InitChild {
             exe: &self.exe,
             argv: &self.argv,
             envp: &self.envp,
-            clone_flags: self.clone_flags,
+            clone_flags,
             keep_fd,
             go_r: go.as_ref().map(|(r, _)| r.as_raw_fd()),
             err_w: err_w.as_raw_fd(),
