@@ -45,7 +45,7 @@ impl Cgroupfs {
             }
         }
         let (dir, root) = if self.cg.v2() {
-            (self.v2_dir(), cgroups_rs::hierarchies::auto().root())
+            (self.v2_dir(), crate::cgroups::mounts::hierarchy().root())
         } else {
             let (root, dir) = self.unified_at()?;
             (dir.clone(), root.clone())

@@ -69,7 +69,7 @@ impl Cgroupfs {
 
     /// A handle on an existing cgroup.
     pub fn load(path: &CgroupPath) -> Cgroupfs {
-        let hier = cgroups_rs::hierarchies::auto();
+        let hier = crate::cgroups::mounts::hierarchy();
         let cg = if path.parents.is_empty() {
             Cgroup::load(hier, &path.path)
         } else {
@@ -84,7 +84,7 @@ impl Cgroupfs {
 
     /// The cgroup's directory on a v2 host.
     pub(super) fn v2_dir(&self) -> PathBuf {
-        cgroups_rs::hierarchies::auto()
+        crate::cgroups::mounts::hierarchy()
             .root()
             .join(self.path.path.trim_start_matches('/'))
     }

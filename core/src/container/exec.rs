@@ -101,7 +101,8 @@ impl Container {
         let has_mount = join.iter().any(|(t, _)| *t == NsType::Mount);
         // No mount namespace of its own (copying the host's mount table costs with every
         // mount the host has): the read-only copy of the binary is a detached mount.
-        let mut init = Driver::spawn_exec(&init_binary(&opts.init_binary)?, 3 + preserve, has_mount)?;
+        let mut init =
+            Driver::spawn_exec(&init_binary(&opts.init_binary)?, 3 + preserve, has_mount)?;
         init.release()?;
         self.join_cgroups(init.pid(), &opts.sub_cgroups)?;
         let config = ExecConfig {

@@ -31,12 +31,23 @@ pub fn prepare_root(os: &dyn Syscall, spec: &Spec, rootfs: &Path) -> Result<()> 
     // is a mount point, as containerd's snapshots are) is made private, as runc's
     // rootfsParentMountPrivate does: the bind below must not propagate to other namespaces,
     // and pivot_root refuses (EINVAL) a new root that is shared or has a shared parent.
+    // After a recursive slave or private propagation (the default, rslave) no mount is
+    // shared: mountinfo, which costs with every mount of the host, is not read then.
+    let none_shared = prop & libc::MS_REC != 0 && prop & (libc::MS_SLAVE | libc::MS_PRIVATE) != 0;
+    if none_shared {
+        return bind_rootfs(os, rootfs);
+    }
     let info = os.mountinfo()?;
     if let Some((parent, true)) = mount_holding(&info, rootfs) {
         os.mount(None, &parent, None, libc::MS_PRIVATE, None, &|| {
             format!("make {} private", parent.display())
         })?;
     }
+    bind_rootfs(os, rootfs)
+}
+
+/// The rootfs bound onto itself: a mount point of its own, to pivot into.
+fn bind_rootfs(os: &dyn Syscall, rootfs: &Path) -> Result<()> {
     os.mount(
         Some(rootfs),
         rootfs,

@@ -44,6 +44,38 @@ const NOSUID_NOEXEC_NODEV: libc::c_ulong = libc::MS_NOSUID | libc::MS_NOEXEC | l
 fn prepare_root_makes_a_shared_parent_private_before_binding_the_rootfs() {
     let fake = Fake::new().mountinfo_is(INFO);
     let rootfs = Path::new("/run/c d/bundle/rootfs");
+    let spec = spec(r#""linux":{"rootfsPropagation":"rshared"}"#);
+    prepare_root(&fake, &spec, rootfs).unwrap();
+    assert_eq!(
+        fake.calls(),
+        [
+            Call::mount(
+                None,
+                Path::new("/"),
+                None,
+                libc::MS_SHARED | libc::MS_REC,
+                None
+            ),
+            // Read after / changed: the propagation it reports is the new one.
+            Call::Mountinfo,
+            Call::mount(None, Path::new("/run/c d"), None, libc::MS_PRIVATE, None),
+            Call::mount(
+                Some(rootfs),
+                rootfs,
+                None,
+                libc::MS_BIND | libc::MS_REC,
+                None
+            ),
+        ]
+    );
+}
+
+/// The default propagation, rslave, leaves no mount shared: mountinfo (which lists every
+/// mount of the host) is not read.
+#[test]
+fn after_rslave_no_mount_is_looked_up() {
+    let fake = Fake::new().mountinfo_is(INFO);
+    let rootfs = Path::new("/run/c d/bundle/rootfs");
     prepare_root(&fake, &spec(""), rootfs).unwrap();
     assert_eq!(
         fake.calls(),
@@ -55,9 +87,6 @@ fn prepare_root_makes_a_shared_parent_private_before_binding_the_rootfs() {
                 libc::MS_SLAVE | libc::MS_REC,
                 None
             ),
-            // Read after / changed: the propagation it reports is the new one.
-            Call::Mountinfo,
-            Call::mount(None, Path::new("/run/c d"), None, libc::MS_PRIVATE, None),
             Call::mount(
                 Some(rootfs),
                 rootfs,

@@ -79,7 +79,7 @@ pub fn apply(cg: &Cgroup, res: &LinuxResources) -> Result<()> {
     }
     if let Some(u) = res.unified().as_ref().filter(|u| !u.is_empty()) {
         super::check_unified(res)?;
-        let dir = cgroups_rs::hierarchies::auto().root().join(cg.path());
+        let dir = crate::cgroups::mounts::hierarchy().root().join(cg.path());
         for (k, v) in u {
             write(&dir, k, v)?;
         }
