@@ -179,7 +179,7 @@ fn create_in(
         no_pivot: opts.no_pivot,
         no_new_keyring: opts.no_new_keyring,
         workload,
-        cgroup_paths: cgroups::paths_of(init.pid()),
+        cgroup_mounts: crate::rootfs::cgroupfs::hierarchies(&cgroups::paths_of(init.pid())),
         bind_fds: sources.iter().map(|(i, _)| *i).collect(),
     };
     let mut init_fds = vec![fifo.as_raw_fd()];

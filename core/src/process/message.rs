@@ -32,7 +32,7 @@ pub use crate::namespaces::Stage;
 pub use crate::workload::WorkloadConfig;
 use oci_spec::runtime::{Process, Spec};
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
+
 use std::path::PathBuf;
 
 /// The host closed the init's channel: it gave up and reports its own error.
@@ -122,8 +122,8 @@ pub struct CreateConfig {
     pub no_new_keyring: bool,
     /// What runs once the container is set up.
     pub workload: WorkloadConfig,
-    /// The init's cgroup in each hierarchy (first controller, or "" for v2), host paths.
-    pub cgroup_paths: HashMap<String, String>,
+    /// The host's cgroup hierarchies with the init's cgroup in each, for a `cgroup` mount.
+    pub cgroup_mounts: Vec<crate::rootfs::cgroupfs::Hierarchy>,
     /// The mounts (by index) whose bind source comes opened with the Start frame: opened by
     /// `rune create` before the init entered a new user namespace, which may not reach them
     /// by path.

@@ -115,7 +115,7 @@ pub(super) fn make_mounts(
 ) -> Result<()> {
     let (spec, root) = (&cfg.common.spec, &cfg.common.rootfs);
     rootfs::prepare_root(os, spec, root)?;
-    rootfs::mount_all(os, spec, root, &cfg.bundle, &cfg.cgroup_paths, sources)?;
+    rootfs::mount_all(os, spec, root, &cfg.bundle, &cfg.cgroup_mounts, sources)?;
     rootfs::setup_dev(os, spec, root, has_ns(spec, LinuxNamespaceType::User))?;
     rootfs::finish_dev(os, spec, root)
 }

@@ -20,7 +20,7 @@ fn create_config(rootfs: &str) -> CreateConfig {
         no_pivot: false,
         no_new_keyring: true,
         workload: WorkloadConfig::default(),
-        cgroup_paths: Default::default(),
+        cgroup_mounts: Default::default(),
         bind_fds: Vec::new(),
     }
 }

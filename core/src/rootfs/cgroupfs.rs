@@ -9,7 +9,10 @@ use crate::sys::syscall::Syscall;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-struct Hierarchy {
+/// One hierarchy the host has mounted, as the container's cgroup mount shows it. `rune create`
+/// finds them (`hierarchies`) and sends them to the init, which need not read mountinfo again.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Hierarchy {
     /// Name under /sys/fs/cgroup (cpu, memory, systemd, unified, ...).
     name: String,
     fstype: String,
@@ -28,10 +31,10 @@ pub fn mount(
     target: &Path,
     opts: &MountOptions,
     reopen: &dyn Fn() -> Result<std::os::fd::OwnedFd>,
-    paths: &HashMap<String, String>,
+    hier: &[Hierarchy],
     in_cgroupns: bool,
 ) -> Result<()> {
-    mount_hierarchies(os, target, opts, reopen, &hierarchies(paths), in_cgroupns)
+    mount_hierarchies(os, target, opts, reopen, hier, in_cgroupns)
 }
 
 /// The cgroup mount of `hier`, the hierarchies the host has mounted.
@@ -124,7 +127,9 @@ fn mount_one(
     }
 }
 
-fn hierarchies(paths: &HashMap<String, String>) -> Vec<Hierarchy> {
+/// The host's cgroup hierarchies with a process's cgroup `paths` in them (by hierarchy key, as
+/// /proc/<pid>/cgroup lists them).
+pub fn hierarchies(paths: &HashMap<String, String>) -> Vec<Hierarchy> {
     crate::cgroups::mounts::visible()
         .into_iter()
         .filter_map(|m| {

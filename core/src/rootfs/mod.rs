@@ -1,6 +1,6 @@
 //! The container's root filesystem: mounts, devices, pivot_root, masked and read-only paths.
 
-mod cgroupfs;
+pub(crate) mod cgroupfs;
 mod copyup;
 mod devices;
 pub mod idmap;

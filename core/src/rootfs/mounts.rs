@@ -81,7 +81,7 @@ pub fn mount_all(
     spec: &Spec,
     rootfs: &Path,
     bundle: &Path,
-    cgroup_paths: &HashMap<String, String>,
+    cgroups: &[super::cgroupfs::Hierarchy],
     sources: &HashMap<usize, OwnedFd>,
 ) -> Result<()> {
     let root =
@@ -93,7 +93,7 @@ pub fn mount_all(
             m,
             root.as_raw_fd(),
             bundle,
-            cgroup_paths,
+            cgroups,
             sources.get(&i),
         )
         .with_context(|| format!("mount {}", m.destination().display()))?;
@@ -128,7 +128,7 @@ fn mount_one(
     m: &Mount,
     root_fd: i32,
     bundle: &Path,
-    cgroup_paths: &HashMap<String, String>,
+    cgroups: &[super::cgroupfs::Hierarchy],
     tree: Option<&OwnedFd>,
 ) -> Result<()> {
     let opts = options::parse(m.options().as_deref().unwrap_or(&[]));
@@ -165,7 +165,7 @@ fn mount_one(
     } else if typ == "cgroup" || typ == "cgroup2" {
         let cgns =
             crate::namespaces::listed_types(spec).contains(&crate::namespaces::NsType::Cgroup);
-        super::cgroupfs::mount(os, &target, &opts, &reopen, cgroup_paths, cgns)?;
+        super::cgroupfs::mount(os, &target, &opts, &reopen, cgroups, cgns)?;
     } else {
         let data = data_with_label(spec, typ, &opts);
         mount_fs(

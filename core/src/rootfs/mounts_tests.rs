@@ -28,14 +28,7 @@ fn the_mount_holding_a_path() {
 
 fn mount_all_in(fake: &Fake, s: &Scratch, mounts: &str) -> Result<()> {
     let spec = spec(&format!(r#""mounts":{mounts}"#));
-    mount_all(
-        fake,
-        &spec,
-        &s.root,
-        &s.dir,
-        &HashMap::new(),
-        &HashMap::new(),
-    )
+    mount_all(fake, &spec, &s.root, &s.dir, &[], &HashMap::new())
 }
 
 const NOSUID_NOEXEC_NODEV: libc::c_ulong = libc::MS_NOSUID | libc::MS_NOEXEC | libc::MS_NODEV;
@@ -240,7 +233,7 @@ fn a_source_opened_by_create_is_attached_with_move_mount() {
     );
     let tree = OwnedFd::from(std::fs::File::open(&src).unwrap());
     let sources = HashMap::from([(1, tree)]);
-    mount_all(&fake, &spec, &s.root, &s.dir, &HashMap::new(), &sources).unwrap();
+    mount_all(&fake, &spec, &s.root, &s.dir, &[], &sources).unwrap();
     let target = s.inside("/data");
     assert_eq!(
         fake.calls()[1..],
