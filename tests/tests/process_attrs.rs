@@ -54,16 +54,23 @@ fn memory_policy_bind() {
     assert!(out.trim().parse::<u32>().unwrap_or(0) > 0, "{out}");
 }
 
-#[test]
-fn net_device_moves_in_and_back() {
-    let rune = Rune::new();
-    let host = format!("rn{}", std::process::id() % 100000);
+/// A veth pair on the host named `<prefix><pid>` and its peer `<prefix><pid>p`; returns the
+/// first name.
+fn veth(prefix: &str) -> String {
+    let host = format!("{prefix}{}", std::process::id() % 100000);
     let peer = format!("{host}p");
     let st = std::process::Command::new("ip")
         .args(["link", "add", &host, "type", "veth", "peer", "name", &peer])
         .status()
         .unwrap();
-    assert!(st.success());
+    assert!(st.success(), "ip link add {host}");
+    host
+}
+
+#[test]
+fn net_device_moves_in_and_back() {
+    let rune = Rune::new();
+    let host = veth("rn");
     let mut b = Bundle::new("netdev");
     b.set(
         "/linux/netDevices",
@@ -96,13 +103,7 @@ fn net_device_moves_in_and_back() {
 #[test]
 fn run_starts_the_program_with_its_net_device_in_place() {
     let rune = Rune::new();
-    let host = format!("rr{}", std::process::id() % 100000);
-    let peer = format!("{host}p");
-    let st = std::process::Command::new("ip")
-        .args(["link", "add", &host, "type", "veth", "peer", "name", &peer])
-        .status()
-        .unwrap();
-    assert!(st.success());
+    let host = veth("rr");
     let mut b = Bundle::new("runnetdev");
     b.set(
         "/linux/netDevices",
