@@ -10,7 +10,6 @@ use crate::err;
 use crate::error::Result;
 use crate::program::{lookup, Program};
 use crate::workload::Workload;
-use std::ffi::CStr;
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::path::{Path, PathBuf};
@@ -106,9 +105,7 @@ impl Workload for WasmInit {
             .engine
             .as_ref()
             .ok_or_else(|| err!(Internal, "no wasm engine"))?;
-        engine.prepare(
-            CStr::from_bytes_with_nul(program.path.as_bytes_with_nul()).unwrap_or_default(),
-        )?;
+        engine.prepare(program.path.as_c_str())?;
         Ok(0)
     }
 
