@@ -29,6 +29,7 @@ pub mod syscall;
 pub mod tty;
 pub mod user;
 pub mod userns;
+pub mod wasm_engine;
 
 use crate::error::{Error, Result};
 use std::ffi::CString;

@@ -3,12 +3,12 @@
 //! bad one fails `create`, naming the cause), anything else is executed (`compat-smart`) or
 //! refused (`compat`). After `start` the module runs in the init, its exit code the init's.
 
-use super::engine::Engine;
 use super::host::Record;
 use super::Variant;
 use crate::err;
 use crate::error::Result;
 use crate::program::{lookup, Program};
+use crate::sys::wasm_engine::Engine;
 use crate::workload::Workload;
 use std::io::Read;
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};

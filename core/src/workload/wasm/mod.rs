@@ -7,13 +7,12 @@
 //! runtime: that is the enclave kind's, which comes first.)
 //!
 //! - `host.rs`: `create` finds the engine and opens it for the init.
-//! - `init.rs`: the init's side. `engine.rs`: the FFI to the engine.
+//! - `init.rs`: the init's side. The FFI to the engine is the OS layer's, `sys::wasm_engine`.
 
-mod engine;
 mod host;
 mod init;
 
-pub use engine::locate as locate_engine;
+use crate::sys::wasm_engine as engine;
 
 use super::{Handler, Kind, Workload};
 use crate::err;

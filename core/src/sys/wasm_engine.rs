@@ -1,8 +1,6 @@
 //! The FFI to rune's wasm engine, liberpal-wasm.so (core/wasm/src/plain.rs): where it is
-//! installed, loading it, and its two calls for a plain wasm container.
-
-// The FFI to the engine: unsafe calls into it, each with its SAFETY comment.
-#![allow(unsafe_code)]
+//! installed, loading it, and its two calls for a plain wasm container (the wasm kind of
+//! workload, `workload/wasm/`, uses them).
 
 use crate::err;
 use crate::error::{Error, Result};
