@@ -1,4 +1,4 @@
-//! The FFI to rune's wasm engine, liberpal-wasm.so (core/wasm/src/plain.rs): where it is
+//! The FFI to rune's wasm engine, liberpal-wasm.so (core/wasm/src/abi/plain.rs): where it is
 //! installed, loading it, and its two calls for a plain wasm container (the wasm kind of
 //! workload, `workload/wasm/`, uses them).
 

@@ -6,8 +6,6 @@
 //! preopened directory, WASI fd 3. How it ends: `proc_exit(n)` or a return from `_start` (0)
 //! is its exit code; a trap is [`TRAP_EXIT`] with a message naming the trap on its stderr.
 
-use std::fs::File;
-use std::os::fd::FromRawFd;
 use wasmi::{Config, Engine, Linker, Module, Store};
 use wasmi_wasi::{ambient_authority, Dir, WasiCtx, WasiCtxBuilder, WasiFile};
 
@@ -135,37 +133,20 @@ fn wasi_ctx(argv: &[String], env: &[String]) -> Result<WasiCtx, String> {
 /// child of a threaded process must not take a lock another thread held). None when `fd` is
 /// not open: the module then has no such stdio (EBADF).
 fn stdio(fd: i32) -> Option<Box<dyn WasiFile>> {
-    // SAFETY: F_DUPFD_CLOEXEC returns a new descriptor that nothing else owns, or -1.
-    let owned = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, 3) };
-    if owned < 0 {
-        return None;
-    }
-    // SAFETY: `owned` is open and ours alone (checked above).
-    let file = unsafe { File::from_raw_fd(owned) };
+    let file = crate::sys::dup_file(fd)?;
     Some(Box::new(wasmi_wasi::sync::file::File::from_cap_std(
         cap_std::fs::File::from_std(file),
     )))
 }
 
-/// Writes `s` to fd 2 with write(2) alone (no lock, no allocation), ignoring failures.
+/// Writes `s` to fd 2 (no lock, no allocation), ignoring failures.
 pub fn say(s: &str) {
     say_on(2, s)
 }
 
 /// [`say`] on `fd`.
 pub fn say_on(fd: i32, s: &str) {
-    let mut b = s.as_bytes();
-    while !b.is_empty() {
-        // SAFETY: writes from a live slice of b.len() bytes.
-        let n = unsafe { libc::write(fd, b.as_ptr().cast(), b.len()) };
-        if n < 0 && std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) {
-            continue;
-        }
-        if n <= 0 {
-            return;
-        }
-        b = &b[n as usize..];
-    }
+    crate::sys::write_all(fd, s.as_bytes())
 }
 
 #[cfg(test)]

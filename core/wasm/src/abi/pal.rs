@@ -135,8 +135,7 @@ pub(crate) unsafe fn strings(a: *const *const c_char) -> Vec<String> {
 }
 
 fn open_fd(fd: c_int) -> bool {
-    // SAFETY: F_GETFD only reads the descriptor's flags.
-    fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0
+    fd < 0 || crate::sys::is_open(fd)
 }
 
 /// Compiles the module at `path` (a `.wasm` file in the container) and forks its process,

@@ -58,11 +58,6 @@ pub unsafe extern "C" fn rune_wasm_prepare(
     -failure.errno
 }
 
-extern "C" fn end(sig: c_int) {
-    // SAFETY: _exit is async-signal-safe.
-    unsafe { libc::_exit(128 + sig) }
-}
-
 /// Runs the prepared module as a WASI command with this process's fds 0-2 and returns its exit
 /// code (134 for a trap, 127 when nothing was prepared). A module cannot handle signals, and
 /// this process is the container's pid 1, which the kernel spares the signals it does not
@@ -81,11 +76,8 @@ pub unsafe extern "C" fn rune_wasm_run(
         return 127;
     };
     // SAFETY: the caller's contract.
-    let (argv, env) = unsafe { (crate::pal::strings(argv), crate::pal::strings(envp)) };
-    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-        // SAFETY: installs an async-signal-safe handler.
-        unsafe { libc::signal(sig, end as extern "C" fn(c_int) as libc::sighandler_t) };
-    }
+    let (argv, env) = unsafe { (super::pal::strings(argv), super::pal::strings(envp)) };
+    crate::sys::end_on(&[libc::SIGTERM, libc::SIGINT, libc::SIGHUP]);
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compiled.run(&argv, &env)))
         .unwrap_or(1)
 }
