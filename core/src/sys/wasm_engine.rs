@@ -78,7 +78,7 @@ impl Engine {
                 name
             )
         };
-        // SAFETY: the types are the engine's prototypes (core/wasm/src/plain.rs).
+        // SAFETY: the types are the engine's prototypes (core/wasm/src/abi/plain.rs).
         let prepare = unsafe { lib.get::<FnPrepare>(b"rune_wasm_prepare") }
             .map(|s| *s)
             .map_err(|_| missing("rune_wasm_prepare"))?;
