@@ -15,6 +15,12 @@ pub fn open(path: &Path, flags: libc::c_int) -> io::Result<OwnedFd> {
     .map_err(io::Error::from)
 }
 
+/// `path` opened O_PATH (close-on-exec): a handle on the file, neither read nor executed, for a
+/// process that may not be able to reach the path (e.g. a library an init loads later).
+pub fn open_path(path: &Path) -> io::Result<OwnedFd> {
+    open(path, libc::O_PATH | libc::O_CLOEXEC)
+}
+
 /// One read(2) from `fd` into `buf`: how many bytes came (0 at the end).
 pub fn read(fd: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> {
     nix::unistd::read(fd, buf).map_err(io::Error::from)

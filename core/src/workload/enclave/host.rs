@@ -46,20 +46,13 @@ impl Handler for EnclaveHost {
     /// the init, which names the cause.
     fn bind(&mut self, spec: &Spec, state_dir: &Path) -> Result<(WorkloadConfig, Vec<OwnedFd>)> {
         let mut fds = vec![OwnedFd::from(keeper::listen(state_dir)?)];
-        let pal = {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_PATH)
-                .open(&self.config.runtime_path)
-                .ok()
-        };
+        let pal = crate::sys::fd::open_path(&self.config.runtime_path).ok();
         let init = InitConfig {
             config: self.config.clone(),
             peer_uids: crate::namespaces::peer_uids(spec),
             pal_fd: pal.is_some(),
         };
-        fds.extend(pal.map(OwnedFd::from));
+        fds.extend(pal);
         let config = serde_json::to_value(init)
             .map_err(|e| err!(Internal, "serialize the enclave's init config: {}", e))?;
         Ok((

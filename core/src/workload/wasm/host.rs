@@ -34,19 +34,10 @@ impl WasmHost {
 
 impl Handler for WasmHost {
     fn bind(&mut self, _spec: &Spec, _state_dir: &Path) -> Result<(WorkloadConfig, Vec<OwnedFd>)> {
-        let engine = {
-            use std::os::unix::fs::OpenOptionsExt;
-            std::fs::OpenOptions::new()
-                .read(true)
-                .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
-                .open(&self.record.engine)
-                .map_err(|e| {
-                    crate::Error::io(
-                        format!("open the wasm engine {}", self.record.engine.display()),
-                        e,
-                    )
-                })?
-        };
+        let engine = crate::sys::fd::open_path(&self.record.engine).map_err(|e| {
+            let what = format!("open the wasm engine {}", self.record.engine.display());
+            crate::Error::io(what, e)
+        })?;
         let config = serde_json::to_value(&self.record)
             .map_err(|e| err!(Internal, "serialize the wasm init config: {}", e))?;
         Ok((
@@ -54,7 +45,7 @@ impl Handler for WasmHost {
                 kind: Some(KIND.into()),
                 config,
             },
-            vec![OwnedFd::from(engine)],
+            vec![engine],
         ))
     }
 
