@@ -41,16 +41,34 @@ impl Program {
 
 /// Finds the executable as execvp would, with the container's PATH.
 pub fn lookup(name: &str, env: &[String]) -> Result<PathBuf> {
-    let executable = |p: &Path| -> std::result::Result<(), Error> {
+    search(name, env, &|p: &Path| {
         let meta = std::fs::metadata(p)
             .map_err(|e| Error::io(format!("exec: {:?}: stat {}", name, p.display()), e))?;
         if meta.is_dir() || !sys::exec::may_execute(p)? {
             return Err(Error::os(format!("exec: {:?}", name), libc::EACCES));
         }
         Ok(())
-    };
+    })
+}
+
+/// Finds a regular file as execvp would find an executable (a path as given, else along the
+/// container's PATH), whether or not it may be executed: a program an engine runs (a
+/// WebAssembly module).
+pub fn lookup_file(name: &str, env: &[String]) -> Result<PathBuf> {
+    search(name, env, &|p: &Path| match p.is_file() {
+        true => Ok(()),
+        false => Err(Error::os(
+            format!("{:?}: no file {}", name, p.display()),
+            libc::ENOENT,
+        )),
+    })
+}
+
+/// `name` as given when it holds a slash (`check` says why not), else the first directory of
+/// PATH where `check` accepts it.
+fn search(name: &str, env: &[String], check: &dyn Fn(&Path) -> Result<()>) -> Result<PathBuf> {
     if name.contains('/') {
-        executable(Path::new(name))?;
+        check(Path::new(name))?;
         return Ok(PathBuf::from(name));
     }
     let path = env
@@ -59,7 +77,7 @@ pub fn lookup(name: &str, env: &[String]) -> Result<PathBuf> {
         .unwrap_or("");
     for dir in path.split(':').filter(|d| !d.is_empty()) {
         let p = Path::new(dir).join(name);
-        if executable(&p).is_ok() {
+        if check(&p).is_ok() {
             return Ok(p);
         }
     }

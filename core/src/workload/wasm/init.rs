@@ -7,7 +7,7 @@ use super::host::Record;
 use super::Variant;
 use crate::err;
 use crate::error::Result;
-use crate::program::{lookup, Program};
+use crate::program::{lookup, lookup_file, Program};
 use crate::sys::wasm_engine::Engine;
 use crate::workload::Workload;
 use std::io::Read;
@@ -67,21 +67,7 @@ impl Workload for WasmInit {
 
     /// As execvp would; a module need not be executable: a file found the same way does.
     fn resolve(&self, name: &str, env: &[String]) -> Result<PathBuf> {
-        lookup(name, env).or_else(|e| {
-            let dirs = env
-                .iter()
-                .find_map(|e| e.strip_prefix("PATH="))
-                .unwrap_or("");
-            let found = match name.contains('/') {
-                true => Some(PathBuf::from(name)).filter(|p| p.is_file()),
-                false => dirs
-                    .split(':')
-                    .filter(|d| !d.is_empty())
-                    .map(|d| Path::new(d).join(name))
-                    .find(|p| p.is_file()),
-            };
-            found.ok_or(e)
-        })
+        lookup(name, env).or_else(|e| lookup_file(name, env).map_err(|_| e))
     }
 
     fn ready(&mut self, program: &Program, _calling: &dyn Fn(&str) -> Result<()>) -> Result<u32> {
