@@ -350,3 +350,70 @@ fn stdio_are_the_runtime_stdio_not_a_terminal() {
     let out = run_sh(|_| {}, "test -t 0 || test -t 1 || echo not-a-tty");
     assert_eq!(out.trim(), "not-a-tty");
 }
+
+/// The signal masks of /proc/<pid>/status, as (blocked, ignored).
+fn sig_masks(status: &str) -> (String, String) {
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .map(|v| v.trim().to_string())
+            .unwrap_or_else(|| panic!("no {name} in {status}"))
+    };
+    (field("SigBlk:"), field("SigIgn:"))
+}
+
+/// `rune ARGS` from a caller that ignores SIGQUIT and three real-time signals (glibc's own 32,
+/// SIGRTMIN, SIGRTMAX) and blocks SIGUSR1, as a host process may: dispositions and masks an
+/// execve passes on.
+fn rune_ignoring(rune: &Rune, args: &[&str]) -> std::process::Output {
+    use std::os::unix::process::CommandExt;
+    let mut c = std::process::Command::new(rune.bin());
+    c.arg("--root").arg(rune.root()).args(args);
+    // SAFETY: between fork and exec only async-signal-safe calls: rt_sigaction, sigprocmask.
+    unsafe {
+        c.pre_exec(|| {
+            for s in [libc::SIGQUIT, 32, 34, 64] {
+                let ign = [libc::SIG_IGN, 0, 0, 0];
+                libc::syscall(libc::SYS_rt_sigaction, s, ign.as_ptr(), 0usize, 8usize);
+            }
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR1);
+            libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+            Ok(())
+        });
+    }
+    c.stdin(std::process::Stdio::null()).output().unwrap()
+}
+
+#[test]
+fn the_process_starts_with_no_signal_blocked_or_ignored() {
+    // rune spawns its init with every signal blocked (the child shares rune's memory until it
+    // executes) and ignores SIGPIPE itself; its caller may ignore or block others. None of it
+    // may reach the container's processes: the entrypoint's nor an exec'd one's.
+    let none = (
+        "0000000000000000".to_string(),
+        "0000000000000000".to_string(),
+    );
+    let rune = Rune::new();
+    let mut b = Bundle::new("sigmask");
+    b.args(&["cat", "/proc/self/status"]);
+    b.write();
+    let bundle = b.path().to_str().unwrap();
+    let out = rune_ignoring(&rune, &["run", "--bundle", bundle, &b.id]);
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(sig_masks(&status), none, "{status}");
+    assert_no_leaks(&rune, &b, None);
+
+    let mut b = Bundle::new("sigmaskx");
+    b.args(&["sleep", "1000"]);
+    let (_, pid) = rune.start_container(&b);
+    let out = rune_ignoring(&rune, &["exec", &b.id, "cat", "/proc/self/status"]);
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(sig_masks(&status), none, "{status}");
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, Some(pid));
+}

@@ -1,4 +1,5 @@
-//! Fork-like clones (no CLONE_VM, no new stack): the child gets a copy of the address space.
+//! Clones: fork-like ones (the child gets a copy of the address space), and the init's spawn,
+//! which shares it until the child executes.
 
 use crate::error::{Error, Result};
 use std::ffi::CString;
@@ -82,37 +83,86 @@ pub struct InitChild<'a> {
 /// process, multi-threaded ones too: between clone and execve the child runs only raw system
 /// calls on memory prepared here (no allocation, no locks, no Rust std): it may be a copy of a
 /// Go program whose other threads held locks at the time of the clone.
+///
+/// Unless the child must wait for its user namespace maps, it shares this process's memory
+/// until its execve (CLONE_VM | CLONE_VFORK, as posix_spawn): no copy of the page tables, no
+/// copy-on-write faults here afterwards, which a large host (a Go program) pays dearly for. The
+/// child waiting for its maps needs this process to run meanwhile, so it gets a copy instead.
 pub fn spawn_init(c: &InitChild<'_>) -> Result<i32> {
     let (argv, envp) = (super::CStrArray::new(c.argv), super::CStrArray::new(c.envp));
-    let flags = (c.clone_flags | libc::SIGCHLD) as libc::c_ulong;
-    // SAFETY: a fork-like clone (no CLONE_VM, no new stack): the child gets a copy of the
-    // address space and returns here with 0. It then only calls `child_steps`, which makes raw
-    // system calls on the memory prepared above and never returns.
-    let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+    let steps = ChildSteps {
+        exe: c.exe,
+        argv: argv.as_ptr(),
+        envp: envp.as_ptr(),
+        keep_fd: c.keep_fd,
+        go_r: c.go_r.unwrap_or(-1),
+        err_w: c.err_w,
+        wait_maps: c.go_r.is_some(),
+        ro_exe: c.ro_exe,
+        ro_tree: c.ro_tree,
+        pdeathsig: c.pdeathsig,
+    };
+    let pid = if steps.wait_maps {
+        let flags = (c.clone_flags | libc::SIGCHLD) as libc::c_ulong;
+        // SAFETY: a fork-like clone (no CLONE_VM, no new stack): the child gets a copy of the
+        // address space and returns here with 0. It then only runs the steps, which make raw
+        // system calls on the memory prepared above and never return.
+        let pid = unsafe { libc::syscall(libc::SYS_clone, flags, 0usize, 0usize, 0usize, 0usize) };
+        if pid == 0 {
+            // SAFETY: see above.
+            unsafe { steps.run() }
+        }
+        pid as i32
+    } else {
+        clone_vfork(c.clone_flags, &steps)
+    };
     if pid < 0 {
         let e = std::io::Error::last_os_error()
             .raw_os_error()
             .unwrap_or(libc::EINVAL);
         return Err(Error::os("clone the container init", e));
     }
-    if pid == 0 {
-        // SAFETY: see above; child_steps is async-signal-safe and ends in execve or _exit.
-        unsafe {
-            child_steps(
-                c.exe,
-                argv.as_ptr(),
-                envp.as_ptr(),
-                c.keep_fd,
-                c.go_r.unwrap_or(-1),
-                c.err_w,
-                c.go_r.is_some(),
-                c.ro_exe,
-                c.ro_tree,
-                c.pdeathsig,
-            )
-        }
+    Ok(pid)
+}
+
+/// The child's stack while it shares this process's memory: its steps are a few frames of raw
+/// system calls.
+const VFORK_STACK: usize = 64 * 1024;
+
+/// clone(CLONE_VM | CLONE_VFORK) of a child that runs `steps` on a stack of its own; returns
+/// when the child has executed or exited: its pid, or -1 with errno set.
+fn clone_vfork(ns_flags: i32, steps: &ChildSteps<'_>) -> i32 {
+    extern "C" fn child(arg: *mut libc::c_void) -> libc::c_int {
+        // SAFETY: `arg` is the ChildSteps the parent keeps alive (it is suspended until this
+        // child executes or exits, CLONE_VFORK).
+        unsafe { (*(arg as *const ChildSteps<'_>)).run() }
     }
-    Ok(pid as i32)
+    let mut stack = vec![0u8; VFORK_STACK];
+    // SAFETY: the top of a live buffer, 16-byte aligned as the ABI wants at a call.
+    let top = unsafe { stack.as_mut_ptr().add(VFORK_STACK) };
+    let top = (top as usize & !15) as *mut libc::c_void;
+    let flags = ns_flags | libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
+    // SAFETY: every signal is blocked around the clone, so no handler of this process runs on
+    // the child's stack while it shares this memory (the init it executes unblocks them: its
+    // first step resets the mask). The child makes raw system calls only; its errno writes
+    // land in this thread's errno, read here only after clone returned, when it is gone.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let pid = libc::clone(
+            child,
+            top,
+            flags,
+            steps as *const ChildSteps<'_> as *mut libc::c_void,
+        );
+        let errno = *libc::__errno_location();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        *libc::__errno_location() = errno;
+        drop(stack);
+        pid
+    }
 }
 
 /// A detached, read-only clone of the mount of the rune binary `exe` (open_tree and
@@ -173,10 +223,9 @@ pub fn pipe() -> Result<(OwnedFd, OwnedFd)> {
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
 }
 
-/// The child between clone and execve. Async-signal-safe: raw system calls only.
-#[allow(clippy::too_many_arguments)]
-unsafe fn child_steps(
-    exe: &CString,
+/// What the child does between clone and execve, prepared before the clone.
+struct ChildSteps<'a> {
+    exe: &'a CString,
     argv: *const *const libc::c_char,
     envp: *const *const libc::c_char,
     keep_fd: RawFd,
@@ -186,78 +235,95 @@ unsafe fn child_steps(
     ro_exe: bool,
     ro_tree: RawFd,
     pdeathsig: bool,
-) -> ! {
-    if libc::fcntl(keep_fd, libc::F_SETFD, 0) != 0 {
-        fail(err_w, STEP_FD);
-    }
-    if pdeathsig {
-        libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-    }
-    if wait_maps {
-        let mut b = 0u8;
-        loop {
-            let n = libc::read(go_r, &mut b as *mut u8 as *mut libc::c_void, 1);
-            if n == 1 {
-                break;
-            }
-            if n < 0 && *libc::__errno_location() == libc::EINTR {
-                continue;
-            }
-            fail(err_w, STEP_WAIT);
-        }
-        if libc::syscall(libc::SYS_setresgid, 0, 0, 0) != 0
-            || libc::syscall(libc::SYS_setresuid, 0, 0, 0) != 0
-        {
-            fail(err_w, STEP_SETID);
-        }
-    }
-    if ro_tree >= 0 {
-        let empty = c"".as_ptr();
-        libc::syscall(
-            libc::SYS_execveat,
-            ro_tree,
-            empty,
+}
+
+impl ChildSteps<'_> {
+    /// The child between clone and execve. Async-signal-safe: raw system calls only.
+    unsafe fn run(&self) -> ! {
+        let ChildSteps {
+            exe,
             argv,
             envp,
-            libc::AT_EMPTY_PATH,
-        );
-        fail(err_w, STEP_EXEC);
-    }
-    if ro_exe {
-        let p = exe.as_ptr();
-        exec_detached_ro(p, argv, envp, err_w);
-        // Kernels before 5.12: bind the binary read-only onto itself. / becomes a slave so the
-        // bind stays in this namespace, which also turns the host's shared mounts into
-        // slaves here (no Bidirectional volumes on such kernels).
-        let mut st = KernelStatfs::default();
-        if libc::mount(
-            std::ptr::null(),
-            c"/".as_ptr(),
-            std::ptr::null(),
-            libc::MS_SLAVE | libc::MS_REC,
-            std::ptr::null(),
-        ) != 0
-            || libc::syscall(libc::SYS_statfs, p, &mut st as *mut KernelStatfs) != 0
-            || libc::mount(p, p, std::ptr::null(), libc::MS_BIND, std::ptr::null()) != 0
-        {
-            fail(err_w, STEP_MOUNT);
+            keep_fd,
+            go_r,
+            err_w,
+            wait_maps,
+            ro_exe,
+            ro_tree,
+            pdeathsig,
+        } = *self;
+        if libc::fcntl(keep_fd, libc::F_SETFD, 0) != 0 {
+            fail(err_w, STEP_FD);
         }
-        // Keep the flags the kernel may have locked (nosuid, nodev, noexec, atime).
-        let keep = super::kept_mount_flags(st.f_flags as libc::c_ulong);
-        let flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | keep;
-        if libc::mount(
-            std::ptr::null(),
-            p,
-            std::ptr::null(),
-            flags,
-            std::ptr::null(),
-        ) != 0
-        {
-            fail(err_w, STEP_MOUNT);
+        if pdeathsig {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         }
+        if wait_maps {
+            let mut b = 0u8;
+            loop {
+                let n = libc::read(go_r, &mut b as *mut u8 as *mut libc::c_void, 1);
+                if n == 1 {
+                    break;
+                }
+                if n < 0 && *libc::__errno_location() == libc::EINTR {
+                    continue;
+                }
+                fail(err_w, STEP_WAIT);
+            }
+            if libc::syscall(libc::SYS_setresgid, 0, 0, 0) != 0
+                || libc::syscall(libc::SYS_setresuid, 0, 0, 0) != 0
+            {
+                fail(err_w, STEP_SETID);
+            }
+        }
+        if ro_tree >= 0 {
+            let empty = c"".as_ptr();
+            libc::syscall(
+                libc::SYS_execveat,
+                ro_tree,
+                empty,
+                argv,
+                envp,
+                libc::AT_EMPTY_PATH,
+            );
+            fail(err_w, STEP_EXEC);
+        }
+        if ro_exe {
+            let p = exe.as_ptr();
+            exec_detached_ro(p, argv, envp, err_w);
+            // Kernels before 5.12: bind the binary read-only onto itself. / becomes a slave so the
+            // bind stays in this namespace, which also turns the host's shared mounts into
+            // slaves here (no Bidirectional volumes on such kernels).
+            let mut st = KernelStatfs::default();
+            if libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_SLAVE | libc::MS_REC,
+                std::ptr::null(),
+            ) != 0
+                || libc::syscall(libc::SYS_statfs, p, &mut st as *mut KernelStatfs) != 0
+                || libc::mount(p, p, std::ptr::null(), libc::MS_BIND, std::ptr::null()) != 0
+            {
+                fail(err_w, STEP_MOUNT);
+            }
+            // Keep the flags the kernel may have locked (nosuid, nodev, noexec, atime).
+            let keep = super::kept_mount_flags(st.f_flags as libc::c_ulong);
+            let flags = libc::MS_REMOUNT | libc::MS_BIND | libc::MS_RDONLY | keep;
+            if libc::mount(
+                std::ptr::null(),
+                p,
+                std::ptr::null(),
+                flags,
+                std::ptr::null(),
+            ) != 0
+            {
+                fail(err_w, STEP_MOUNT);
+            }
+        }
+        libc::execve(exe.as_ptr(), argv, envp);
+        fail(err_w, STEP_EXEC)
     }
-    libc::execve(exe.as_ptr(), argv, envp);
-    fail(err_w, STEP_EXEC)
 }
 
 /// Executes the rune binary from a detached, read-only clone of its mount (open_tree,
@@ -342,4 +408,64 @@ unsafe fn fail(err_w: RawFd, step: u32) -> ! {
     buf[4..].copy_from_slice(&errno.to_ne_bytes());
     libc::write(err_w, buf.as_ptr() as *const libc::c_void, 8);
     libc::_exit(127)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::fd::AsRawFd;
+
+    fn blocked() -> libc::sigset_t {
+        // SAFETY: a zeroed set is filled in by pthread_sigmask.
+        unsafe {
+            let mut cur: libc::sigset_t = std::mem::zeroed();
+            libc::pthread_sigmask(libc::SIG_BLOCK, std::ptr::null(), &mut cur);
+            cur
+        }
+    }
+
+    fn is_member(set: &libc::sigset_t, sig: i32) -> bool {
+        // SAFETY: an initialised set.
+        unsafe { libc::sigismember(set, sig) == 1 }
+    }
+
+    #[test]
+    fn a_spawn_leaves_the_callers_signal_mask_as_it_was() {
+        // The spawn blocks every signal while the child shares this memory, then puts back
+        // exactly what the caller had: here SIGUSR2 blocked, SIGUSR1 not.
+        // SAFETY: an initialised set; this test thread's own mask.
+        unsafe {
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, libc::SIGUSR2);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
+        }
+        let (err_r, err_w) = pipe().unwrap();
+        let (exe, argv) = (CString::from(c"/bin/true"), [CString::from(c"true")]);
+        let pid = spawn_init(&InitChild {
+            exe: &exe,
+            argv: &argv,
+            envp: &[],
+            clone_flags: 0,
+            keep_fd: err_r.as_raw_fd(),
+            go_r: None,
+            err_w: err_w.as_raw_fd(),
+            ro_exe: false,
+            ro_tree: -1,
+            pdeathsig: false,
+        })
+        .unwrap();
+        let now = blocked();
+        assert!(is_member(&now, libc::SIGUSR2));
+        assert!(!is_member(&now, libc::SIGUSR1));
+        assert!(!is_member(&now, libc::SIGTERM));
+        drop(err_w);
+        // The child executed: no failure report, and it exits 0.
+        assert_eq!(failure(std::os::fd::AsFd::as_fd(&err_r)), None);
+        let status = nix::sys::wait::waitpid(nix::unistd::Pid::from_raw(pid), None).unwrap();
+        assert_eq!(
+            status,
+            nix::sys::wait::WaitStatus::Exited(nix::unistd::Pid::from_raw(pid), 0)
+        );
+    }
 }

@@ -114,21 +114,47 @@ pub fn default_sigpipe() {
 }
 
 /// Unblocks every signal and gives every catchable one but SIGPIPE its default disposition
-/// (the host may have blocked signals to forward them; a container starts clean; SIGPIPE
-/// stays ignored while rune runs, and the payload gets it back at exec).
+/// (the host may have blocked signals to forward them, or left some ignored, real-time ones
+/// too, which an execve keeps; a container starts clean; SIGPIPE stays ignored while rune
+/// runs, and the payload gets it back at exec).
 pub fn reset_all() {
-    // SAFETY: an empty, initialised set for sigprocmask; default dispositions with signal().
+    // The kernel's struct sigaction: glibc refuses its own two signals (32 and 33), which an
+    // ignoring host passes on like any other.
+    #[repr(C)]
+    struct KernelSigaction {
+        handler: libc::sighandler_t,
+        flags: libc::c_ulong,
+        restorer: usize,
+        mask: u64,
+    }
+    let dfl = KernelSigaction {
+        handler: libc::SIG_DFL,
+        flags: 0,
+        restorer: 0,
+        mask: 0,
+    };
+    // SAFETY: an empty, initialised set for sigprocmask; rt_sigaction with a valid struct of
+    // the kernel's layout and the size of its signal set.
     unsafe {
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigprocmask(libc::SIG_SETMASK, &set, std::ptr::null_mut());
-        for s in 1..32 {
+        for s in 1..=SIGRTMAX_KERNEL {
             if s != libc::SIGKILL && s != libc::SIGSTOP && s != libc::SIGPIPE {
-                libc::signal(s, libc::SIG_DFL);
+                libc::syscall(
+                    libc::SYS_rt_sigaction,
+                    s,
+                    &dfl as *const KernelSigaction,
+                    std::ptr::null_mut::<KernelSigaction>(),
+                    std::mem::size_of::<u64>(),
+                );
             }
         }
     }
 }
+
+/// The kernel's highest signal number (_NSIG on Linux).
+const SIGRTMAX_KERNEL: libc::c_int = 64;
 
 /// The write end of the self-pipe the handler writes signal numbers to (one per process).
 static PIPE_W: AtomicI32 = AtomicI32::new(-1);
