@@ -4,6 +4,7 @@ fn main() {
     // The rune binary starts twice per container (the CLI and `rune init`): link it as a
     // fixed-address executable so the dynamic loader has no relative relocations to apply.
     println!("cargo:rustc-link-arg-bins=-no-pie");
+    static_startup_libs();
 
     // `rune --version` names the commit, as runc's does (git describe; "unknown" outside git).
     let commit = std::process::Command::new("git")
@@ -47,4 +48,43 @@ fn main() {
         .define("PAL_NO_PROTOTYPES", None)
         .warnings_into_errors(true)
         .compile("rune_pal_layout");
+}
+
+/// The rune binary starts twice per container, and each shared library costs its start: the
+/// loader maps and relocates it, and libgcc_s's constructor probes the CPU (CPUID, which a
+/// hypervisor traps). The binary takes libseccomp and the unwinder (libgcc_eh, as gcc's
+/// -static-libgcc) from their static archives where the toolchain has them; the definitions
+/// then stand in the executable and --as-needed drops the two libraries. librune (capi) keeps
+/// linking them dynamically.
+fn static_startup_libs() {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let archive = |name: &str| -> Option<PathBuf> {
+        let out = std::process::Command::new(&cc)
+            .arg(format!("-print-file-name={}", name))
+            .output()
+            .ok()?;
+        let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        // Not found: the compiler prints the bare name back.
+        p.is_absolute().then_some(p).filter(|p| p.exists())
+    };
+    let mut libs = Vec::new();
+    if std::env::var_os("CARGO_FEATURE_SECCOMP").is_some() {
+        libs.extend(archive("libseccomp.a"));
+    }
+    libs.extend(archive("libgcc_eh.a"));
+    if libs.is_empty() {
+        return;
+    }
+    let list: Vec<String> = libs.iter().map(|p| p.display().to_string()).collect();
+    let names: Vec<String> = libs
+        .iter()
+        .filter_map(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .collect();
+    // Their symbols stay the binary's own: a PAL loaded later binds to its own libseccomp.
+    println!(
+        "cargo:rustc-link-arg-bin=rune=-Wl,--push-state,--whole-archive,{},--pop-state,--exclude-libs,{}",
+        list.join(","),
+        names.join(":")
+    );
 }

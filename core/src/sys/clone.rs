@@ -137,8 +137,10 @@ fn clone_vfork(ns_flags: i32, steps: &ChildSteps<'_>) -> i32 {
         // child executes or exits, CLONE_VFORK).
         unsafe { (*(arg as *const ChildSteps<'_>)).run() }
     }
-    let mut stack = vec![0u8; VFORK_STACK];
-    // SAFETY: the top of a live buffer, 16-byte aligned as the ABI wants at a call.
+    // Left uninitialised: only the pages the child's few frames touch become resident.
+    let mut stack: Vec<u8> = Vec::with_capacity(VFORK_STACK);
+    // SAFETY: the end of the buffer's allocation (its capacity), 16-byte aligned below as the
+    // ABI wants at a call; only the child writes there, as its stack.
     let top = unsafe { stack.as_mut_ptr().add(VFORK_STACK) };
     let top = (top as usize & !15) as *mut libc::c_void;
     let flags = ns_flags | libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD;
