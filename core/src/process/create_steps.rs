@@ -189,7 +189,13 @@ impl CreateSteps for Kernel<'_> {
     fn wait_start(&mut self) -> Result<()> {
         // Kept open (close-on-exec) until the program runs: `start` waits for the last reader
         // to go before it runs the poststart hooks.
-        sys::fifo::wait_byte(self.fifo()?.as_fd())
+        sys::fifo::wait_byte(self.fifo()?.as_fd())?;
+        // Nobody reads the channel once the container is made: `run` may still hold its end
+        // while it writes the record, and an error sent now (a startContainer hook's) would
+        // be lost there. Shut down, a later error goes to this process's stderr, as `start`
+        // from another process always had it.
+        self.ch.channel().shutdown();
+        Ok(())
     }
 
     fn start_container_hooks(&mut self) -> Result<()> {
