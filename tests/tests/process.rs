@@ -417,3 +417,44 @@ fn the_process_starts_with_no_signal_blocked_or_ignored() {
     rune.delete_force(&b.id).assert_ok();
     assert_no_leaks(&rune, &b, Some(pid));
 }
+
+#[test]
+fn a_caller_that_closed_stdio_gets_dev_null_there() {
+    // rune started with descriptors 0-2 closed opens /dev/null on them first (as a Rust
+    // program's start does), so no file it opens takes those numbers, where a container's
+    // stdio or its own messages would go.
+    use std::os::unix::process::CommandExt;
+    let rune = Rune::new();
+    let mut b = Bundle::new("closedio");
+    b.args(&["sleep", "1000"]);
+    b.write();
+    let mut c = std::process::Command::new(rune.bin());
+    c.arg("--root")
+        .arg(rune.root())
+        .args(["run", "--bundle"])
+        .arg(b.path())
+        .arg(&b.id);
+    // SAFETY: close(2) only, between fork and exec.
+    unsafe {
+        c.pre_exec(|| {
+            for fd in 0..3 {
+                libc::close(fd);
+            }
+            Ok(())
+        });
+    }
+    let mut child = c.spawn().unwrap();
+    assert!(rune.wait_status(&b.id, "running"), "never running");
+    for fd in 0..3 {
+        let target = std::fs::read_link(format!("/proc/{}/fd/{fd}", child.id()));
+        assert_eq!(
+            target.unwrap(),
+            std::path::Path::new("/dev/null"),
+            "fd {fd}"
+        );
+    }
+    rune.kill(&b.id, Some("KILL")).assert_ok();
+    child.wait().unwrap();
+    rune.delete_force(&b.id).assert_ok();
+    assert_no_leaks(&rune, &b, None);
+}

@@ -25,6 +25,7 @@ pub mod session;
 pub mod signal;
 pub mod signalfd;
 pub mod socket;
+pub mod startup;
 pub mod syscall;
 pub mod tty;
 pub mod user;

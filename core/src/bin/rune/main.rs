@@ -1,5 +1,8 @@
 //! `rune`: a thin CLI over rune-core, flag-compatible with runc.
 
+// The C entry point below stands in for std's start (rune_core::sys::startup says why).
+#![no_main]
+
 /// println! that ignores a closed stdout (`rune state x | head` must not panic).
 macro_rules! outln {
     ($($arg:tt)*) => {{
@@ -25,7 +28,20 @@ pub struct Ctx {
     pub systemd_cgroup: bool,
 }
 
-fn main() {
+/// The binary's entry point (`main` for the C runtime): std's start, in the part rune needs.
+#[allow(unsafe_code)] // no_mangle: the one `main` symbol of the binary
+#[no_mangle]
+extern "C" fn main(_argc: libc::c_int, _argv: *const *const libc::c_char) -> libc::c_int {
+    rune_core::sys::startup::startup();
+    // A panic exits 101, as from a Rust main (its message is already printed).
+    if std::panic::catch_unwind(rune_main).is_err() {
+        std::process::exit(101);
+    }
+    // Through std's exit, which flushes stdout.
+    std::process::exit(0)
+}
+
+fn rune_main() {
     let args: Vec<String> = std::env::args().collect();
     // The hidden init entry point, before any parsing: it must start fast.
     // What the init is to be comes in its first message.
