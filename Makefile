@@ -4,7 +4,7 @@ PREFIX ?= /usr/local
 CARGO ?= cargo
 SKELETON_BUILD := $(CURDIR)/target/skeleton
 
-.PHONY: all build deps demo install test lint unit integration skeleton clients-test bench clean
+.PHONY: all build deps demo install test lint unit integration skeleton clients-test bench hot-code clean
 .PHONY: wasm-engine
 .PHONY: capi header header-check capi-test go-test vm-test
 
@@ -174,6 +174,12 @@ bench: deps
 	$(MAKE) -s -C skeleton BUILD_DIR=$(SKELETON_BUILD) all
 	$(MAKE) -s wasm-engine PROFILE=release
 	@bench/run.sh $(CURDIR)/target/release/rune $(SKELETON_BUILD)
+
+# core/hot-code.ld, the functions the lifecycle runs, which the binary's link groups
+# (scripts/hot_code.py; root, perf, busybox-static).
+hot-code: deps
+	@scripts/deps.sh --hot-code
+	@scripts/hot_code.py
 
 clean:
 	$(CARGO) clean

@@ -5,6 +5,13 @@ fn main() {
     // fixed-address executable so the dynamic loader has no relative relocations to apply.
     println!("cargo:rustc-link-arg-bins=-no-pie");
     static_startup_libs();
+    // The functions a container's lifecycle runs, placed together (hot-code.ld says why;
+    // scripts/hot_code.py writes it).
+    let hot = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("hot-code.ld");
+    println!("cargo:rerun-if-changed={}", hot.display());
+    if hot.exists() {
+        println!("cargo:rustc-link-arg-bin=rune=-Wl,-T,{}", hot.display());
+    }
 
     // `rune --version` names the commit, as runc's does (git describe; "unknown" outside git).
     let commit = std::process::Command::new("git")

@@ -4,6 +4,7 @@
 set -euo pipefail
 pkgs=(build-essential pkg-config libseccomp-dev libclang-dev clang busybox-static golang-go valgrind util-linux uidmap golang-github-containers-common dbus wabt)
 [ "${1:-}" = "--bench" ] && pkgs+=(runc crun time gnuplot-nox)
+[ "${1:-}" = "--hot-code" ] && pkgs+=(linux-perf)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
