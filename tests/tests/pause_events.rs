@@ -52,11 +52,15 @@ fn procs(b: &Bundle) -> Vec<i64> {
 }
 
 /// A container whose init increments a counter in `<dir>/count` (a host
-/// directory bind-mounted at /mnt/a) every 50 ms.
+/// directory bind-mounted at /mnt/a) every 50 ms. Each value is written aside and renamed in:
+/// a freeze between the truncation and the write of `echo > count` would leave the file empty
+/// for the whole pause.
 fn counter(rune: &Rune, dir: &Path) -> (Bundle, i32) {
     let mut b = Bundle::new("pausecnt");
-    b.bind(dir, "/mnt/a", &[])
-        .sh("i=0; while true; do i=$((i+1)); echo $i > /mnt/a/count; usleep 50000; done");
+    b.bind(dir, "/mnt/a", &[]).sh(
+        "i=0; while true; do i=$((i+1)); echo $i > /mnt/a/next; mv /mnt/a/next /mnt/a/count; \
+         usleep 50000; done",
+    );
     let (_, pid) = rune.start_container(&b);
     (b, pid)
 }
