@@ -49,11 +49,17 @@ pub fn write_no_sigpipe(fd: BorrowedFd<'_>, buf: &[u8]) -> io::Result<usize> {
         let was_pending = libc::sigismember(&pending, libc::SIGPIPE) == 1;
         let r = write(fd, buf);
         if matches!(&r, Err(e) if e.raw_os_error() == Some(libc::EPIPE)) && !was_pending {
-            let now = libc::timespec {
-                tv_sec: 0,
-                tv_nsec: 0,
-            };
-            libc::sigtimedwait(&pipe, std::ptr::null_mut(), &now);
+            // The kernel makes it pending before write returns; under valgrind, which queues
+            // signals itself, it may come a moment later: wait a little for it then.
+            for wait in [0, 50_000_000] {
+                let t = libc::timespec {
+                    tv_sec: 0,
+                    tv_nsec: wait,
+                };
+                if libc::sigtimedwait(&pipe, std::ptr::null_mut(), &t) == libc::SIGPIPE {
+                    break;
+                }
+            }
         }
         libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         r
