@@ -222,7 +222,15 @@ fn signal_entrypoint(pal: &Pal, sig: i32) -> Result<()> {
             "signals cannot be passed to this enclave runtime (PAL v1 has no pal_kill)"
         ));
     }
-    let pid = ENTRYPOINT.load(Ordering::SeqCst);
+    // `run` and `start` report the container running once this process has its start byte;
+    // the PAL may still be making the entrypoint (compiling a module, say). The signal waits
+    // for it, as it would reach a native container's process.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut pid = ENTRYPOINT.load(Ordering::SeqCst);
+    while pid < 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+        pid = ENTRYPOINT.load(Ordering::SeqCst);
+    }
     if pid < 0 {
         return Err(crate::err!(
             InvalidState,
