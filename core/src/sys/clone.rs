@@ -97,12 +97,11 @@ pub fn spawn_init(c: &InitChild<'_>) -> Result<i32> {
         keep_fd: c.keep_fd,
         go_r: c.go_r.unwrap_or(-1),
         err_w: c.err_w,
-        wait_maps: c.go_r.is_some(),
         ro_exe: c.ro_exe,
         ro_tree: c.ro_tree,
         pdeathsig: c.pdeathsig,
     };
-    let pid = if steps.wait_maps {
+    let pid = if c.go_r.is_some() {
         let flags = (c.clone_flags | libc::SIGCHLD) as libc::c_ulong;
         // SAFETY: a fork-like clone (no CLONE_VM, no new stack): the child gets a copy of the
         // address space and returns here with 0. It then only runs the steps, which make raw
@@ -233,7 +232,6 @@ struct ChildSteps<'a> {
     keep_fd: RawFd,
     go_r: RawFd,
     err_w: RawFd,
-    wait_maps: bool,
     ro_exe: bool,
     ro_tree: RawFd,
     pdeathsig: bool,
@@ -249,7 +247,6 @@ impl ChildSteps<'_> {
             keep_fd,
             go_r,
             err_w,
-            wait_maps,
             ro_exe,
             ro_tree,
             pdeathsig,
@@ -260,7 +257,8 @@ impl ChildSteps<'_> {
         if pdeathsig {
             libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
         }
-        if wait_maps {
+        // A new user namespace's child waits for its maps (`go_r`).
+        if go_r >= 0 {
             let mut b = 0u8;
             loop {
                 let n = libc::read(go_r, &mut b as *mut u8 as *mut libc::c_void, 1);
