@@ -79,6 +79,14 @@ impl Rune {
         self.ids.lock().unwrap().push(id.to_string());
     }
 
+    /// `<bin> --root <root>` as a plain std Command, for a test that sets the process up itself
+    /// (pre_exec, pipes it reads while rune runs).
+    pub fn command(&self) -> std::process::Command {
+        let mut c = std::process::Command::new(&self.bin);
+        c.arg("--root").arg(self.root());
+        c
+    }
+
     /// An invocation `<bin> --root <root> <args...>`.
     pub fn cmd<I, S>(&self, args: I) -> Invocation<'_>
     where

@@ -4,7 +4,7 @@
 use rune_integration::*;
 use std::ffi::CString;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -75,9 +75,8 @@ fn delete_force_after_a_killed_create_leaves_nothing() {
             json!({"path": "/bin/sleep", "args": ["sleep", "0.03"]}),
         );
         b.write();
-        let mut child = Command::new(rune.bin())
-            .arg("--root")
-            .arg(rune.root())
+        let mut child = rune
+            .command()
             .args(["create", "--bundle", b.path().to_str().unwrap(), &b.id])
             .stdin(Stdio::null())
             .stdout(Stdio::null())

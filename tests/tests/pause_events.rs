@@ -3,7 +3,7 @@
 use rune_integration::*;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -184,9 +184,8 @@ impl Events {
         let stderr = rune
             .scratch()
             .join(format!("events-{}.stderr", unique_id("ev")));
-        let mut child = Command::new(rune.bin())
-            .arg("--root")
-            .arg(rune.root())
+        let mut child = rune
+            .command()
             .arg("events")
             .args(args)
             .stdin(Stdio::null())

@@ -368,8 +368,8 @@ fn sig_masks(status: &str) -> (String, String) {
 /// execve passes on.
 fn rune_ignoring(rune: &Rune, args: &[&str]) -> std::process::Output {
     use std::os::unix::process::CommandExt;
-    let mut c = std::process::Command::new(rune.bin());
-    c.arg("--root").arg(rune.root()).args(args);
+    let mut c = rune.command();
+    c.args(args);
     // SAFETY: between fork and exec only async-signal-safe calls: rt_sigaction, sigprocmask.
     unsafe {
         c.pre_exec(|| {
@@ -428,12 +428,8 @@ fn a_caller_that_closed_stdio_gets_dev_null_there() {
     let mut b = Bundle::new("closedio");
     b.args(&["sleep", "1000"]);
     b.write();
-    let mut c = std::process::Command::new(rune.bin());
-    c.arg("--root")
-        .arg(rune.root())
-        .args(["run", "--bundle"])
-        .arg(b.path())
-        .arg(&b.id);
+    let mut c = rune.command();
+    c.args(["run", "--bundle"]).arg(b.path()).arg(&b.id);
     // SAFETY: close(2) only, between fork and exec.
     unsafe {
         c.pre_exec(|| {
